@@ -1,0 +1,1 @@
+"""Database: typed models, engine factory with schema checks, repository functions, migrations."""

@@ -1,0 +1,260 @@
+"""East Money parsers: column list JSON, 7x24 list JSON and article pages (current and older layout).
+
+Selectors live here as constants so a redesign is a one-file change (reference: eastmoney.md §1–2).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import urlsplit
+
+import lxml.html
+from lxml import etree
+
+from newsarchive.ids import article_url, code_from_url
+
+COLUMN_LIST_PATH = "/comm/web/getNewsByColumns"
+FAST_LIST_PATH = "/comm/web/getFastNewsList"
+CFH_KIND = "CFH"  # 财富号 posts: a different site and layout, skipped by the spiders
+
+_JSONP = re.compile(r"^\s*[\w$.]+\s*\((?P<body>.*)\)\s*;?\s*$", re.S)
+_TITLE_SUFFIX = re.compile(r"\s*[_\-|]\s*东方财富网.*$")
+_PAGE_TIME = re.compile(r"\d{4}年\d{1,2}月\d{1,2}日\s*\d{1,2}:\d{2}(?::\d{2})?")
+_SOURCE_ITEM = re.compile(r"来源[：:]\s*(.+)")
+_AUTHOR_ITEM = re.compile(r"作者[：:]\s*(.+)")
+_EM_MEDIA = re.compile(r"文章来源[：:]\s*([^）)]+)")
+
+# current layout (≈2023–): header items in .tipbox .infos, body in div.txtinfos#ContentBody
+_INFO_ITEMS = "//div[contains(concat(' ', normalize-space(@class), ' '), ' infos ')]/div"
+_CURRENT_TITLE = "//div[contains(@class, 'contentwrap')]/div[@class='title']"
+# older layout (≈2016–2021)
+_OLD_TITLE = "//div[@class='newsContent']/h1"
+_OLD_TIME = "//div[@class='time-source']//div[@class='time']"
+_OLD_SOURCE = "//div[contains(@class, 'source')][@data-source]/@data-source"
+_OLD_SOURCE_IMG = "//div[@class='source']/img/@alt"
+_OLD_AUTHOR = "//div[@class='time-source']//div[@class='author']"
+_OLD_REVIEW = "//div[@class='b-review']"
+_BODY = "//div[@id='ContentBody']"
+_EM_MEDIA_P = ".//p[contains(@class, 'em_media')]"
+_DESCRIPTION = "//meta[@name='description']/@content"
+_ABSTRACT = "//div[@class='abstract']"
+
+
+class PageError(ValueError):
+    """A response that cannot be parsed; ``reason`` is a short stats key (e.g. ``bad_json``)."""
+
+    def __init__(self, reason: str, detail: str = "") -> None:
+        super().__init__(f"{reason}: {detail}" if detail else reason)
+        self.reason = reason
+
+
+@dataclass(frozen=True)
+class ListingEntry:
+    """One row of a list API: enough to decide whether to follow it and to fill the item."""
+
+    code: str
+    kind: str
+    title: str | None
+    show_time: str | None
+    media: str | None
+    summary: str | None
+    url: str
+
+
+@dataclass(frozen=True)
+class ListingPage:
+    entries: list[ListingEntry]
+    total: int | None = None
+    page_index: int | None = None
+    next_cursor: str | None = None
+
+
+@dataclass(frozen=True)
+class ArticlePage:
+    """What an article page says about itself; ``body_html`` is the raw inner HTML of #ContentBody."""
+
+    code: str | None
+    layout: str
+    title: str | None
+    published_raw: str | None
+    media: str | None
+    author: str | None
+    summary: str | None
+    body_html: str | None
+
+
+def classify_url(url: str) -> str | None:
+    """Which parser handles a URL: ``columns``, ``fast``, ``article`` or None."""
+    parts = urlsplit(url)
+    if parts.path.endswith(COLUMN_LIST_PATH):
+        return "columns"
+    if parts.path.endswith(FAST_LIST_PATH):
+        return "fast"
+    if parts.netloc.endswith("eastmoney.com") and code_from_url(parts.path):
+        return "article"
+    return None
+
+
+def parse_column_list(text: str, url: str) -> ListingPage:
+    """Parse a ``getNewsByColumns`` response (JSON or JSONP)."""
+    payload = _load_json(text)
+    if str(payload.get("code")) != "1":
+        raise PageError("api_error", str(payload.get("message", ""))[:200])
+    data = payload.get("data")
+    if not isinstance(data, dict):
+        raise PageError("no_data")
+    rows = data.get("list")
+    if not isinstance(rows, list):
+        raise PageError("no_list")
+    entries = [entry for row in rows if (entry := _column_entry(row)) is not None]
+    total = _as_int(data.get("totle_hits", data.get("total_hits")))
+    return ListingPage(entries=entries, total=total, page_index=_as_int(data.get("page_index")))
+
+
+def parse_fast_list(text: str, url: str) -> ListingPage:
+    """Parse a ``getFastNewsList`` (7x24) response; ``next_cursor`` is the ``sortEnd`` to send next."""
+    payload = _load_json(text)
+    if str(payload.get("code")) != "1":
+        raise PageError("api_error", str(payload.get("message", ""))[:200])
+    data = payload.get("data")
+    if not isinstance(data, dict):
+        raise PageError("no_data")
+    rows = data.get("fastNewsList")
+    if not isinstance(rows, list):
+        raise PageError("no_list")
+    entries = [entry for row in rows if (entry := _fast_entry(row)) is not None]
+    cursor = data.get("sortEnd")
+    return ListingPage(
+        entries=entries,
+        total=_as_int(data.get("total")),
+        next_cursor=str(cursor) if cursor not in (None, "") else None,
+    )
+
+
+def parse_article(html: str, url: str) -> ArticlePage:
+    """Parse an article page of either layout. Missing fields come back as None, never raise on junk."""
+    try:
+        tree = lxml.html.fromstring(html) if html.strip() else None
+    except (etree.ParserError, ValueError):
+        tree = None
+    if tree is None:
+        return ArticlePage(code_from_url(url), "unknown", None, None, None, None, None, None)
+    layout = "older" if tree.xpath(_OLD_TITLE) else "current"
+    body = _first(tree.xpath(_BODY))
+    if layout == "older":
+        title = _text(_first(tree.xpath(_OLD_TITLE)))
+        published = _match(_PAGE_TIME, _text(_first(tree.xpath(_OLD_TIME))))
+        media = _clean(_first(tree.xpath(_OLD_SOURCE)) or _first(tree.xpath(_OLD_SOURCE_IMG)))
+        author = _match(_AUTHOR_ITEM, _text(_first(tree.xpath(_OLD_AUTHOR))))
+        summary = _text(_first(tree.xpath(_OLD_REVIEW)))
+    else:
+        items = [_text(node) or "" for node in tree.xpath(_INFO_ITEMS)]
+        title = _page_title(tree)
+        published = next((m for item in items if (m := _match(_PAGE_TIME, item))), None)
+        media = next((m for item in items if (m := _match(_SOURCE_ITEM, item))), None)
+        author = next((m for item in items if (m := _match(_AUTHOR_ITEM, item))), None)
+        summary = _clean(_first(tree.xpath(_DESCRIPTION))) or _text(_first(tree.xpath(_ABSTRACT)))
+    if media is None and body is not None:
+        media = _match(_EM_MEDIA, _text(_first(body.xpath(_EM_MEDIA_P))))
+    return ArticlePage(
+        code=code_from_url(url),
+        layout=layout,
+        title=title,
+        published_raw=published,
+        media=media,
+        author=author,
+        summary=summary,
+        body_html=_inner_html(body) if body is not None else None,
+    )
+
+
+def _column_entry(row: Any) -> ListingEntry | None:
+    if not isinstance(row, dict) or not re.fullmatch(r"\d{18,}", str(row.get("code", ""))):
+        return None
+    code = str(row["code"])
+    kind = str(row.get("np_dst") or row.get("Np_dst") or "CMS").upper()
+    # Link rule of the site's own list script: 财富号 posts link to caifuhao, the rest to /a/<code>.html.
+    url = str(row.get("url") or "") if kind == CFH_KIND else article_url(code)
+    return ListingEntry(
+        code=code,
+        kind=kind,
+        title=_clean(row.get("title")),
+        show_time=_clean(row.get("showTime")),
+        media=_clean(row.get("mediaName")),
+        summary=_clean(row.get("summary")),
+        url=url,
+    )
+
+
+def _fast_entry(row: Any) -> ListingEntry | None:
+    if not isinstance(row, dict) or not re.fullmatch(r"\d{18}", str(row.get("code", ""))):
+        return None
+    code = str(row["code"])
+    return ListingEntry(
+        code=code,
+        kind="CMS",
+        title=_clean(row.get("title")),
+        show_time=_clean(row.get("showTime")),
+        media=None,
+        summary=_clean(row.get("summary")),
+        url=article_url(code),
+    )
+
+
+def _load_json(text: str) -> dict[str, Any]:
+    match = _JSONP.match(text) if not text.lstrip().startswith("{") else None
+    try:
+        payload = json.loads(match.group("body") if match else text)
+    except (json.JSONDecodeError, RecursionError) as exc:
+        raise PageError("bad_json", str(exc)[:200]) from None
+    if not isinstance(payload, dict):
+        raise PageError("bad_json", "top level is not an object")
+    return payload
+
+
+def _page_title(tree: Any) -> str | None:
+    # The page has no h1; the real title is in <title> with the site suffix (div.title is a fallback).
+    raw = _text(_first(tree.xpath("//title")))
+    if raw:
+        return _clean(_TITLE_SUFFIX.sub("", raw))
+    return _text(_first(tree.xpath(_CURRENT_TITLE)))
+
+
+def _inner_html(node: Any) -> str:
+    parts = [node.text or ""]
+    parts.extend(etree.tostring(child, encoding="unicode", with_tail=True) for child in node)
+    return "".join(parts)
+
+
+def _first(values: list[Any]) -> Any:
+    return values[0] if values else None
+
+
+def _text(node: Any) -> str | None:
+    return None if node is None else _clean(node.text_content())
+
+
+def _clean(value: Any) -> str | None:
+    if value is None:
+        return None
+    text = " ".join(str(value).split())
+    return text or None
+
+
+def _match(pattern: re.Pattern[str], text: str | None) -> str | None:
+    if not text:
+        return None
+    found = pattern.search(text)
+    if not found:
+        return None
+    return _clean(found.group(1) if pattern.groups else found.group(0))
+
+
+def _as_int(value: Any) -> int | None:
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        return None

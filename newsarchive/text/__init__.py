@@ -1,0 +1,1 @@
+"""Pure text helpers: body cleaning, date and media/tag normalization."""

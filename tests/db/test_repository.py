@@ -1,0 +1,104 @@
+"""Storage on real SQLite and real PostgreSQL: schema creation, dedup in the database, round trips."""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+
+import pytest
+from alembic.autogenerate import compare_metadata
+from alembic.runtime.migration import MigrationContext
+from sqlalchemy import text
+from sqlalchemy.exc import IntegrityError
+
+from newsarchive.db.engine import DatabaseError, open_database, session_factory
+from newsarchive.db.models import ArticleRow, Base
+from newsarchive.db.repository import count_articles, iter_articles, store_articles, stored_codes
+from newsarchive.text.dates import SHANGHAI
+
+
+def row(code: str, title: str = "标题", published: datetime | None = None) -> dict[str, object]:
+    when = published or datetime(2022, 4, 29, 15, 3, 20, tzinfo=SHANGHAI)
+    seen = datetime(2026, 11, 24, 1, 0, tzinfo=timezone.utc)
+    return {
+        "info_code": code, "title": title, "published_at": when, "published_raw": "2022-04-29 15:03:20",
+        "media": "证券日报网", "category": "zhengquanribaowang", "tags": ["证券日报网新闻"], "summary": "摘要",
+        "author": None, "url": "https://finance.eastmoney.com/a/x.html", "feed": "eastmoney",
+        "body_html": "<p>正文</p>", "body_text": "正文", "first_seen_at": seen, "last_seen_at": seen,
+    }
+
+
+def test_new_database_gets_the_schema_and_migrations_match_models(db_url: str) -> None:
+    engine = open_database(db_url)
+    with engine.connect() as connection:
+        diff = compare_metadata(MigrationContext.configure(connection), Base.metadata)
+    engine.dispose()
+    assert diff == [], f"models and migrations disagree: {diff}"
+
+
+def test_dedup_is_enforced_by_the_database(db_url: str) -> None:
+    engine = open_database(db_url)
+    factory = session_factory(engine)
+    with factory.begin() as session:
+        first = store_articles(session, [row("NW202204292366280343"), row("NW202204292366280344")], replace=False)
+    with factory.begin() as session:
+        second = store_articles(session, [row("NW202204292366280343", title="改过的标题"), row("NW202204292366280345")], replace=False)
+    assert (first.new, first.existing) == (2, 0)
+    assert (second.new, second.existing) == (1, 1)
+    with factory() as session:
+        assert count_articles(session) == 3
+        assert session.query(ArticleRow).filter_by(info_code="NW202204292366280343").one().title == "标题"
+        assert stored_codes(session, ["NW202204292366280343", "NW000000000000000000"]) == {"NW202204292366280343"}
+    with pytest.raises(IntegrityError), factory.begin() as session:
+        session.add(ArticleRow(**row("NW202204292366280343")))
+    engine.dispose()
+
+
+def test_replace_rewrites_the_stored_row(db_url: str) -> None:
+    engine = open_database(db_url)
+    factory = session_factory(engine)
+    with factory.begin() as session:
+        store_articles(session, [row("NW202204292366280343")], replace=False)
+    with factory.begin() as session:
+        result = store_articles(session, [row("NW202204292366280343", title="新标题")], replace=True)
+    assert (result.new, result.existing) == (0, 1)
+    with factory() as session:
+        assert [r.title for r in iter_articles(session)] == ["新标题"]
+    engine.dispose()
+
+
+def test_times_round_trip_as_aware_shanghai(db_url: str) -> None:
+    engine = open_database(db_url)
+    factory = session_factory(engine)
+    later = datetime(2022, 4, 30, 1, 0, tzinfo=timezone.utc)  # 09:00 in Shanghai
+    with factory.begin() as session:
+        store_articles(session, [row("NW202204292366280344", published=later), row("NW202204292366280343")], replace=False)
+    with factory() as session:
+        stored = list(iter_articles(session))
+    assert [r.info_code for r in stored] == ["NW202204292366280343", "NW202204292366280344"]
+    assert stored[0].published_at.isoformat() == "2022-04-29T15:03:20+08:00"
+    assert stored[1].published_at.isoformat() == "2022-04-30T09:00:00+08:00"
+    engine.dispose()
+
+
+def test_database_with_unknown_schema_is_refused_untouched(sqlite_url: str) -> None:
+    engine = open_database(sqlite_url, check_schema=False)
+    with engine.begin() as connection:
+        connection.execute(text("CREATE TABLE other (x INTEGER)"))
+    engine.dispose()
+    with pytest.raises(DatabaseError, match="newsarchive db upgrade"):
+        open_database(sqlite_url)
+
+
+@pytest.mark.parametrize(
+    ("url", "message"),
+    [
+        ("not a url", "bad database URL"),
+        ("postgresql+psycopg://postgres@127.0.0.1:1/none", "cannot use database"),
+        ("sqlite:////proc/definitely/not/here.db", "cannot create database folder"),
+    ],
+)
+def test_bad_database_urls_raise_one_line_errors(url: str, message: str) -> None:
+    with pytest.raises(DatabaseError) as raised:
+        open_database(url)
+    assert message in str(raised.value)
+    assert "\n" not in str(raised.value)

@@ -1,0 +1,111 @@
+"""East Money parsers on saved pages: one folder per case (page, url.txt, expected.json)."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from pathlib import Path
+
+import pytest
+
+from newsarchive.pages.eastmoney import (
+    PageError,
+    classify_url,
+    parse_article,
+    parse_column_list,
+    parse_fast_list,
+)
+
+CASES = Path(__file__).with_name("cases")
+
+
+def load(case: str) -> tuple[str, str, dict]:
+    folder = CASES / case
+    page = next(folder.glob("page.*")).read_text(encoding="utf-8")
+    return page, (folder / "url.txt").read_text().strip(), json.loads((folder / "expected.json").read_text())
+
+
+@pytest.mark.parametrize("case", sorted(p.name for p in CASES.iterdir() if p.name.startswith("article_")))
+def test_article_pages(case: str) -> None:
+    page, url, expected = load(case)
+    parsed = parse_article(page, url)
+    fields = {k: v for k, v in dataclasses.asdict(parsed).items() if k != "body_html"}
+    assert fields == expected["fields"]
+    assert parsed.body_html is not None
+    for snippet in expected["body_contains"]:
+        assert snippet in parsed.body_html
+    for snippet in expected["body_not_contains"]:
+        assert snippet not in parsed.body_html
+
+
+@pytest.mark.parametrize(
+    ("case", "parser"), [("columns_344", parse_column_list), ("fast_102", parse_fast_list), ("columns_error", parse_column_list)]
+)
+def test_listing_pages(case: str, parser) -> None:  # type: ignore[no-untyped-def]
+    page, url, expected = load(case)
+    if "error" in expected:
+        with pytest.raises(PageError) as raised:
+            parser(page, url)
+        assert raised.value.reason == expected["error"]
+        return
+    listing = parser(page, url)
+    assert [dataclasses.asdict(entry) for entry in listing.entries] == expected["entries"]
+    assert (listing.total, listing.page_index, listing.next_cursor) == (
+        expected["total"], expected["page_index"], expected["next_cursor"]
+    )
+
+
+def test_jsonp_wrapper_is_accepted() -> None:
+    page, url, _ = load("columns_344")
+    assert parse_column_list(f"jQuery1234_5678({page});", url).total == 2440
+
+
+@pytest.mark.parametrize(
+    ("text", "reason"),
+    [
+        ("", "bad_json"),
+        ("<html>blocked</html>", "bad_json"),
+        ("[1, 2]", "bad_json"),
+        ('{"code": 1, "data": null}', "no_data"),
+        ('{"code": 1, "data": {"list": "x"}}', "no_list"),
+        ('{"code": 0, "message": "Required String parameter \'req_trace\' is not present"}', "api_error"),
+        ('{"code": 1, "data": {"list": [', "bad_json"),
+    ],
+)
+def test_bad_listing_responses_give_a_reason(text: str, reason: str) -> None:
+    with pytest.raises(PageError) as raised:
+        parse_column_list(text, "https://np-listapi.eastmoney.com/comm/web/getNewsByColumns")
+    assert raised.value.reason == reason
+
+
+def test_fast_list_data_null_quirk() -> None:
+    with pytest.raises(PageError) as raised:
+        parse_fast_list('{"code":"1","message":"success","data":null}', "x")
+    assert raised.value.reason == "no_data"
+
+
+def test_listing_rows_without_valid_code_are_skipped() -> None:
+    text = json.dumps({"code": 1, "data": {"list": [{"code": "abc"}, "junk", {"code": "202204292366280343"}]}})
+    assert [e.code for e in parse_column_list(text, "x").entries] == ["202204292366280343"]
+
+
+@pytest.mark.parametrize("junk", ["", "   ", "\x00\x01binary", "<html><body>", "<p>no article here</p>"])
+def test_article_parser_never_raises(junk: str) -> None:
+    parsed = parse_article(junk, "https://finance.eastmoney.com/a/202204292366280343.html")
+    assert parsed.body_html is None
+    assert parsed.code == "202204292366280343"
+
+
+@pytest.mark.parametrize(
+    ("url", "kind"),
+    [
+        ("https://np-listapi.eastmoney.com/comm/web/getNewsByColumns?column=344", "columns"),
+        ("https://np-weblist.eastmoney.com/comm/web/getFastNewsList?sortEnd=", "fast"),
+        ("https://finance.eastmoney.com/a/202204292366280343.html", "article"),
+        ("http://finance.eastmoney.com/news/1344,202204292366280343.html", "article"),
+        ("https://caifuhao.eastmoney.com/news/20260702101113747001360", None),
+        ("https://example.com/a/202204292366280343.html", None),
+    ],
+)
+def test_classify_url(url: str, kind: str | None) -> None:
+    assert classify_url(url) == kind
