@@ -1,0 +1,254 @@
+"""Loopback HTTP server for the committed sample East Money site: list APIs, 7x24 API and article pages.
+
+Routes by path (any Host header), reproducing the real envelopes and quirks of eastmoney.md §1.1, §1.2, §2.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import re
+import threading
+from dataclasses import dataclass
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from types import TracebackType
+from typing import Any
+from urllib.parse import parse_qs, urlsplit
+
+DEFAULT_ROOT = Path(__file__).resolve().parents[2] / "data" / "sample"
+COLUMN_PATH = "/comm/web/getNewsByColumns"
+FAST_PATH = "/comm/web/getFastNewsList"
+JSON_TYPE = "application/json;charset=UTF-8"
+HTML_TYPE = "text/html"  # article pages: no charset in the header (real quirk; the meta tag carries it)
+MAX_PAGE_SIZE = 200
+_ARTICLE = re.compile(r"^/a/(\d{18})\.html$")
+_CALLBACK = re.compile(r"^[\w$.]+$")
+NOT_FOUND_PAGE = (
+    '<!DOCTYPE html>\n<html><head><meta charset="utf-8"><title>404 Not Found</title></head>'
+    "<body><h1>404 Not Found</h1><p>页面不存在</p></body></html>\n"
+).encode()
+_MISSING_REQ_TRACE = {"code": 0, "message": "Required String parameter 'req_trace' is not present"}
+_FAST_NO_DATA = {"code": "1", "message": "success", "data": None}
+
+
+@dataclass(frozen=True)
+class RequestRecord:
+    """One request as the server saw it (``query`` is the raw query string)."""
+
+    method: str
+    host: str
+    path: str
+    query: str
+
+
+@dataclass(frozen=True)
+class Response:
+    status: int
+    content_type: str
+    body: bytes
+
+
+class SampleSite:
+    """The sample site on 127.0.0.1 (ephemeral port unless ``port`` is given), served by a daemon thread."""
+
+    def __init__(self, root: Path = DEFAULT_ROOT, *, port: int = 0) -> None:
+        self.root = root
+        self.port = port
+        self.requests: list[RequestRecord] = []
+        self._lock = threading.Lock()
+        self._server: _Server | None = None
+        self._thread: threading.Thread | None = None
+        self._columns: dict[str, list[dict[str, Any]]] = {}
+        self._fast: dict[str, list[dict[str, Any]]] = {}
+        self._pages: dict[str, bytes] = {}
+
+    @property
+    def origin(self) -> str:
+        if self._server is None:
+            raise RuntimeError("sample site is not running")
+        return f"http://127.0.0.1:{self._server.server_address[1]}"
+
+    def start(self) -> str:
+        """Load the data, bind, start serving; return the origin ``http://127.0.0.1:PORT``."""
+        if self._server is not None:
+            return self.origin
+        self._load()
+        server = _Server(("127.0.0.1", self.port), _Handler)
+        server.site = self
+        self._server = server
+        # A short poll interval keeps stop() fast (shutdown waits for the next poll).
+        self._thread = threading.Thread(
+            target=server.serve_forever, kwargs={"poll_interval": 0.02}, name="samplesite", daemon=True
+        )
+        self._thread.start()
+        return self.origin
+
+    def stop(self) -> None:
+        if self._server is None:
+            return
+        self._server.shutdown()
+        self._server.server_close()
+        if self._thread is not None:
+            self._thread.join(timeout=5)
+        self._server = self._thread = None
+
+    def __enter__(self) -> SampleSite:
+        self.start()
+        return self
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.stop()
+
+    def article_requests(self) -> list[str]:
+        """Paths of the ``/a/*.html`` requests received, in order."""
+        with self._lock:
+            return [r.path for r in self.requests if r.path.startswith("/a/") and r.path.endswith(".html")]
+
+    def clear_requests(self) -> None:
+        with self._lock:
+            self.requests.clear()
+
+    def record(self, record: RequestRecord) -> None:
+        with self._lock:
+            self.requests.append(record)
+
+    def _load(self) -> None:
+        site = self.root / "eastmoney"
+        self._columns = {p.stem: _rows(p) for p in sorted(site.glob("columns/*.json"))}
+        self._fast = {p.stem: _rows(p) for p in sorted(site.glob("fastnews/*.json"))}
+        self._pages = {p.stem: p.read_bytes() for p in sorted(site.glob("articles/*.html"))}
+
+    def respond(self, path: str, query: str) -> Response:
+        """The response for a GET of ``path?query`` (HEAD sends the same headers without the body)."""
+        params = {key: values[-1] for key, values in parse_qs(query, keep_blank_values=True).items()}
+        if path == COLUMN_PATH:
+            return _json_response(self._column_payload(params), params.get("callback"))
+        if path == FAST_PATH:
+            return _json_response(self._fast_payload(params), params.get("callback"))
+        article = _ARTICLE.match(path)
+        if article and article.group(1) in self._pages:
+            return Response(200, HTML_TYPE, self._pages[article.group(1)])
+        return Response(404, "text/html; charset=utf-8", NOT_FOUND_PAGE)
+
+    def _column_payload(self, params: dict[str, str]) -> dict[str, Any]:
+        if "req_trace" not in params:
+            return dict(_MISSING_REQ_TRACE)
+        page_index = max(_int(params.get("page_index"), 1), 1)
+        page_size = min(max(_int(params.get("page_size"), 20), 1), MAX_PAGE_SIZE)
+        rows = self._column_rows(params.get("column", ""))
+        start = (page_index - 1) * page_size
+        return {
+            "req_trace": params["req_trace"],
+            "code": 1,
+            "message": "success",
+            "data": {
+                "page_index": page_index,
+                "page_size": page_size,
+                "totle_hits": len(rows),  # sic: the real API misspells total_hits
+                "list": rows[start : start + page_size],
+            },
+        }
+
+    def _column_rows(self, columns: str) -> list[dict[str, Any]]:
+        # A comma list of columns is merged newest first, as on np-weblist (…&column=350,351,352).
+        merged: dict[str, dict[str, Any]] = {}
+        for column in columns.split(","):
+            for row in self._columns.get(column.strip(), []):
+                merged.setdefault(str(row["code"]), row)
+        return sorted(merged.values(), key=lambda r: (str(r["showTime"]), str(r["code"])), reverse=True)
+
+    def _fast_payload(self, params: dict[str, str]) -> dict[str, Any]:
+        if "sortEnd" not in params or "req_trace" not in params:
+            return dict(_FAST_NO_DATA)  # real quirk: code "1" with data null
+        rows = self._fast.get(params.get("fastColumn", ""), [])
+        page_size = min(max(_int(params.get("pageSize"), 20), 1), MAX_PAGE_SIZE)
+        cursor = params["sortEnd"].strip()
+        if cursor:
+            bound = _int(cursor, -1)
+            rows = [row for row in rows if int(row["realSort"]) < bound]
+        page = rows[:page_size]
+        return {
+            "code": "1",
+            "message": "success",
+            "data": {
+                "fastNewsList": page,
+                "sortEnd": page[-1]["realSort"] if page else "",
+                "total": len(self._fast.get(params.get("fastColumn", ""), [])),
+            },
+        }
+
+
+class _Server(ThreadingHTTPServer):
+    daemon_threads = True
+    block_on_close = False  # stop() must not wait for handler threads
+    site: SampleSite
+
+
+class _Handler(BaseHTTPRequestHandler):
+    def version_string(self) -> str:
+        return "nginx"
+
+    def do_GET(self) -> None:
+        self._serve(with_body=True)
+
+    def do_HEAD(self) -> None:
+        self._serve(with_body=False)
+
+    def _serve(self, *, with_body: bool) -> None:
+        assert isinstance(self.server, _Server)
+        site = self.server.site
+        parts = urlsplit(self.path)
+        site.record(RequestRecord(self.command, self.headers.get("Host", ""), parts.path, parts.query))
+        response = site.respond(parts.path, parts.query)
+        self.send_response(response.status)
+        self.send_header("Content-Type", response.content_type)
+        self.send_header("Content-Length", str(len(response.body)))
+        self.end_headers()
+        if with_body:
+            self.wfile.write(response.body)
+
+    def log_message(self, format: str, *args: Any) -> None:
+        """Quiet: the request log is ``SampleSite.requests``."""
+
+
+def _rows(path: Path) -> list[dict[str, Any]]:
+    rows = json.loads(path.read_text(encoding="utf-8"))
+    if not isinstance(rows, list):
+        raise ValueError(f"{path}: expected a JSON array of rows")
+    return rows
+
+
+def _json_response(payload: dict[str, Any], callback: str | None) -> Response:
+    text = json.dumps(payload, ensure_ascii=False, separators=(",", ":"))
+    if callback and _CALLBACK.match(callback):
+        text = f"{callback}({text})"
+    return Response(200, JSON_TYPE, text.encode("utf-8"))
+
+
+def _int(value: str | None, default: int) -> int:
+    try:
+        return int(value) if value else default
+    except ValueError:
+        return default
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description="Serve the sample East Money site until Ctrl-C.")
+    parser.add_argument("--port", type=int, default=0, help="port on 127.0.0.1 (default: any free port)")
+    parser.add_argument("--root", type=Path, default=DEFAULT_ROOT, help="sample data directory")
+    args = parser.parse_args(argv)
+    site = SampleSite(args.root, port=args.port)
+    print(site.start(), flush=True)
+    try:
+        threading.Event().wait()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        site.stop()
+
+
+if __name__ == "__main__":
+    main()

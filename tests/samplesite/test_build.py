@@ -1,0 +1,153 @@
+"""The committed sample site: rebuilding it from ../shared is byte-identical, and its invariants hold."""
+
+from __future__ import annotations
+
+import json
+import re
+from collections import Counter
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from newsarchive.samplesite.build import build, cms_body_lines, read_posts
+from newsarchive.samplesite.server import DEFAULT_ROOT
+
+SHARED = Path(__file__).resolve().parents[2].parent / "shared"
+SITE = DEFAULT_ROOT / "eastmoney"
+SEED_CODE = "202204292366280343"
+COLUMN_KEYS = ["code", "np_dst", "showTime", "title", "mediaName", "summary", "image", "url", "uniqueUrl"]
+FAST_KEYS = ["summary", "code", "titleColor", "realSort", "showTime", "title", "stockList", "image"]
+needs_shared = pytest.mark.skipif(
+    not SHARED.is_dir(),
+    reason=f"{SHARED} (the builder's input) is absent; the committed data is still checked",
+)
+_CURRENT_MEDIA = re.compile(r'<div class="item">来源：(.+?)</div>')
+_OLDER_MEDIA = re.compile(r'<div class="source data-source" data-source="(.+?)">')
+_PAGE_TIME = re.compile(r"(\d{4})年(\d{2})月(\d{2})日 (\d{2}:\d{2})</div>")
+
+
+def rows(name: str) -> list[dict[str, Any]]:
+    loaded: list[dict[str, Any]] = json.loads((SITE / name).read_text(encoding="utf-8"))
+    return loaded
+
+
+def pages() -> dict[str, str]:
+    return {path.stem: path.read_text(encoding="utf-8") for path in sorted(SITE.glob("articles/*.html"))}
+
+
+def tree(root: Path) -> dict[str, bytes]:
+    files = sorted(path for path in root.rglob("*") if path.is_file())
+    return {str(path.relative_to(root)): path.read_bytes() for path in files}
+
+
+@needs_shared
+def test_rebuild_is_byte_identical_to_the_committed_data(tmp_path: Path) -> None:
+    build(SHARED, tmp_path)
+    rebuilt, committed = tree(tmp_path / "eastmoney"), tree(SITE)
+    assert sorted(rebuilt) == sorted(committed)
+    changed = [name for name in rebuilt if rebuilt[name] != committed[name]]
+    assert changed == [], "data/sample drifted: rerun python -m newsarchive.samplesite.build"
+
+
+@needs_shared
+def test_rebuild_is_deterministic_and_removes_stale_files(tmp_path: Path) -> None:
+    build(SHARED, tmp_path)
+    first = tree(tmp_path)
+    stale = tmp_path / "eastmoney" / "articles" / "202001010000000000.html"
+    stale.write_text("old")
+    build(SHARED, tmp_path)
+    assert tree(tmp_path) == first
+
+
+@needs_shared
+def test_seed_page_is_verbatim_and_its_body_matches_the_template_rules() -> None:
+    seed_page = (SHARED / "fixtures/eastmoney/article_202204292366280343.html").read_bytes()
+    assert (SITE / "articles" / f"{SEED_CODE}.html").read_bytes() == seed_page
+    seed_list = json.loads((SHARED / "fixtures/eastmoney/columns_344_page1.json").read_text(encoding="utf-8"))
+    assert rows("columns/344.json")[0] == seed_list["data"]["list"][0]
+    # The current-layout template turns the seed's archived CMS body into exactly the seed page's paragraphs.
+    seed = next(post for post in read_posts(SHARED / "corpus/finews") if post.code == SEED_CODE)
+    story = [line for line in seed_page.decode().splitlines() if line.startswith("<p>")][1:-2]
+    assert cms_body_lines(seed.body_html) == story
+
+
+@needs_shared
+def test_corpus_reading_skips_non_news_and_merges_repeats() -> None:
+    posts = read_posts(SHARED / "corpus/finews")
+    codes = [post.code for post in posts]
+    assert len(codes) == len(set(codes)) == 70  # 72 files - init.md - one repeated old_post__ copy
+    assert all(post.title and post.published and re.fullmatch(r"\d{18}", post.code) for post in posts)
+    assert "开站大吉" not in {post.title for post in posts}
+
+
+def test_enough_articles_in_both_layouts() -> None:
+    html = pages()
+    assert len(html) >= 40
+    older = [code for code, page in html.items() if '<div class="newsContent">' in page]
+    current = [code for code, page in html.items() if '<div class="txtinfos" id="ContentBody"' in page]
+    assert len(older) >= 5 and len(current) >= 20 and len(older) + len(current) == len(html)
+    assert all(code.startswith("2021") for code in older)
+    assert '<meta charset="utf-8">' in html[current[0]]
+    assert '<meta http-equiv="Content-Type" content="text/html; charset=utf-8">' in html[older[0]]
+
+
+def test_media_are_varied_with_several_from_zqrb() -> None:
+    media: Counter[str] = Counter()
+    for page in pages().values():
+        found = _CURRENT_MEDIA.search(page) or _OLDER_MEDIA.search(page)
+        assert found is not None
+        assert f"（文章来源：{found.group(1)}）" in page
+        media[found.group(1)] += 1
+    assert len(media) >= 5
+    assert media["证券日报网"] >= 6
+
+
+def test_rows_have_the_real_shapes_and_order() -> None:
+    for name in ("columns/344.json", "columns/345.json", "fastnews/102.json"):
+        listed = rows(name)
+        keys = FAST_KEYS if name.startswith("fast") else COLUMN_KEYS
+        assert all(list(row) == keys for row in listed)
+        times = [row["showTime"] for row in listed]
+        assert times == sorted(times, reverse=True)
+    assert len(rows("columns/344.json")) >= 25
+    assert len(rows("fastnews/102.json")) >= 20
+
+
+def test_real_sort_is_epoch_seconds_of_show_time_plus_six_digits() -> None:
+    beijing = timezone(timedelta(hours=8))
+    sorts = []
+    for row in rows("fastnews/102.json"):
+        shown = datetime.strptime(row["showTime"], "%Y-%m-%d %H:%M:%S").replace(tzinfo=beijing)
+        assert re.fullmatch(rf"{int(shown.timestamp())}\d{{6}}", row["realSort"])
+        sorts.append(int(row["realSort"]))
+    assert sorts == sorted(sorts, reverse=True) and len(set(sorts)) == len(sorts)
+
+
+def test_every_listed_code_has_a_page_except_cfh_rows() -> None:
+    html = pages()
+    listed = [row for path in sorted(SITE.glob("columns/*.json")) for row in rows(f"columns/{path.name}")]
+    cfh = [row for row in listed if row["np_dst"] == "CFH"]
+    assert cfh and all(row["uniqueUrl"] == "" and "caifuhao.eastmoney.com" in row["url"] for row in cfh)
+    assert not {row["code"] for row in cfh} & set(html)
+    cms = [row for row in listed if row["np_dst"] == "CMS"] + rows("fastnews/102.json")
+    assert {row["code"] for row in cms} <= set(html)
+    assert {row["code"] for row in cms} == set(html)  # and every page is listed somewhere
+
+
+def test_listed_times_match_the_pages() -> None:
+    html = pages()
+    for row in [*rows("columns/344.json"), *rows("fastnews/102.json")]:
+        if row["code"] in html:
+            found = _PAGE_TIME.search(html[row["code"]])
+            assert found is not None
+            assert "{}-{}-{} {}".format(*found.groups()) == row["showTime"][:16]
+
+
+def test_an_article_is_shared_by_both_columns_and_the_fast_feed() -> None:
+    in_344 = {row["code"] for row in rows("columns/344.json") if row["np_dst"] == "CMS"}
+    in_345 = {row["code"] for row in rows("columns/345.json") if row["np_dst"] == "CMS"}
+    in_fast = {row["code"] for row in rows("fastnews/102.json")}
+    assert in_344 & in_345 & in_fast
+    assert in_344 - in_fast and in_fast - in_344  # and each feed also has articles of its own
