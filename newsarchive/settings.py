@@ -36,11 +36,13 @@ NEWSARCHIVE_STORE_BATCH_SIZE = 50
 NEWSARCHIVE_PROGRESS_INTERVAL = 10.0  # seconds between progress lines on long runs
 
 # East Money blocks at >5 req/s or >=10 connections per IP (reference §4): stay well below.
-ROBOTSTXT_OBEY = False  # JSON list endpoints the site's own pages call; politeness comes from the limits below
+ROBOTSTXT_OBEY = (
+    False  # JSON list endpoints the site's own pages call; politeness comes from the limits below
+)
 CONCURRENT_REQUESTS = 8
 CONCURRENT_REQUESTS_PER_DOMAIN = 2
 DOWNLOAD_DELAY = 0.5
-RANDOMIZE_DOWNLOAD_DELAY = True
+DOWNLOAD_DELAY_JITTER = 0.5  # ±50% around DOWNLOAD_DELAY, so requests do not tick like a metronome
 AUTOTHROTTLE_ENABLED = True
 AUTOTHROTTLE_START_DELAY = 0.5
 AUTOTHROTTLE_TARGET_CONCURRENCY = 1.5

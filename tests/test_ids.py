@@ -14,7 +14,10 @@ def test_bare_and_nw_codes_are_the_same_article(raw: str) -> None:
     assert article_url(raw) == "https://finance.eastmoney.com/a/202204292366280343.html"
 
 
-@pytest.mark.parametrize("raw", ["", "NW", "2022042923662803", "../../etc/passwd", "NW20220429236628034x", "20260702101113747001360"])
+@pytest.mark.parametrize(
+    "raw",
+    ["", "NW", "2022042923662803", "../../etc/passwd", "NW20220429236628034x", "20260702101113747001360"],
+)
 def test_invalid_codes_are_rejected(raw: str) -> None:
     with pytest.raises(ValueError):
         canonical_info_code(raw)

@@ -49,7 +49,7 @@ def open_database(url: str, *, check_schema: bool = True) -> Engine:
                 ensure_schema(connection)
         except SQLAlchemyError as exc:
             engine.dispose()
-            reason = str(exc.orig if getattr(exc, "orig", None) else exc).strip().splitlines()[0]
+            reason = str(getattr(exc, "orig", None) or exc).strip().splitlines()[0]
             raise DatabaseError(f"cannot use database {parsed.render_as_string()}: {reason}") from None
     return engine
 

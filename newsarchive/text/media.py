@@ -32,7 +32,7 @@ def category_slug(media: str) -> str:
     name = media.strip()
     if name in SLUG_OVERRIDES:
         return SLUG_OVERRIDES[name]
-    syllables = lazy_pinyin(name, style=Style.NORMAL, errors=lambda chars: list(chars))
+    syllables = lazy_pinyin(name, style=Style.NORMAL, errors="default")  # non-Chinese kept as is
     slug = _NON_SLUG.sub("", "".join(syllables).lower())
     return slug or "unknown"
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import pytest
 from alembic.autogenerate import compare_metadata
@@ -18,12 +18,23 @@ from newsarchive.text.dates import SHANGHAI
 
 def row(code: str, title: str = "标题", published: datetime | None = None) -> dict[str, object]:
     when = published or datetime(2022, 4, 29, 15, 3, 20, tzinfo=SHANGHAI)
-    seen = datetime(2026, 11, 24, 1, 0, tzinfo=timezone.utc)
+    seen = datetime(2026, 11, 24, 1, 0, tzinfo=UTC)
     return {
-        "info_code": code, "title": title, "published_at": when, "published_raw": "2022-04-29 15:03:20",
-        "media": "证券日报网", "category": "zhengquanribaowang", "tags": ["证券日报网新闻"], "summary": "摘要",
-        "author": None, "url": "https://finance.eastmoney.com/a/x.html", "feed": "eastmoney",
-        "body_html": "<p>正文</p>", "body_text": "正文", "first_seen_at": seen, "last_seen_at": seen,
+        "info_code": code,
+        "title": title,
+        "published_at": when,
+        "published_raw": "2022-04-29 15:03:20",
+        "media": "证券日报网",
+        "category": "zhengquanribaowang",
+        "tags": ["证券日报网新闻"],
+        "summary": "摘要",
+        "author": None,
+        "url": "https://finance.eastmoney.com/a/x.html",
+        "feed": "eastmoney",
+        "body_html": "<p>正文</p>",
+        "body_text": "正文",
+        "first_seen_at": seen,
+        "last_seen_at": seen,
     }
 
 
@@ -39,15 +50,23 @@ def test_dedup_is_enforced_by_the_database(db_url: str) -> None:
     engine = open_database(db_url)
     factory = session_factory(engine)
     with factory.begin() as session:
-        first = store_articles(session, [row("NW202204292366280343"), row("NW202204292366280344")], replace=False)
+        first = store_articles(
+            session, [row("NW202204292366280343"), row("NW202204292366280344")], replace=False
+        )
     with factory.begin() as session:
-        second = store_articles(session, [row("NW202204292366280343", title="改过的标题"), row("NW202204292366280345")], replace=False)
+        second = store_articles(
+            session,
+            [row("NW202204292366280343", title="改过的标题"), row("NW202204292366280345")],
+            replace=False,
+        )
     assert (first.new, first.existing) == (2, 0)
     assert (second.new, second.existing) == (1, 1)
     with factory() as session:
         assert count_articles(session) == 3
         assert session.query(ArticleRow).filter_by(info_code="NW202204292366280343").one().title == "标题"
-        assert stored_codes(session, ["NW202204292366280343", "NW000000000000000000"]) == {"NW202204292366280343"}
+        assert stored_codes(session, ["NW202204292366280343", "NW000000000000000000"]) == {
+            "NW202204292366280343"
+        }
     with pytest.raises(IntegrityError), factory.begin() as session:
         session.add(ArticleRow(**row("NW202204292366280343")))
     engine.dispose()
@@ -69,9 +88,13 @@ def test_replace_rewrites_the_stored_row(db_url: str) -> None:
 def test_times_round_trip_as_aware_shanghai(db_url: str) -> None:
     engine = open_database(db_url)
     factory = session_factory(engine)
-    later = datetime(2022, 4, 30, 1, 0, tzinfo=timezone.utc)  # 09:00 in Shanghai
+    later = datetime(2022, 4, 30, 1, 0, tzinfo=UTC)  # 09:00 in Shanghai
     with factory.begin() as session:
-        store_articles(session, [row("NW202204292366280344", published=later), row("NW202204292366280343")], replace=False)
+        store_articles(
+            session,
+            [row("NW202204292366280344", published=later), row("NW202204292366280343")],
+            replace=False,
+        )
     with factory() as session:
         stored = list(iter_articles(session))
     assert [r.info_code for r in stored] == ["NW202204292366280343", "NW202204292366280344"]

@@ -39,7 +39,8 @@ def test_article_pages(case: str) -> None:
 
 
 @pytest.mark.parametrize(
-    ("case", "parser"), [("columns_344", parse_column_list), ("fast_102", parse_fast_list), ("columns_error", parse_column_list)]
+    ("case", "parser"),
+    [("columns_344", parse_column_list), ("fast_102", parse_fast_list), ("columns_error", parse_column_list)],
 )
 def test_listing_pages(case: str, parser) -> None:  # type: ignore[no-untyped-def]
     page, url, expected = load(case)
@@ -51,7 +52,9 @@ def test_listing_pages(case: str, parser) -> None:  # type: ignore[no-untyped-de
     listing = parser(page, url)
     assert [dataclasses.asdict(entry) for entry in listing.entries] == expected["entries"]
     assert (listing.total, listing.page_index, listing.next_cursor) == (
-        expected["total"], expected["page_index"], expected["next_cursor"]
+        expected["total"],
+        expected["page_index"],
+        expected["next_cursor"],
     )
 
 
@@ -85,7 +88,9 @@ def test_fast_list_data_null_quirk() -> None:
 
 
 def test_listing_rows_without_valid_code_are_skipped() -> None:
-    text = json.dumps({"code": 1, "data": {"list": [{"code": "abc"}, "junk", {"code": "202204292366280343"}]}})
+    text = json.dumps(
+        {"code": 1, "data": {"list": [{"code": "abc"}, "junk", {"code": "202204292366280343"}]}}
+    )
     assert [e.code for e in parse_column_list(text, "x").entries] == ["202204292366280343"]
 
 

@@ -32,7 +32,9 @@ def test_formats(raw: str, expected: datetime) -> None:
     assert parsed.isoformat().endswith("+08:00")
 
 
-@pytest.mark.parametrize("raw", ["", "刚才", "2022-13-40 10:00", "1989-12-31 23:59", "2026-11-26 12:00:01", "not a date"])
+@pytest.mark.parametrize(
+    "raw", ["", "刚才", "2022-13-40 10:00", "1989-12-31 23:59", "2026-11-26 12:00:01", "not a date"]
+)
 def test_implausible_or_unparseable_dates_raise(raw: str) -> None:
     with pytest.raises(DateError):
         parse_published(raw, now=NOW)

@@ -1,0 +1,1 @@
+"""Raw response archive: WARC writing during crawls and reading for reparse."""

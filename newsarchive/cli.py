@@ -1,0 +1,216 @@
+"""The ``newsarchive`` command: crawl, reparse, export, demo and db upgrade.
+
+Every failure the user can cause (bad URL, bad file, unknown spider, unreachable database) ends with
+one line on stderr and a non-zero exit, never a traceback.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable, Iterable
+from pathlib import Path
+from typing import Any, NoReturn
+
+import click
+
+from newsarchive.archive.warc import ArchiveError, read_responses
+from newsarchive.db.engine import DatabaseError, open_database, session_factory, upgrade_database
+from newsarchive.db.repository import iter_articles
+from newsarchive.export.jekyll import DEFAULT_SHARE_URL, DEFAULT_SITE_URL, JekyllOptions, write_jekyll
+from newsarchive.export.jsonl import write_jsonl
+from newsarchive.runner import Job, JobResult, RunError, project_settings, run_jobs
+
+EXIT_FAILED = 1
+EXIT_USAGE = 2
+
+
+def fail(message: str, code: int = EXIT_FAILED) -> NoReturn:
+    click.echo(f"newsarchive: error: {message}", err=True)
+    sys.exit(code)
+
+
+def parse_pairs(pairs: Iterable[str], flag: str) -> dict[str, str]:
+    parsed: dict[str, str] = {}
+    for pair in pairs:
+        key, sep, value = pair.partition("=")
+        if not sep or not key.strip():
+            fail(f"{flag} expects KEY=VALUE, got {pair!r}", EXIT_USAGE)
+        parsed[key.strip()] = value
+    return parsed
+
+
+def database_url(settings_url: str, db: str | None) -> str:
+    return db or settings_url
+
+
+def check_database(url: str) -> None:
+    try:
+        open_database(url).dispose()
+    except DatabaseError as error:
+        fail(str(error))
+
+
+def report(results: list[JobResult]) -> int:
+    """Print each run's summary; the exit status is non-zero if any run failed or lost items."""
+    status = 0
+    for result in results:
+        click.echo(
+            f"== {result.job.spider} {' '.join(f'{k}={v}' for k, v in result.job.arguments.items())}".rstrip()
+        )
+        for line in result.summary.lines():
+            click.echo(f"   {line}")
+        if result.failure:
+            click.echo(f"newsarchive: error: {result.job.spider} failed: {result.failure}", err=True)
+            status = EXIT_FAILED
+        elif result.summary.finish_reason not in (None, "finished"):
+            click.echo(
+                f"newsarchive: error: {result.job.spider} ended early: {result.summary.finish_reason}",
+                err=True,
+            )
+            status = EXIT_FAILED
+        if result.summary.listing_pages == 0 and result.summary.errors and result.job.spider != "reparse":
+            click.echo(f"newsarchive: error: {result.job.spider} could not read any listing page", err=True)
+            status = EXIT_FAILED
+        if result.summary.deadletter:
+            click.echo(
+                f"newsarchive: error: {result.summary.deadletter} articles could not be stored; "
+                f"they were saved to the dead-letter directory",
+                err=True,
+            )
+            status = EXIT_FAILED
+    return status
+
+
+def crawl_options(function: Callable[..., Any]) -> Callable[..., Any]:
+    function = click.option(
+        "-s", "settings", multiple=True, metavar="NAME=VALUE", help="Override a setting."
+    )(function)
+    function = click.option(
+        "--db", metavar="URL", help="SQLAlchemy database URL (default: data/newsarchive.db)."
+    )(function)
+    return click.option("--log-level", default="INFO", show_default=True, help="Scrapy log level.")(function)
+
+
+def run(jobs: list[Job], settings_pairs: Iterable[str], db: str | None, log_level: str) -> int:
+    overrides: dict[str, Any] = {"LOG_LEVEL": log_level.upper(), **parse_pairs(settings_pairs, "-s")}
+    if db:
+        overrides["NEWSARCHIVE_DATABASE_URL"] = db
+    settings = project_settings(overrides)
+    check_database(settings.get("NEWSARCHIVE_DATABASE_URL"))
+    try:
+        results = run_jobs(jobs, settings)
+    except RunError as error:
+        fail(str(error), EXIT_USAGE)
+    return report(results)
+
+
+@click.group()
+@click.version_option(package_name="newsarchive")
+def main() -> None:
+    """Archive Chinese financial news: crawl, re-parse archived responses, export."""
+
+
+@main.command()
+@click.argument("spider")
+@click.option(
+    "-a", "arguments", multiple=True, metavar="NAME=VALUE", help="Spider argument, e.g. -a media=证券日报网."
+)
+@crawl_options
+def crawl(
+    spider: str, arguments: tuple[str, ...], settings: tuple[str, ...], db: str | None, log_level: str
+) -> None:
+    """Crawl with SPIDER (eastmoney, eastmoney_fast) into the database, keeping raw responses in WARC."""
+    sys.exit(run([Job(spider, parse_pairs(arguments, "-a"))], settings, db, log_level))
+
+
+@main.command()
+@click.argument("archives", nargs=-1, required=True, type=click.Path(path_type=Path))
+@crawl_options
+def reparse(archives: tuple[Path, ...], settings: tuple[str, ...], db: str | None, log_level: str) -> None:
+    """Re-extract articles from WARC ARCHIVES (no network) and rewrite their rows."""
+    for path in archives:
+        try:
+            next(iter(read_responses(path)), None)
+        except ArchiveError as error:
+            fail(str(error))
+    job = Job("reparse", {"warc": ",".join(str(path) for path in archives)})
+    sys.exit(run([job], (*settings, "NEWSARCHIVE_WARC_ENABLED=0"), db, log_level))
+
+
+@main.group()
+def export() -> None:
+    """Export the archive (jekyll posts, jsonl)."""
+
+
+@export.command("jekyll")
+@click.option(
+    "--out", required=True, type=click.Path(path_type=Path), help="Site directory; posts go to OUT/_posts."
+)
+@click.option("--db", metavar="URL", help="SQLAlchemy database URL.")
+@click.option(
+    "--site-url", default=DEFAULT_SITE_URL, show_default=True, help="Site prefix of the back links."
+)
+@click.option(
+    "--share-url", default=DEFAULT_SHARE_URL, show_default=True, help="Share link template ({info_code})."
+)
+def export_jekyll(out: Path, db: str | None, site_url: str, share_url: str) -> None:
+    """Write Jekyll posts in the original site's format."""
+    if "{info_code}" not in share_url:
+        fail("--share-url must contain {info_code}", EXIT_USAGE)
+    count = _export(db, lambda rows: write_jekyll(rows, out, JekyllOptions(site_url, share_url)))
+    click.echo(f"wrote {count} posts to {out / '_posts'}")
+
+
+@export.command("jsonl")
+@click.option("--out", required=True, type=click.Path(path_type=Path), help="Output file.")
+@click.option("--db", metavar="URL", help="SQLAlchemy database URL.")
+def export_jsonl(out: Path, db: str | None) -> None:
+    """Write one JSON object per article (JSON Lines)."""
+    count = _export(db, lambda rows: write_jsonl(rows, out))
+    click.echo(f"wrote {count} articles to {out}")
+
+
+def _export(db: str | None, writer: Callable[[Iterable[Any]], int]) -> int:
+    url = db or project_settings().get("NEWSARCHIVE_DATABASE_URL")
+    try:
+        engine = open_database(url)
+    except DatabaseError as error:
+        fail(str(error))
+    try:
+        with session_factory(engine)() as session:
+            return writer(iter_articles(session))
+    except OSError as error:
+        fail(f"cannot write export: {error.strerror}: {error.filename}")
+    finally:
+        engine.dispose()
+
+
+@main.group()
+def db() -> None:
+    """Database maintenance."""
+
+
+@db.command("upgrade")
+@click.option("--db", "url", metavar="URL", help="SQLAlchemy database URL.")
+def db_upgrade(url: str | None) -> None:
+    """Create or migrate the database to the current schema."""
+    target = url or project_settings().get("NEWSARCHIVE_DATABASE_URL")
+    try:
+        revision = upgrade_database(target)
+    except DatabaseError as error:
+        fail(str(error))
+    click.echo(f"database at revision {revision}")
+
+
+@main.command()
+@click.option("--db", metavar="URL", help="SQLAlchemy database URL (default: data/newsarchive.db).")
+@click.option("--out", default=Path("data/site"), type=click.Path(path_type=Path), show_default=True)
+def demo(db: str | None, out: Path) -> None:
+    """Crawl the committed sample site on loopback with both spiders, then export Jekyll posts."""
+    from newsarchive.demo import run_demo
+
+    sys.exit(run_demo(db, out))
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()

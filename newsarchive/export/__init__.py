@@ -1,0 +1,1 @@
+"""Exports: one small writer per format (JSON Lines, Jekyll posts)."""

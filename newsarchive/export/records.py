@@ -1,0 +1,31 @@
+"""The flat record shape shared by JSON Lines exports and dead-letter files."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+RECORD_FIELDS = (
+    "info_code",
+    "title",
+    "published_at",
+    "media",
+    "category",
+    "tags",
+    "summary",
+    "author",
+    "url",
+    "body_html",
+    "body_text",
+    "feed",
+    "published_raw",
+)
+
+
+def article_record(article: Any) -> dict[str, Any]:
+    """A JSON-ready dict of an Article item or a stored row; ``published_at`` as ISO 8601 (+08:00)."""
+    record = {name: getattr(article, name, None) for name in RECORD_FIELDS}
+    published = record["published_at"]
+    record["published_at"] = published.isoformat() if isinstance(published, datetime) else None
+    record["tags"] = list(record["tags"] or [])
+    return record

@@ -1,0 +1,92 @@
+"""Run spiders in-process (one after another) and collect a RunSummary per run."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Generator, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from scrapy.crawler import Crawler, CrawlerProcess
+from scrapy.settings import Settings
+from scrapy.utils.project import get_project_settings
+from scrapy.utils.reactor import install_reactor
+from twisted.internet import defer
+from twisted.python.failure import Failure
+
+from newsarchive.summary import RunSummary
+
+
+class RunError(RuntimeError):
+    """A run that could not start or crashed: one line for the user."""
+
+
+@dataclass
+class Job:
+    spider: str
+    arguments: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass
+class JobResult:
+    job: Job
+    summary: RunSummary
+    failure: str | None = None
+
+
+def project_settings(overrides: dict[str, Any] | None = None) -> Settings:
+    os.environ.setdefault("SCRAPY_SETTINGS_MODULE", "newsarchive.settings")
+    settings = get_project_settings()
+    settings.setdict(overrides or {}, priority="cmdline")
+    return settings
+
+
+def spider_names(settings: Settings) -> list[str]:
+    from scrapy.spiderloader import SpiderLoader
+
+    return sorted(SpiderLoader.from_settings(settings).list())
+
+
+def run_jobs(jobs: Sequence[Job], settings: Settings) -> list[JobResult]:
+    """Run the jobs sequentially in one reactor; returns one result per job that ran."""
+    known = spider_names(settings)
+    for job in jobs:
+        if job.spider not in known:
+            raise RunError(f"unknown spider {job.spider!r} (available: {', '.join(known)})")
+    # Install the configured (asyncio) reactor before anything imports the default one.
+    install_reactor(settings["TWISTED_REACTOR"])
+    process = CrawlerProcess(settings)
+    results: list[JobResult] = []
+
+    @defer.inlineCallbacks
+    def run_all() -> Generator[defer.Deferred[Any], Any, None]:
+        for job in jobs:
+            crawler: Crawler | None = None
+            failure: str | None = None
+            try:
+                crawler = process.create_crawler(job.spider)
+                yield process.crawl(crawler, **job.arguments)
+            except Exception as error:  # a spider that cannot start (bad argument, database down)
+                failure = _one_line(error)
+            stats = crawler.stats.get_stats() if crawler is not None and crawler.stats is not None else {}
+            results.append(JobResult(job, RunSummary.from_stats(stats), failure))
+            if failure:
+                break
+
+    from twisted.internet import reactor
+
+    done = run_all()
+    done.addBoth(_stop_reactor, reactor)
+    process.start(stop_after_crawl=False)
+    return results
+
+
+def _stop_reactor(result: Any, reactor: Any) -> Any:
+    if reactor.running:
+        reactor.stop()
+    return None if isinstance(result, Failure) else result
+
+
+def _one_line(error: BaseException) -> str:
+    text = str(error).strip().splitlines()
+    return f"{type(error).__name__}: {text[0]}" if text else type(error).__name__

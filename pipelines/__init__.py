@@ -1,0 +1,15 @@
+"""Thin Scrapy item pipelines, one concern per module, over the helpers in newsarchive/."""
+
+from __future__ import annotations
+
+from typing import NoReturn
+
+from scrapy.exceptions import DropItem
+from scrapy.statscollectors import StatsCollector
+
+
+def drop(stats: StatsCollector | None, reason: str, detail: str = "") -> NoReturn:
+    """Count the reason under ``newsarchive/dropped/<reason>`` and drop the item."""
+    if stats is not None:
+        stats.inc_value(f"newsarchive/dropped/{reason}")
+    raise DropItem(f"{reason}: {detail}" if detail else reason)

@@ -1,0 +1,109 @@
+"""Store: batched upserts into the archive database, deduplicated by ``info_code`` in the database.
+
+Settings: ``NEWSARCHIVE_DATABASE_URL``, ``NEWSARCHIVE_STORE_BATCH_SIZE``, ``NEWSARCHIVE_DEADLETTER_DIR``.
+A spider with ``replace_existing = True`` (reparse) rewrites stored rows instead of keeping them.
+If a batch cannot be written, its items go to a dead-letter JSON Lines file: nothing is lost silently.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from scrapy import Spider
+from scrapy.crawler import Crawler
+from scrapy.statscollectors import StatsCollector
+from sqlalchemy.engine import Engine
+from sqlalchemy.exc import SQLAlchemyError
+
+from newsarchive.db.engine import open_database, session_factory
+from newsarchive.db.models import ARTICLE_FIELDS
+from newsarchive.db.repository import store_articles
+from newsarchive.export.records import article_record
+from newsarchive.items import Article
+
+logger = logging.getLogger(__name__)
+
+
+class StorePipeline:
+    def __init__(self, crawler: Crawler, url: str, batch_size: int, deadletter_dir: Path) -> None:
+        self.crawler = crawler
+        self.url = url
+        self.batch_size = max(1, batch_size)
+        self.deadletter_dir = deadletter_dir
+        self.stats: StatsCollector | None = crawler.stats
+        self.engine: Engine | None = None
+        self.replace = False
+        self.pending: list[Article] = []
+
+    @classmethod
+    def from_crawler(cls, crawler: Crawler) -> StorePipeline:
+        settings = crawler.settings
+        return cls(
+            crawler,
+            settings.get("NEWSARCHIVE_DATABASE_URL"),
+            settings.getint("NEWSARCHIVE_STORE_BATCH_SIZE"),
+            Path(settings.get("NEWSARCHIVE_DEADLETTER_DIR")),
+        )
+
+    def open_spider(self, spider: Spider | None = None) -> None:
+        self.engine = open_database(self.url)
+        self.replace = bool(getattr(self.crawler.spider, "replace_existing", False))
+
+    def process_item(self, item: Article, spider: Spider | None = None) -> Article:
+        self.pending.append(item)
+        if len(self.pending) >= self.batch_size:
+            self.flush()
+        return item
+
+    def close_spider(self, spider: Spider | None = None) -> None:
+        self.flush()
+        if self.engine is not None:
+            self.engine.dispose()
+
+    def flush(self) -> None:
+        if not self.pending or self.engine is None:
+            return
+        batch, self.pending = self.pending, []
+        now = datetime.now(UTC)
+        rows = [_row(item, now) for item in batch]
+        try:
+            with session_factory(self.engine).begin() as session:
+                result = store_articles(session, rows, replace=self.replace)
+        except SQLAlchemyError as error:
+            path = self._dead_letter(batch)
+            self._inc("deadletter", len(batch))
+            logger.error(
+                "could not store %d articles (%s); saved to %s", len(batch), _first_line(error), path
+            )
+            return
+        self._inc("stored/new", result.new)
+        self._inc("stored/existing", result.existing)
+
+    def _dead_letter(self, batch: list[Article]) -> Path:
+        self.deadletter_dir.mkdir(parents=True, exist_ok=True)
+        name = self.crawler.spider.name if self.crawler.spider else "crawl"
+        path = self.deadletter_dir / f"{name}-{datetime.now(UTC):%Y%m%dT%H%M%S%f}.jsonl"
+        with path.open("a", encoding="utf-8") as stream:
+            for item in batch:
+                stream.write(json.dumps(article_record(item), ensure_ascii=False) + "\n")
+        return path
+
+    def _inc(self, key: str, amount: int) -> None:
+        if self.stats is not None and amount:
+            self.stats.inc_value(f"newsarchive/{key}", amount)
+
+
+def _row(item: Article, now: datetime) -> dict[str, Any]:
+    row = {name: getattr(item, name) for name in ARTICLE_FIELDS}
+    seen = item.fetched_at or now
+    row["first_seen_at"] = seen
+    row["last_seen_at"] = seen
+    return row
+
+
+def _first_line(error: Exception) -> str:
+    return str(getattr(error, "orig", None) or error).strip().splitlines()[0]

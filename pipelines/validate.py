@@ -1,0 +1,34 @@
+"""Validate: an item without code, title, publish time or article body is dropped (and fetched again
+by a later run, since it is never stored)."""
+
+from __future__ import annotations
+
+from scrapy import Spider
+from scrapy.crawler import Crawler
+from scrapy.statscollectors import StatsCollector
+
+from newsarchive.ids import canonical_info_code
+from newsarchive.items import Article
+from pipelines import drop
+
+
+class ValidatePipeline:
+    def __init__(self, stats: StatsCollector | None) -> None:
+        self.stats = stats
+
+    @classmethod
+    def from_crawler(cls, crawler: Crawler) -> ValidatePipeline:
+        return cls(crawler.stats)
+
+    def process_item(self, item: Article, spider: Spider | None = None) -> Article:
+        try:
+            item.info_code = canonical_info_code(item.info_code or "")
+        except ValueError:
+            drop(self.stats, "bad_code", repr(item.info_code))
+        if not item.title:
+            drop(self.stats, "no_title", item.info_code)
+        if not item.published_raw:
+            drop(self.stats, "no_date", item.info_code)
+        if not item.body_html or not item.body_html.strip():
+            drop(self.stats, "no_body", item.info_code)
+        return item

@@ -1,0 +1,62 @@
+"""Spider ``eastmoney_fast``: East Money's 7x24 list (getFastNewsList), cursor-paged with ``sortEnd``.
+
+Arguments: ``column`` (fastColumn, default 102), ``pages``, ``page_size``. Articles are archived
+under category ``emnews`` / tag 东财滚动新闻 with the list summary kept as the digest.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Iterator
+from typing import Any
+from urllib.parse import urlencode
+
+from scrapy import Request
+from scrapy.http import Response
+
+from newsarchive.pages.eastmoney import PageError, parse_fast_list
+from spiders.base import ArchiveSpider, response_text
+
+FAST_LIST_URL = "https://np-weblist.eastmoney.com/comm/web/getFastNewsList"
+DEFAULT_FAST_COLUMN = "102"
+
+
+class EastMoneyFastSpider(ArchiveSpider):
+    name = "eastmoney_fast"
+    feed = "eastmoney_fast"
+    custom_settings = {"DEFAULT_REQUEST_HEADERS": {"Referer": "https://kuaixun.eastmoney.com/"}}
+
+    def __init__(self, column: str | None = None, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.fast_column = column or DEFAULT_FAST_COLUMN
+
+    async def start(self) -> AsyncIterator[Request]:
+        yield self.listing_request("", 1)
+
+    def listing_request(self, cursor: str, page: int) -> Request:
+        # sortEnd must be present even when empty, or the API answers data:null (reference §1.2).
+        query = {
+            "client": "web",
+            "biz": "web_724",
+            "fastColumn": self.fast_column,
+            "sortEnd": cursor,
+            "pageSize": str(self.page_size),
+            "req_trace": self.req_trace(),
+        }
+        return Request(
+            f"{FAST_LIST_URL}?{urlencode(query)}",
+            callback=self.parse_listing,
+            errback=self.request_failed,
+            cb_kwargs={"page": page},
+            dont_filter=True,
+        )
+
+    def parse_listing(self, response: Response, page: int) -> Iterator[Request]:
+        try:
+            listing = parse_fast_list(response_text(response), response.url)
+        except PageError as error:
+            self.listing_failed(error)
+            return
+        self.count("listing_pages")
+        yield from self.follow(listing.entries)
+        if listing.entries and listing.next_cursor and page < self.max_pages:
+            yield self.listing_request(listing.next_cursor, page + 1)
