@@ -92,7 +92,11 @@ def crawl_options(function: Callable[..., Any]) -> Callable[..., Any]:
 
 
 def run(jobs: list[Job], settings_pairs: Iterable[str], db: str | None, log_level: str) -> int:
-    overrides: dict[str, Any] = {"LOG_LEVEL": log_level.upper(), **parse_pairs(settings_pairs, "-s")}
+    overrides: dict[str, Any] = {
+        "LOG_LEVEL": log_level.upper(),
+        "NEWSARCHIVE_LOG_SUMMARY": False,  # printed to stdout by report() instead
+        **parse_pairs(settings_pairs, "-s"),
+    }
     if db:
         overrides["NEWSARCHIVE_DATABASE_URL"] = db
     settings = project_settings(overrides)

@@ -29,6 +29,7 @@ def run_demo(db: str | None, out: Path) -> int:
         overrides = {
             "NEWSARCHIVE_REPLAY_ORIGIN": origin,
             "LOG_LEVEL": "WARNING",
+            "NEWSARCHIVE_LOG_SUMMARY": False,
             "DOWNLOAD_DELAY": 0,
             "AUTOTHROTTLE_ENABLED": False,
         }

@@ -1,4 +1,8 @@
-"""Progress lines during long runs (every ``NEWSARCHIVE_PROGRESS_INTERVAL`` seconds, 0 turns it off)."""
+"""Progress lines during a run and the end-of-run summary in the log.
+
+Settings: ``NEWSARCHIVE_PROGRESS_INTERVAL`` (seconds between progress lines, 0 for none) and
+``NEWSARCHIVE_LOG_SUMMARY`` (log the summary when the spider closes; the CLI prints it instead).
+"""
 
 from __future__ import annotations
 
@@ -15,30 +19,38 @@ logger = logging.getLogger(__name__)
 
 
 class ProgressExtension:
-    def __init__(self, crawler: Crawler, interval: float) -> None:
+    def __init__(self, crawler: Crawler, interval: float, log_summary: bool) -> None:
         self.crawler = crawler
         self.interval = interval
+        self.log_summary = log_summary
         self._loop: task.LoopingCall | None = None
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> ProgressExtension:
         interval = crawler.settings.getfloat("NEWSARCHIVE_PROGRESS_INTERVAL")
-        if interval <= 0:
-            raise NotConfigured("progress lines are off")
-        extension = cls(crawler, interval)
+        log_summary = crawler.settings.getbool("NEWSARCHIVE_LOG_SUMMARY")
+        if interval <= 0 and not log_summary:
+            raise NotConfigured("progress lines and summary are off")
+        extension = cls(crawler, interval, log_summary)
         crawler.signals.connect(extension.spider_opened, signal=signals.spider_opened)
         crawler.signals.connect(extension.spider_closed, signal=signals.spider_closed)
         return extension
 
+    def summary(self) -> RunSummary:
+        assert self.crawler.stats is not None
+        return RunSummary.from_stats(self.crawler.stats.get_stats())
+
     def spider_opened(self, spider: Spider) -> None:
-        self._loop = task.LoopingCall(self.report, spider)
-        self._loop.start(self.interval, now=False)
+        if self.interval > 0:
+            self._loop = task.LoopingCall(self.report, spider)
+            self._loop.start(self.interval, now=False)
 
     def report(self, spider: Spider) -> None:
-        assert self.crawler.stats is not None
-        summary = RunSummary.from_stats(self.crawler.stats.get_stats())
-        logger.info("%s progress: %s", spider.name, summary.progress_line())
+        logger.info("%s progress: %s", spider.name, self.summary().progress_line())
 
-    def spider_closed(self, spider: Spider) -> None:
+    def spider_closed(self, spider: Spider, reason: str) -> None:
         if self._loop is not None and self._loop.running:
             self._loop.stop()
+        if self.log_summary:
+            lines = "\n".join(f"   {line}" for line in self.summary().lines())
+            logger.info("%s finished (%s):\n%s", spider.name, reason, lines)

@@ -1,0 +1,45 @@
+"""Helpers shared by end-to-end tests: crawl the sample site through the CLI and read stored rows."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import select
+
+from newsarchive.db.engine import open_database, session_factory
+from newsarchive.db.models import ARTICLE_FIELDS, ArticleRow
+from tests.conftest import run_cli
+
+# The sample site on loopback needs none of the politeness delays a live crawl keeps.
+FAST_SETTINGS = (
+    "-s",
+    "DOWNLOAD_DELAY=0",
+    "-s",
+    "AUTOTHROTTLE_ENABLED=0",
+    "-s",
+    "NEWSARCHIVE_PROGRESS_INTERVAL=0",
+)
+
+
+def crawl(spider: str, origin: str, db_url: str, cwd: Path, *args: str) -> str:
+    """Run ``newsarchive crawl`` against the sample site; returns stdout, fails the test on error."""
+    result = run_cli(
+        "crawl", spider, *args, "--db", db_url, "--log-level", "WARNING",
+        "-s", f"NEWSARCHIVE_REPLAY_ORIGIN={origin}", *FAST_SETTINGS, cwd=cwd,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert "Traceback" not in result.stderr, result.stderr[-3000:]
+    return result.stdout
+
+
+def stored_rows(db_url: str) -> dict[str, dict[str, Any]]:
+    """Every stored article keyed by info_code, with the content columns only."""
+    engine = open_database(db_url)
+    with session_factory(engine)() as session:
+        rows = {
+            row.info_code: {name: getattr(row, name) for name in ARTICLE_FIELDS}
+            for row in session.scalars(select(ArticleRow))
+        }
+    engine.dispose()
+    return rows

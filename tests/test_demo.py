@@ -1,0 +1,69 @@
+"""``newsarchive demo`` and ``scrapy crawl`` from the repository root, both fully offline."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from newsarchive.samplesite import SampleSite
+from tests.conftest import REPO, run_cli
+from tests.support import FAST_SETTINGS, stored_rows
+
+SEED_POST = Path(__file__).with_name("export") / "seed_post.md"
+SAMPLE = REPO / "data" / "sample" / "eastmoney"
+
+
+def sample_article_count() -> int:
+    return len(list((SAMPLE / "articles").glob("*.html")))
+
+
+def test_demo_crawls_both_feeds_and_exports_posts(tmp_path: Path) -> None:
+    first = run_cli("demo", cwd=tmp_path)
+    assert first.returncode == 0, first.stderr[-3000:]
+    assert "Traceback" not in first.stderr
+    posts = tmp_path / "data" / "site" / "_posts"
+    assert len(list(posts.glob("*.md"))) == sample_article_count() >= 40
+    assert (posts / "2022-04-29-NW202204292366280343.md").read_bytes() == SEED_POST.read_bytes()
+    rows = stored_rows(f"sqlite:///{tmp_path / 'data' / 'newsarchive.db'}")
+    assert len(rows) == sample_article_count()
+    assert len({row["media"] for row in rows.values()}) >= 3
+    assert f"holds {len(rows)} articles" in first.stdout
+    assert len(list((tmp_path / "data" / "warc").glob("*.warc.gz"))) == 2
+
+    again = run_cli("demo", cwd=tmp_path)
+    assert again.returncode == 0, again.stderr[-3000:]
+    assert "(0 article pages)" in again.stdout
+    assert "new articles stored:   0" in again.stdout
+
+
+def test_scrapy_crawl_works_from_the_repository_root(tmp_path: Path) -> None:
+    db_url = f"sqlite:///{tmp_path / 'scrapy.db'}"
+    env = {**os.environ, "NEWSARCHIVE_WARC_DIR": str(tmp_path / "warc"), "NEWSARCHIVE_DATABASE_URL": db_url}
+    listed = subprocess.run(
+        [sys.executable, "-m", "scrapy", "list"],
+        cwd=REPO,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert {"eastmoney", "eastmoney_fast", "reparse"} <= set(listed.stdout.split())
+    with SampleSite() as site:
+        site.start()
+        command = [sys.executable, "-m", "scrapy", "crawl", "eastmoney", "-a", "media=证券日报网"]
+        command += ["-a", "columns=344", "-s", f"NEWSARCHIVE_REPLAY_ORIGIN={site.origin}", *FAST_SETTINGS]
+        result = subprocess.run(
+            command, cwd=REPO, env=env, capture_output=True, text=True, check=False, timeout=120
+        )
+    assert result.returncode == 0, result.stderr[-3000:]
+    rows = stored_rows(db_url)
+    expected = {
+        f"NW{row['code']}"
+        for row in json.loads((SAMPLE / "columns" / "344.json").read_text(encoding="utf-8"))
+        if row["mediaName"] == "证券日报网" and row["np_dst"] == "CMS"
+    }
+    assert set(rows) == expected and expected
+    assert "new articles stored" in result.stderr  # the end-of-run summary is logged too

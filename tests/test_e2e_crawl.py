@@ -1,0 +1,107 @@
+"""End to end: crawl the loopback sample site with the real CLI into SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from datetime import datetime
+from pathlib import Path
+
+import pytest
+
+from newsarchive.samplesite import SampleSite
+from newsarchive.text.dates import SHANGHAI
+from tests.support import crawl, stored_rows
+
+SEED_POST = Path(__file__).with_name("export") / "seed_post.md"
+SAMPLE = Path(__file__).resolve().parents[1] / "data" / "sample" / "eastmoney"
+COLUMNS = ("-a", "columns=344,345", "-a", "page_size=10")
+
+
+@pytest.fixture
+def site() -> Iterator[SampleSite]:
+    with SampleSite() as sample:
+        sample.start()
+        yield sample
+
+
+def sample_codes(*columns: str) -> set[str]:
+    codes = set()
+    for column in columns:
+        rows = json.loads((SAMPLE / "columns" / f"{column}.json").read_text(encoding="utf-8"))
+        codes |= {f"NW{row['code']}" for row in rows if row["np_dst"] != "CFH"}
+    return codes
+
+
+def seed_body() -> str:
+    body = SEED_POST.read_text(encoding="utf-8").split("---\n", 2)[2].split("\n", 1)[0]
+    return body.removesuffix('<p class="em_media">（文章来源：证券日报网）</p>')
+
+
+def test_column_crawl_stores_every_article_once_then_fetches_nothing(
+    site: SampleSite, db_url: str, tmp_path: Path
+) -> None:
+    first = crawl("eastmoney", site.origin, db_url, tmp_path, *COLUMNS)
+    rows = stored_rows(db_url)
+    assert set(rows) == sample_codes("344", "345")
+    assert f"new articles stored:   {len(rows)}" in first
+    assert "caifuhao: 3" in first
+    assert len(site.article_requests()) == len(rows)  # the article on two listings is fetched once
+
+    seed = rows["NW202204292366280343"]
+    assert seed == {
+        "info_code": "NW202204292366280343",
+        "title": "宝藏工厂“论剑”1688：切磋疫情时期逆势增长的技艺",
+        "published_at": datetime(2022, 4, 29, 15, 3, 20, tzinfo=SHANGHAI),
+        "published_raw": "2022-04-29 15:03:20",
+        "media": "证券日报网",
+        "category": "zhengquanribaowang",
+        "tags": ["证券日报网新闻"],
+        "summary": "订单锐减、原材料价格上涨、物流配送放缓，一道道难关摆在了源头工厂企业主的面前，"
+        "是躺平任由情况恶化，还是寻求突破逆境求生……",
+        "author": None,
+        "url": "https://finance.eastmoney.com/a/202204292366280343.html",
+        "feed": "eastmoney",
+        "body_html": seed_body(),
+        "body_text": seed["body_text"],
+    }
+    assert seed["published_at"].utcoffset().total_seconds() == 8 * 3600
+    assert seed["body_text"].startswith("订单锐减、原材料价格上涨")
+    assert "文章来源" not in seed["body_text"] and "\n" in seed["body_text"]
+
+    older = rows["NW202112082206672930"]  # an older-layout page: time from the listing, author from the page
+    assert older["published_at"] == datetime(2021, 12, 8, 10, 46, 18, tzinfo=SHANGHAI)
+    assert older["author"] == "张三"
+    assert older["body_html"] == "<p>离岸人民币兑美元升至6.3512，为2018年以来最高水平。</p>"
+
+    site.clear_requests()
+    second = crawl("eastmoney", site.origin, db_url, tmp_path, *COLUMNS)
+    assert site.article_requests() == []
+    assert "new articles stored:   0" in second
+    assert stored_rows(db_url) == rows
+
+
+def test_media_filter_keeps_only_that_outlet(site: SampleSite, sqlite_url: str, tmp_path: Path) -> None:
+    crawl("eastmoney", site.origin, sqlite_url, tmp_path, *COLUMNS, "-a", "media=证券日报网")
+    rows = stored_rows(sqlite_url)
+    assert rows and {row["media"] for row in rows.values()} == {"证券日报网"}
+    assert {row["category"] for row in rows.values()} == {"zhengquanribaowang"}
+    assert len(site.article_requests()) == len(rows)
+
+
+def test_fast_feed_articles_are_emnews_with_the_list_digest(
+    site: SampleSite, db_url: str, tmp_path: Path
+) -> None:
+    crawl("eastmoney_fast", site.origin, db_url, tmp_path, "-a", "page_size=10", "-a", "pages=2")
+    rows = stored_rows(db_url)
+    assert len(rows) == 20
+    newest = rows["NW202112082207166919"]
+    assert newest["title"] == "新力金融：股东海螺水泥拟减持不超1%公司股份"
+    assert newest["published_at"] == datetime(2021, 12, 8, 15, 44, 18, tzinfo=SHANGHAI)
+    assert newest["summary"] == "新力金融公告，股东海螺水泥拟减持不超过1%的公司股份。（财联社）"
+    assert (newest["category"], newest["tags"], newest["feed"]) == (
+        "emnews",
+        ["东财滚动新闻"],
+        "eastmoney_fast",
+    )
+    assert newest["media"] == "财联社"  # from the article page: the 7x24 list has no media field
