@@ -68,8 +68,7 @@ def run_jobs(jobs: Sequence[Job], settings: Settings) -> list[JobResult]:
                 yield process.crawl(crawler, **job.arguments)
             except Exception as error:  # a spider that cannot start (bad argument, database down)
                 failure = _one_line(error)
-            stats = crawler.stats.get_stats() if crawler is not None and crawler.stats is not None else {}
-            results.append(JobResult(job, RunSummary.from_stats(stats), failure))
+            results.append(JobResult(job, RunSummary.from_stats(_crawl_stats(crawler)), failure))
             if failure:
                 break
 
@@ -81,9 +80,22 @@ def run_jobs(jobs: Sequence[Job], settings: Settings) -> list[JobResult]:
     return results
 
 
+def _crawl_stats(crawler: Crawler | None) -> dict[str, Any]:
+    """The crawl's stats, or none if it failed before Scrapy created its stats collector."""
+    if crawler is None:
+        return {}
+    try:
+        collector = crawler.stats  # Scrapy 2.19 raises RuntimeError until the crawl applied settings
+    except RuntimeError:  # e.g. the spider's from_crawler rejected an argument
+        return {}
+    return collector.get_stats()
+
+
 def _stop_reactor(result: Any, reactor: Any) -> Any:
     if reactor.running:
         reactor.stop()
+    else:  # every job failed before the reactor started (e.g. a bad spider argument): stop on start
+        reactor.callWhenRunning(reactor.stop)
     return None if isinstance(result, Failure) else result
 
 

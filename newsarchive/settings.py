@@ -65,6 +65,7 @@ TELNETCONSOLE_ENABLED = False
 REQUEST_FINGERPRINTER_IMPLEMENTATION = "2.7"
 FEED_EXPORT_ENCODING = "utf-8"
 LOG_LEVEL = os.environ.get("NEWSARCHIVE_LOG_LEVEL", "INFO")
+LOG_FORMATTER = "newsarchive.logformatter.ArchiveLogFormatter"
 
 DOWNLOADER_MIDDLEWARES = {
     # Closest to the downloader, so every other middleware sees the original URL.

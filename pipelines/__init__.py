@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from typing import NoReturn
+from typing import NoReturn, Self
 
+from scrapy.crawler import Crawler
 from scrapy.exceptions import DropItem
 from scrapy.statscollectors import StatsCollector
 
@@ -13,3 +14,14 @@ def drop(stats: StatsCollector | None, reason: str, detail: str = "") -> NoRetur
     if stats is not None:
         stats.inc_value(f"newsarchive/dropped/{reason}")
     raise DropItem(f"{reason}: {detail}" if detail else reason)
+
+
+class CountingPipeline:
+    """Base for pipelines whose only dependency is the stats collector they count drops in."""
+
+    def __init__(self, stats: StatsCollector | None) -> None:
+        self.stats = stats
+
+    @classmethod
+    def from_crawler(cls, crawler: Crawler) -> Self:
+        return cls(crawler.stats)

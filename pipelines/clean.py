@@ -3,22 +3,13 @@
 from __future__ import annotations
 
 from scrapy import Spider
-from scrapy.crawler import Crawler
-from scrapy.statscollectors import StatsCollector
 
 from newsarchive.items import Article
 from newsarchive.text.clean import clean_body
-from pipelines import drop
+from pipelines import CountingPipeline, drop
 
 
-class CleanBodyPipeline:
-    def __init__(self, stats: StatsCollector | None) -> None:
-        self.stats = stats
-
-    @classmethod
-    def from_crawler(cls, crawler: Crawler) -> CleanBodyPipeline:
-        return cls(crawler.stats)
-
+class CleanBodyPipeline(CountingPipeline):
     def process_item(self, item: Article, spider: Spider | None = None) -> Article:
         cleaned = clean_body(item.body_html or "", item.url)
         if self.stats is not None:

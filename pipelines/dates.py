@@ -3,22 +3,13 @@
 from __future__ import annotations
 
 from scrapy import Spider
-from scrapy.crawler import Crawler
-from scrapy.statscollectors import StatsCollector
 
 from newsarchive.items import Article
 from newsarchive.text.dates import DateError, parse_published
-from pipelines import drop
+from pipelines import CountingPipeline, drop
 
 
-class NormalizeDatesPipeline:
-    def __init__(self, stats: StatsCollector | None) -> None:
-        self.stats = stats
-
-    @classmethod
-    def from_crawler(cls, crawler: Crawler) -> NormalizeDatesPipeline:
-        return cls(crawler.stats)
-
+class NormalizeDatesPipeline(CountingPipeline):
     def process_item(self, item: Article, spider: Spider | None = None) -> Article:
         try:
             item.published_at = parse_published(item.published_raw or "")

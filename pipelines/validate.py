@@ -4,22 +4,13 @@ by a later run, since it is never stored)."""
 from __future__ import annotations
 
 from scrapy import Spider
-from scrapy.crawler import Crawler
-from scrapy.statscollectors import StatsCollector
 
 from newsarchive.ids import canonical_info_code
 from newsarchive.items import Article
-from pipelines import drop
+from pipelines import CountingPipeline, drop
 
 
-class ValidatePipeline:
-    def __init__(self, stats: StatsCollector | None) -> None:
-        self.stats = stats
-
-    @classmethod
-    def from_crawler(cls, crawler: Crawler) -> ValidatePipeline:
-        return cls(crawler.stats)
-
+class ValidatePipeline(CountingPipeline):
     def process_item(self, item: Article, spider: Spider | None = None) -> Article:
         try:
             item.info_code = canonical_info_code(item.info_code or "")

@@ -7,9 +7,10 @@ Reads ``NEWSARCHIVE_DATABASE_URL`` (to ask the archive before following) and ``N
 from __future__ import annotations
 
 import time
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from datetime import UTC, datetime
 from typing import Any, ClassVar
+from urllib.parse import urlencode
 
 from scrapy import Request, Spider
 from scrapy.crawler import Crawler
@@ -31,6 +32,8 @@ class ArchiveSpider(Spider):
 
     feed: ClassVar[str]
     engine: Engine
+    max_pages: int
+    page_size: int
 
     @classmethod
     def from_crawler(cls, crawler: Crawler, *args: Any, **kwargs: Any) -> ArchiveSpider:
@@ -46,9 +49,6 @@ class ArchiveSpider(Spider):
             200,  # the list APIs cap page_size at 200
         )
         return spider
-
-    max_pages: int
-    page_size: int
 
     def closed(self, reason: str) -> None:
         self.engine.dispose()
@@ -105,10 +105,19 @@ class ArchiveSpider(Spider):
         if article is not None:
             yield article
 
-    @staticmethod
-    def req_trace() -> str:
-        # The list APIs answer an error shell without req_trace; the site's pages send epoch ms.
-        return str(int(time.time() * 1000))
+    def listing(
+        self, url: str, query: dict[str, str], callback: Callable[..., Any], **cb_kwargs: Any
+    ) -> Request:
+        """A list API request; ``req_trace`` is added (the APIs answer an error shell without it,
+        the site's own pages send epoch milliseconds)."""
+        query = {**query, "req_trace": str(int(time.time() * 1000))}
+        return Request(
+            f"{url}?{urlencode(query)}",
+            callback=callback,
+            errback=self.request_failed,
+            cb_kwargs=cb_kwargs,
+            dont_filter=True,  # paging must never be deduplicated away
+        )
 
 
 def response_text(response: Response) -> str:

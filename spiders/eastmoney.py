@@ -8,7 +8,6 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Iterator
 from typing import Any
-from urllib.parse import urlencode
 
 from scrapy import Request
 from scrapy.http import Response
@@ -45,16 +44,9 @@ class EastMoneySpider(ArchiveSpider):
             "needInteractData": "0",
             "page_index": str(page),
             "page_size": str(self.page_size),
-            "req_trace": self.req_trace(),
             "fields": LIST_FIELDS,
         }
-        return Request(
-            f"{COLUMN_LIST_URL}?{urlencode(query)}",
-            callback=self.parse_listing,
-            errback=self.request_failed,
-            cb_kwargs={"column": column, "page": page},
-            dont_filter=True,  # req_trace differs anyway; paging must never be deduplicated away
-        )
+        return self.listing(COLUMN_LIST_URL, query, self.parse_listing, column=column, page=page)
 
     def parse_listing(self, response: Response, column: str, page: int) -> Iterator[Request]:
         try:

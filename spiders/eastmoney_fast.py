@@ -8,7 +8,6 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Iterator
 from typing import Any
-from urllib.parse import urlencode
 
 from scrapy import Request
 from scrapy.http import Response
@@ -40,15 +39,8 @@ class EastMoneyFastSpider(ArchiveSpider):
             "fastColumn": self.fast_column,
             "sortEnd": cursor,
             "pageSize": str(self.page_size),
-            "req_trace": self.req_trace(),
         }
-        return Request(
-            f"{FAST_LIST_URL}?{urlencode(query)}",
-            callback=self.parse_listing,
-            errback=self.request_failed,
-            cb_kwargs={"page": page},
-            dont_filter=True,
-        )
+        return self.listing(FAST_LIST_URL, query, self.parse_listing, page=page)
 
     def parse_listing(self, response: Response, page: int) -> Iterator[Request]:
         try:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shutil
 from collections.abc import Iterator
 from datetime import datetime
 from pathlib import Path
@@ -105,3 +106,34 @@ def test_fast_feed_articles_are_emnews_with_the_list_digest(
         "eastmoney_fast",
     )
     assert newest["media"] == "财联社"  # from the article page: the 7x24 list has no media field
+
+
+def test_bad_articles_are_dropped_with_a_reason_and_fetched_again(tmp_path: Path, sqlite_url: str) -> None:
+    root = tmp_path / "site"
+    shutil.copytree(SAMPLE.parent, root)
+    broken_page, broken_date = "202112082207154789", "202112082207143352"
+    (root / "eastmoney" / "articles" / f"{broken_page}.html").write_text(
+        "<html><body><p>系统维护中</p></body></html>", encoding="utf-8"
+    )
+    listing = root / "eastmoney" / "columns" / "344.json"
+    rows = json.loads(listing.read_text(encoding="utf-8"))
+    for row in rows:
+        if row["code"] == broken_date:
+            row["showTime"] = "时间未知"
+    listing.write_text(json.dumps(rows, ensure_ascii=False), encoding="utf-8")
+    assert {broken_page, broken_date} <= {row["code"] for row in rows}
+
+    with SampleSite(root) as site:
+        site.start()
+        first = crawl(
+            "eastmoney", site.origin, sqlite_url, tmp_path, "-a", "columns=344", "-a", "page_size=10"
+        )
+        stored = stored_rows(sqlite_url)
+        assert "bad_date: 1" in first and "no_body: 1" in first
+        assert f"NW{broken_page}" not in stored and f"NW{broken_date}" not in stored
+        assert len(stored) == len(sample_codes("344")) - 2
+
+        site.clear_requests()
+        crawl("eastmoney", site.origin, sqlite_url, tmp_path, "-a", "columns=344", "-a", "page_size=10")
+        fetched = sorted(path.rsplit("/", 1)[1] for path in site.article_requests())
+        assert fetched == sorted([f"{broken_page}.html", f"{broken_date}.html"])

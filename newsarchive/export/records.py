@@ -5,21 +5,10 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-RECORD_FIELDS = (
-    "info_code",
-    "title",
-    "published_at",
-    "media",
-    "category",
-    "tags",
-    "summary",
-    "author",
-    "url",
-    "body_html",
-    "body_text",
-    "feed",
-    "published_raw",
-)
+from newsarchive.db.models import ARTICLE_FIELDS
+
+# Same columns as the database row, so an export (or a dead letter) can be loaded back.
+RECORD_FIELDS = ARTICLE_FIELDS
 
 
 def article_record(article: Any) -> dict[str, Any]:

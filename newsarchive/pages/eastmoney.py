@@ -100,31 +100,15 @@ def classify_url(url: str) -> str | None:
 
 def parse_column_list(text: str, url: str) -> ListingPage:
     """Parse a ``getNewsByColumns`` response (JSON or JSONP)."""
-    payload = _load_json(text)
-    if str(payload.get("code")) != "1":
-        raise PageError("api_error", str(payload.get("message", ""))[:200])
-    data = payload.get("data")
-    if not isinstance(data, dict):
-        raise PageError("no_data")
-    rows = data.get("list")
-    if not isinstance(rows, list):
-        raise PageError("no_list")
+    data, rows = _listing_rows(text, "list")
     entries = [entry for row in rows if (entry := _column_entry(row)) is not None]
-    total = _as_int(data.get("totle_hits", data.get("total_hits")))
+    total = _as_int(data.get("totle_hits", data.get("total_hits")))  # sic: the API spells it "totle"
     return ListingPage(entries=entries, total=total, page_index=_as_int(data.get("page_index")))
 
 
 def parse_fast_list(text: str, url: str) -> ListingPage:
     """Parse a ``getFastNewsList`` (7x24) response; ``next_cursor`` is the ``sortEnd`` to send next."""
-    payload = _load_json(text)
-    if str(payload.get("code")) != "1":
-        raise PageError("api_error", str(payload.get("message", ""))[:200])
-    data = payload.get("data")
-    if not isinstance(data, dict):
-        raise PageError("no_data")
-    rows = data.get("fastNewsList")
-    if not isinstance(rows, list):
-        raise PageError("no_list")
+    data, rows = _listing_rows(text, "fastNewsList")
     entries = [entry for row in rows if (entry := _fast_entry(row)) is not None]
     cursor = data.get("sortEnd")
     return ListingPage(
@@ -202,6 +186,20 @@ def _fast_entry(row: Any) -> ListingEntry | None:
         summary=_clean(row.get("summary")),
         url=article_url(code),
     )
+
+
+def _listing_rows(text: str, rows_key: str) -> tuple[dict[str, Any], list[Any]]:
+    """The ``data`` object and its row list from a list API envelope (success code is 1 or "1")."""
+    payload = _load_json(text)
+    if str(payload.get("code")) != "1":
+        raise PageError("api_error", str(payload.get("message", ""))[:200])
+    data = payload.get("data")
+    if not isinstance(data, dict):
+        raise PageError("no_data")  # e.g. getFastNewsList without sortEnd answers data:null
+    rows = data.get(rows_key)
+    if not isinstance(rows, list):
+        raise PageError("no_list")
+    return data, rows
 
 
 def _load_json(text: str) -> dict[str, Any]:
