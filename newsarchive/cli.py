@@ -208,7 +208,13 @@ def db_upgrade(url: str | None) -> None:
 
 @main.command()
 @click.option("--db", metavar="URL", help="SQLAlchemy database URL (default: data/newsarchive.db).")
-@click.option("--out", default=Path("data/site"), type=click.Path(path_type=Path), show_default=True)
+@click.option(
+    "--out",
+    default=Path("data/site"),
+    type=click.Path(path_type=Path),
+    show_default=True,
+    help="Where the Jekyll posts go (OUT/_posts).",
+)
 def demo(db: str | None, out: Path) -> None:
     """Crawl the committed sample site on loopback with both spiders, then export Jekyll posts."""
     from newsarchive.demo import run_demo

@@ -74,9 +74,13 @@ def run_jobs(jobs: Sequence[Job], settings: Settings) -> list[JobResult]:
 
     from twisted.internet import reactor
 
+    crashed: list[Failure] = []
     done = run_all()
+    done.addErrback(crashed.append)
     done.addBoth(_stop_reactor, reactor)
     process.start(stop_after_crawl=False)
+    if crashed:
+        raise RunError(f"the run crashed: {crashed[0].getErrorMessage()}")
     return results
 
 
@@ -96,7 +100,7 @@ def _stop_reactor(result: Any, reactor: Any) -> Any:
         reactor.stop()
     else:  # every job failed before the reactor started (e.g. a bad spider argument): stop on start
         reactor.callWhenRunning(reactor.stop)
-    return None if isinstance(result, Failure) else result
+    return result
 
 
 def _one_line(error: BaseException) -> str:

@@ -54,7 +54,8 @@ def store_articles(session: Session, rows: Sequence[dict[str, Any]], *, replace:
             index_elements=["info_code"], set_={"last_seen_at": statement.excluded.last_seen_at}
         )
     session.execute(statement)
-    return StoreResult(new=len(by_code) - len(existing), existing=len(existing))
+    new = len(by_code) - len(existing)
+    return StoreResult(new=new, existing=len(rows) - new)  # a code twice in one batch: 1 new, 1 existing
 
 
 def count_articles(session: Session) -> int:

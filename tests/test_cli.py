@@ -1,0 +1,263 @@
+"""The ``newsarchive`` command: help everywhere, one-line errors, exports of an empty archive.
+
+Commands that need no reactor run in-process through click's ``CliRunner``; ``crawl`` and ``reparse``
+run ``python -m newsarchive`` in a subprocess (``run_cli``), each in its own temporary directory so the
+default ``data/`` folder never lands in the project.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import click
+import pytest
+from click.testing import CliRunner, Result
+from sqlalchemy import create_engine, text
+
+from newsarchive.cli import main
+from tests.conftest import run_cli
+
+UNREACHABLE_PG = "postgresql+psycopg://postgres@127.0.0.1:1/x"
+ERROR_PREFIX = "newsarchive: error: "
+
+
+def command_paths(group: click.Group, prefix: tuple[str, ...] = ()) -> Iterator[tuple[str, ...]]:
+    """Every command path below ``group`` (the group itself first), like sqlite-utils' docs test."""
+    yield prefix
+    for name, command in sorted(group.commands.items()):
+        if isinstance(command, click.Group):
+            yield from command_paths(command, (*prefix, name))
+        else:
+            yield (*prefix, name)
+
+
+def find_command(path: tuple[str, ...]) -> click.Command:
+    command: click.Command = main
+    for name in path:
+        assert isinstance(command, click.Group)
+        command = command.commands[name]
+    return command
+
+
+def squash(value: str) -> str:
+    """Whitespace-insensitive text: click re-wraps help to the terminal width."""
+    return " ".join(value.split())
+
+
+@pytest.fixture(autouse=True)
+def in_tmp(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """In-process commands resolve ``data/`` against the working directory; keep it in tmp."""
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("SCRAPY_SETTINGS_MODULE", "newsarchive.settings")
+
+
+def invoke(*args: str) -> Result:
+    return CliRunner().invoke(main, list(args))
+
+
+def assert_one_line_error(exit_code: int, stderr: str, expected_code: int | None = None) -> str:
+    """A user error: non-zero exit, exactly one ``newsarchive: error:`` line, no traceback."""
+    assert exit_code != 0
+    if expected_code is not None:
+        assert exit_code == expected_code
+    assert "Traceback" not in stderr
+    errors = [line for line in stderr.splitlines() if line.startswith(ERROR_PREFIX)]
+    assert len(errors) == 1, stderr
+    return errors[0].removeprefix(ERROR_PREFIX)
+
+
+# --- help -----------------------------------------------------------------------------------------
+
+COMMANDS = list(command_paths(main))
+
+
+def test_the_walk_finds_every_command() -> None:
+    assert COMMANDS == [
+        (),
+        ("crawl",),
+        ("db",),
+        ("db", "upgrade"),
+        ("demo",),
+        ("export",),
+        ("export", "jekyll"),
+        ("export", "jsonl"),
+        ("reparse",),
+    ]
+
+
+@pytest.mark.parametrize("path", COMMANDS, ids=lambda path: " ".join(path) or "newsarchive")
+def test_every_command_has_help(path: tuple[str, ...]) -> None:
+    command = find_command(path)
+    assert command.help, f"`newsarchive {' '.join(path)}` has no docstring"
+    first_line = command.help.strip().splitlines()[0]
+
+    result = invoke(*path, "--help")
+
+    assert result.exit_code == 0, result.output
+    assert result.output.startswith(f"Usage: main {' '.join(path)}".rstrip())
+    assert squash(first_line) in squash(result.output)
+    if isinstance(command, click.Group):  # a group lists each subcommand with its short help
+        for name, sub in command.commands.items():
+            assert name in result.output
+            assert sub.get_short_help_str(limit=45)[:20] in result.output
+
+
+def test_version() -> None:
+    result = invoke("--version")
+    assert result.exit_code == 0
+    assert result.output.startswith("main, version ")
+
+
+# --- one-line errors: crawl and reparse in a subprocess ------------------------------------------
+
+
+def test_crawl_unknown_spider_names_the_available_ones(tmp_path: Path) -> None:
+    done = run_cli("crawl", "nosuchspider", cwd=tmp_path)
+
+    message = assert_one_line_error(done.returncode, done.stderr, expected_code=2)
+    assert message == "unknown spider 'nosuchspider' (available: eastmoney, eastmoney_fast, reparse)"
+
+
+@pytest.mark.parametrize(
+    ("args", "expected"),
+    [
+        (("--db", "not a url"), "bad database URL 'not a url'"),
+        (("--db", UNREACHABLE_PG), f"cannot use database {UNREACHABLE_PG}: connection failed"),
+        (("-a", "pages"), "-a expects KEY=VALUE, got 'pages'"),
+        (("-a", "=3"), "-a expects KEY=VALUE, got '=3'"),
+        (("-s", "LOG_LEVEL"), "-s expects KEY=VALUE, got 'LOG_LEVEL'"),
+        (
+            ("-a", "pages=zero", "-s", "NEWSARCHIVE_REPLAY_ORIGIN=http://127.0.0.1:1"),
+            "eastmoney failed: ValueError: spider argument pages must be a positive integer, got 'zero'",
+        ),
+        (
+            ("-s", "NEWSARCHIVE_REPLAY_ORIGIN=ftp://x"),
+            "eastmoney failed: ValueError: NEWSARCHIVE_REPLAY_ORIGIN must look like http://127.0.0.1:8000, "
+            "got 'ftp://x'",
+        ),
+    ],
+    ids=[
+        "bad-url",
+        "unreachable-db",
+        "arg-without-equals",
+        "arg-without-name",
+        "setting-without-equals",
+        "bad-spider-argument",
+        "bad-replay-origin",
+    ],
+)
+def test_crawl_errors_are_one_line(tmp_path: Path, args: tuple[str, ...], expected: str) -> None:
+    done = run_cli("crawl", "eastmoney", *args, cwd=tmp_path, timeout=30)
+
+    message = assert_one_line_error(done.returncode, done.stderr)
+    assert message.startswith(expected)
+    assert not list(tmp_path.glob("data/warc/*"))  # nothing was fetched or archived
+
+
+def test_reparse_missing_file(tmp_path: Path) -> None:
+    done = run_cli("reparse", "missing.warc.gz", cwd=tmp_path)
+
+    message = assert_one_line_error(done.returncode, done.stderr, expected_code=1)
+    assert message == "cannot read missing.warc.gz: No such file or directory"
+
+
+def test_reparse_a_text_file_that_is_not_warc(tmp_path: Path) -> None:
+    (tmp_path / "notes.txt").write_text("just some notes\nnot a WARC record\n", encoding="utf-8")
+
+    done = run_cli("reparse", "notes.txt", cwd=tmp_path)
+
+    message = assert_one_line_error(done.returncode, done.stderr, expected_code=1)
+    assert message.startswith("notes.txt is not a WARC file")
+
+
+def test_reparse_needs_an_archive(tmp_path: Path) -> None:
+    done = run_cli("reparse", cwd=tmp_path)
+
+    assert done.returncode == 2
+    assert "Traceback" not in done.stderr
+    assert "Missing argument 'ARCHIVES...'" in done.stderr
+
+
+# --- export: in-process ---------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("command", ["jsonl", "jekyll"])
+@pytest.mark.parametrize(
+    ("url", "expected"),
+    [
+        ("not a url", "bad database URL 'not a url'"),
+        (UNREACHABLE_PG, f"cannot use database {UNREACHABLE_PG}: connection failed"),
+        ("nosuchdialect://x/y", "unsupported database URL 'nosuchdialect://x/y'"),
+    ],
+    ids=["bad-url", "unreachable", "unknown-dialect"],
+)
+def test_export_with_a_bad_database_is_one_line(
+    tmp_path: Path, command: str, url: str, expected: str
+) -> None:
+    result = invoke("export", command, "--out", str(tmp_path / "out"), "--db", url)
+
+    assert result.exception is None or isinstance(result.exception, SystemExit)
+    message = assert_one_line_error(result.exit_code, result.stderr, expected_code=1)
+    assert message.startswith(expected)
+    assert result.stdout == ""
+    assert not (tmp_path / "out").exists()
+
+
+def test_export_refuses_a_database_that_is_not_an_archive(tmp_path: Path) -> None:
+    other = tmp_path / "other.db"
+    engine = create_engine(f"sqlite:///{other}")
+    with engine.begin() as connection:
+        connection.execute(text("CREATE TABLE notes (body TEXT)"))
+        connection.execute(text("INSERT INTO notes VALUES ('keep me')"))
+    engine.dispose()
+
+    result = invoke("export", "jsonl", "--out", str(tmp_path / "a.jsonl"), "--db", f"sqlite:///{other}")
+
+    message = assert_one_line_error(result.exit_code, result.stderr, expected_code=1)
+    assert "database has tables but no newsarchive schema version" in message
+    engine = create_engine(f"sqlite:///{other}")
+    with engine.connect() as connection:  # untouched
+        assert connection.execute(text("SELECT body FROM notes")).scalars().all() == ["keep me"]
+    engine.dispose()
+
+
+def test_export_jekyll_share_url_without_placeholder(tmp_path: Path, sqlite_url: str) -> None:
+    result = invoke(
+        "export", "jekyll", "--out", str(tmp_path / "site"), "--db", sqlite_url, "--share-url", "https://x/"
+    )
+
+    message = assert_one_line_error(result.exit_code, result.stderr, expected_code=2)
+    assert message == "--share-url must contain {info_code}"
+
+
+def test_export_jsonl_of_an_empty_archive(tmp_path: Path, db_url: str) -> None:
+    out = tmp_path / "export" / "articles.jsonl"
+
+    result = invoke("export", "jsonl", "--out", str(out), "--db", db_url)
+
+    assert result.exit_code == 0, result.output
+    assert result.stdout == f"wrote 0 articles to {out}\n"
+    assert result.stderr == ""
+    assert out.read_text(encoding="utf-8") == ""
+
+
+def test_export_jekyll_of_an_empty_archive(tmp_path: Path, db_url: str) -> None:
+    site = tmp_path / "site"
+
+    result = invoke("export", "jekyll", "--out", str(site), "--db", db_url)
+
+    assert result.exit_code == 0, result.output
+    assert result.stdout == f"wrote 0 posts to {site / '_posts'}\n"
+    assert result.stderr == ""
+    assert list((site / "_posts").iterdir()) == []
+
+
+def test_export_without_db_uses_the_default_archive_in_data(tmp_path: Path) -> None:
+    out = tmp_path / "all.jsonl"
+
+    result = invoke("export", "jsonl", "--out", str(out))
+
+    assert result.exit_code == 0, result.output
+    assert result.stdout == f"wrote 0 articles to {out}\n"
+    assert (tmp_path / "data" / "newsarchive.db").is_file()

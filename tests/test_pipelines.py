@@ -1,0 +1,424 @@
+"""Item pipelines as Scrapy builds them: ``get_crawler`` + ``from_crawler``, real stats, real databases.
+
+No mocks: the stats collector is the crawler's own (``get_crawler`` applies the settings, which creates
+``crawler.stats``), the store pipeline writes to a real SQLite file or a real PostgreSQL database (the
+``db_url`` fixture), and database failures are caused for real (the ``articles`` table is dropped from
+another connection while the pipeline is open).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+from scrapy import Spider
+from scrapy.crawler import Crawler
+from scrapy.exceptions import DropItem
+from scrapy.utils.test import get_crawler
+from sqlalchemy import select, text
+from sqlalchemy.engine import Engine
+
+from newsarchive.db.engine import open_database, session_factory
+from newsarchive.db.models import ArticleRow
+from newsarchive.items import Article
+from newsarchive.pages.eastmoney import parse_article
+from newsarchive.text.dates import SHANGHAI
+from pipelines.clean import CleanBodyPipeline
+from pipelines.dates import NormalizeDatesPipeline
+from pipelines.store import StorePipeline
+from pipelines.taxonomy import TaxonomyPipeline
+from pipelines.validate import ValidatePipeline
+from spiders.reparse import ReparseSpider
+
+SEED_CASE = Path(__file__).parent / "pages" / "cases" / "article_seed"
+CODE = "NW202204292366280343"
+URL = "https://finance.eastmoney.com/a/202204292366280343.html"
+PUBLISHED = datetime(2022, 4, 29, 15, 3, 20, tzinfo=SHANGHAI)
+FETCHED = datetime(2026, 11, 24, 1, 0, 0, tzinfo=UTC)
+
+
+class CrawlSpider(Spider):
+    """A plain spider (no ``replace_existing``), standing in for the listing spiders."""
+
+    name = "pipelinetest"
+
+
+def raw_article(**changes: Any) -> Article:
+    """An item as a spider yields it: raw date and body, no derived fields."""
+    item = Article(
+        info_code=CODE,
+        url=URL,
+        feed="eastmoney",
+        title="宝藏工厂“论剑”1688",
+        published_raw="2022-04-29 15:03:20",
+        media="证券日报网",
+        summary="摘要",
+        body_html="<p>正文第一段</p><p>正文第二段</p>",
+    )
+    return dataclasses.replace(item, **changes)
+
+
+def stored_article(number: int, **changes: Any) -> Article:
+    """An item as it reaches the store pipeline (every earlier pipeline has run)."""
+    item = raw_article(
+        info_code=f"NW2022042923662803{number:02d}",
+        url=f"https://finance.eastmoney.com/a/2022042923662803{number:02d}.html",
+        title=f"标题 {number}",
+        published_at=PUBLISHED + timedelta(minutes=number),
+        category="zhengquanribaowang",
+        tags=["证券日报网新闻"],
+        body_html=f"<p>正文 {number}</p>",
+        body_text=f"正文 {number}",
+        fetched_at=FETCHED,
+    )
+    return dataclasses.replace(item, **changes)
+
+
+def crawler_for(spidercls: type[Spider] = CrawlSpider, **settings: Any) -> Crawler:
+    """A configured crawler: ``get_crawler`` applies the settings, creating an empty ``crawler.stats``."""
+    crawler = get_crawler(spidercls, settings_dict=settings)
+    assert crawler.stats.get_stats() == {}
+    return crawler
+
+
+def stats_of(crawler: Crawler) -> dict[str, Any]:
+    return crawler.stats.get_stats()
+
+
+# --- validate -------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("changes", "reason"),
+    [
+        ({"info_code": "12345"}, "bad_code"),
+        ({"info_code": "NW20220429236628034x"}, "bad_code"),
+        ({"info_code": ""}, "bad_code"),
+        ({"title": None}, "no_title"),
+        ({"title": ""}, "no_title"),
+        ({"published_raw": None}, "no_date"),
+        ({"published_raw": ""}, "no_date"),
+        ({"body_html": None}, "no_body"),
+        ({"body_html": ""}, "no_body"),
+        ({"body_html": " \n\t "}, "no_body"),
+    ],
+)
+def test_validate_drops_incomplete_items(changes: dict[str, Any], reason: str) -> None:
+    crawler = crawler_for()
+    pipeline = ValidatePipeline.from_crawler(crawler)
+
+    with pytest.raises(DropItem, match=rf"^{reason}"):
+        pipeline.process_item(raw_article(**changes))
+
+    assert stats_of(crawler) == {f"newsarchive/dropped/{reason}": 1}
+
+
+@pytest.mark.parametrize("code", ["202204292366280343", " nw202204292366280343 ", CODE])
+def test_validate_canonicalizes_the_code_and_keeps_the_rest(code: str) -> None:
+    crawler = crawler_for()
+    pipeline = ValidatePipeline.from_crawler(crawler)
+
+    item = pipeline.process_item(raw_article(info_code=code))
+
+    assert item == raw_article(info_code=CODE)
+    assert stats_of(crawler) == {}
+
+
+def test_validate_counts_each_drop() -> None:
+    crawler = crawler_for()
+    pipeline = ValidatePipeline.from_crawler(crawler)
+    for changes in ({"title": None}, {"title": None}, {"info_code": "x"}):
+        with pytest.raises(DropItem):
+            pipeline.process_item(raw_article(**changes))
+
+    assert stats_of(crawler) == {"newsarchive/dropped/no_title": 2, "newsarchive/dropped/bad_code": 1}
+
+
+# --- clean ----------------------------------------------------------------------------------------
+
+
+def test_clean_turns_the_seed_page_body_into_paragraphs() -> None:
+    page = parse_article((SEED_CASE / "page.html").read_text(encoding="utf-8"), URL)
+    assert page.body_html is not None and 'class="em_media"' in page.body_html
+    crawler = crawler_for()
+    pipeline = CleanBodyPipeline.from_crawler(crawler)
+
+    item = pipeline.process_item(raw_article(body_html=page.body_html, summary="  摘要  "))
+
+    assert item.body_html is not None and item.body_text is not None
+    paragraphs = item.body_text.split("\n")
+    assert len(paragraphs) == 32
+    headings = ("定制赛道助破冰", "M2C能力养成")  # the only markup kept: two bold subheadings
+    expected_html = "".join(
+        f"<p><strong>{p}</strong></p>" if p in headings else f"<p>{p}</p>" for p in paragraphs
+    )
+    assert item.body_html == expected_html
+    assert [p for p in paragraphs if p in headings] == list(headings)
+    assert paragraphs[0] == (
+        "订单锐减、原材料价格上涨、物流配送放缓，一道道难关摆在了源头工厂企业主的面前，"
+        "是躺平任由情况恶化，还是寻求突破逆境求生……"
+    )
+    assert paragraphs[-1].startswith("“有前瞻性的商家们已经在不懈地优化工厂产品线")
+    for boilerplate in ("em_media", "文章来源", "责任编辑", "扫一扫", "display:none", "<div", "class="):
+        assert boilerplate not in item.body_html
+    assert item.summary == "摘要"
+    assert stats_of(crawler) == {
+        f"newsarchive/cleaned/{kind}": 1
+        for kind in ("ad", "editor_line", "promo", "share_text", "source_line", "spacer")
+    }
+
+
+@pytest.mark.parametrize(
+    ("body", "removed"),
+    [
+        (
+            '<p class="em_media">（文章来源：证券日报网）</p><p style="display:none"><br></p>',
+            ["source_line", "spacer"],
+        ),
+        ("<script>render()</script><p>\u3000 </p>", []),
+    ],
+)
+def test_clean_drops_a_body_that_cleans_to_nothing(body: str, removed: list[str]) -> None:
+    crawler = crawler_for()
+    pipeline = CleanBodyPipeline.from_crawler(crawler)
+
+    with pytest.raises(DropItem, match=r"^empty_body"):
+        pipeline.process_item(raw_article(body_html=body))
+
+    expected = {f"newsarchive/cleaned/{kind}": 1 for kind in removed}
+    assert stats_of(crawler) == {**expected, "newsarchive/dropped/empty_body": 1}
+
+
+def test_clean_counts_boilerplate_kinds_across_items() -> None:
+    crawler = crawler_for()
+    pipeline = CleanBodyPipeline.from_crawler(crawler)
+    source = '<p>正文</p><p class="em_media">（文章来源：证券日报网）</p>'
+    for _ in range(3):
+        item = pipeline.process_item(raw_article(body_html=source))
+        assert (item.body_html, item.body_text) == ("<p>正文</p>", "正文")
+
+    assert stats_of(crawler) == {"newsarchive/cleaned/source_line": 3}
+
+
+# --- dates ----------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("raw", ["2022-04-29 15:03:20", "2022年04月29日 15:03:20", "2022-04-29T07:03:20Z"])
+def test_dates_become_shanghai_aware(raw: str) -> None:
+    crawler = crawler_for()
+    pipeline = NormalizeDatesPipeline.from_crawler(crawler)
+
+    item = pipeline.process_item(raw_article(published_raw=raw))
+
+    assert item.published_at is not None
+    assert item.published_at.isoformat() == "2022-04-29T15:03:20+08:00"
+    assert item.published_at.utcoffset() == timedelta(hours=8)
+    assert item.published_at == PUBLISHED
+    assert item.published_raw == raw
+    assert stats_of(crawler) == {}
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [
+        "not a date",
+        "",
+        "2022-02-30 10:00",
+        "1989-12-31 23:59",
+        f"{datetime.now(SHANGHAI).year + 1}-01-01 00:00:00",
+        "2999-01-01 00:00:00",
+    ],
+)
+def test_implausible_dates_drop(raw: str) -> None:
+    crawler = crawler_for()
+    pipeline = NormalizeDatesPipeline.from_crawler(crawler)
+
+    with pytest.raises(DropItem, match=rf"^bad_date: {CODE}: "):
+        pipeline.process_item(raw_article(published_raw=raw))
+
+    assert stats_of(crawler) == {"newsarchive/dropped/bad_date": 1}
+
+
+# --- taxonomy -------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("feed", "media", "expected"),
+    [
+        ("eastmoney", "证券日报网", ("证券日报网", "zhengquanribaowang", ["证券日报网新闻"])),
+        ("eastmoney", " 证券日报网\n", ("证券日报网", "zhengquanribaowang", ["证券日报网新闻"])),
+        ("eastmoney", "财联社", ("财联社", "cailianshe", ["财联社新闻"])),
+        ("eastmoney_fast", "证券日报网", ("证券日报网", "emnews", ["东财滚动新闻"])),
+        ("eastmoney_fast", None, (None, "emnews", ["东财滚动新闻"])),
+        ("eastmoney", None, (None, "unknown", [])),
+        ("eastmoney", "", ("", "unknown", [])),
+    ],
+)
+def test_taxonomy(feed: str, media: str | None, expected: tuple[str | None, str, list[str]]) -> None:
+    crawler = crawler_for()
+    pipeline = TaxonomyPipeline.from_crawler(crawler)
+
+    item = pipeline.process_item(raw_article(feed=feed, media=media, tags=["stale"]))
+
+    assert (item.media, item.category, item.tags) == expected
+    assert stats_of(crawler) == {}
+
+
+# --- store ----------------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def deadletter_dir(tmp_path: Path) -> Path:
+    return tmp_path / "deadletter"
+
+
+def open_store(
+    db_url: str, deadletter_dir: Path, spider: type[Spider] = CrawlSpider, **spider_args: Any
+) -> tuple[Crawler, StorePipeline]:
+    """A StorePipeline opened the way the engine opens it: from the crawler, with ``crawler.spider`` set."""
+    crawler = crawler_for(
+        spider,
+        NEWSARCHIVE_DATABASE_URL=db_url,
+        NEWSARCHIVE_STORE_BATCH_SIZE=2,
+        NEWSARCHIVE_DEADLETTER_DIR=str(deadletter_dir),
+    )
+    crawler.spider = crawler._create_spider(**spider_args)
+    pipeline = StorePipeline.from_crawler(crawler)
+    pipeline.open_spider(crawler.spider)
+    return crawler, pipeline
+
+
+@pytest.fixture
+def archive(db_url: str) -> Iterator[Engine]:
+    """A second, independent connection to the test database (schema created on open)."""
+    engine = open_database(db_url)
+    yield engine
+    engine.dispose()
+
+
+def rows(engine: Engine) -> dict[str, ArticleRow]:
+    with session_factory(engine)() as session:
+        return {row.info_code: row for row in session.scalars(select(ArticleRow))}
+
+
+def five_items() -> list[Article]:
+    """Five items over three batches of two; the fourth repeats the first one's code."""
+    return [
+        stored_article(1),
+        stored_article(2),
+        stored_article(3),
+        stored_article(1, title="改过的标题"),
+        stored_article(4),
+    ]
+
+
+def test_store_batches_dedups_and_flushes_the_tail(
+    db_url: str, deadletter_dir: Path, archive: Engine
+) -> None:
+    crawler, pipeline = open_store(db_url, deadletter_dir)
+    items = five_items()
+
+    for item in items:
+        assert pipeline.process_item(item) is item
+    # two full batches are written; the fifth item waits for the spider to close
+    assert sorted(rows(archive)) == [stored_article(n).info_code for n in (1, 2, 3)]
+    assert pipeline.pending == [items[4]]
+
+    pipeline.close_spider(crawler.spider)
+
+    stored = rows(archive)
+    assert sorted(stored) == [stored_article(n).info_code for n in (1, 2, 3, 4)]
+    first = stored[stored_article(1).info_code]
+    assert first.title == "标题 1"  # an existing row is kept, not overwritten by a later copy
+    assert (first.published_at, first.tags, first.body_text) == (
+        PUBLISHED + timedelta(minutes=1),
+        ["证券日报网新闻"],
+        "正文 1",
+    )
+    assert first.published_at.isoformat() == "2022-04-29T15:04:20+08:00"
+    assert first.first_seen_at == first.last_seen_at == FETCHED
+    assert stats_of(crawler) == {"newsarchive/stored/new": 4, "newsarchive/stored/existing": 1}
+    assert not deadletter_dir.exists()
+
+
+def test_store_second_run_with_the_same_items_stores_nothing_new(
+    db_url: str, deadletter_dir: Path, archive: Engine
+) -> None:
+    first_crawler, first = open_store(db_url, deadletter_dir)
+    for item in five_items():
+        first.process_item(item)
+    first.close_spider(first_crawler.spider)
+    before = {code: (row.id, row.title) for code, row in rows(archive).items()}
+
+    crawler, pipeline = open_store(db_url, deadletter_dir)
+    for item in five_items():
+        pipeline.process_item(item)
+    pipeline.close_spider(crawler.spider)
+
+    assert stats_of(crawler) == {"newsarchive/stored/existing": 5}
+    assert {code: (row.id, row.title) for code, row in rows(archive).items()} == before
+
+
+def test_store_rewrites_rows_for_a_replace_existing_spider(
+    db_url: str, deadletter_dir: Path, tmp_path: Path, archive: Engine
+) -> None:
+    crawler, pipeline = open_store(db_url, deadletter_dir)
+    pipeline.process_item(stored_article(1))
+    pipeline.close_spider(crawler.spider)
+    assert pipeline.replace is False
+
+    later = FETCHED + timedelta(days=3)
+    reparsed = stored_article(
+        1, title="重新解析的标题", body_html="<p>新正文</p>", body_text="新正文", tags=["x"], fetched_at=later
+    )
+    # the real reparse spider declares replace_existing = True; its WARC argument is not read here
+    crawler, pipeline = open_store(db_url, deadletter_dir, ReparseSpider, warc=str(tmp_path / "a.warc.gz"))
+    assert pipeline.replace is True
+    pipeline.process_item(reparsed)
+    pipeline.process_item(stored_article(2))
+    pipeline.close_spider(crawler.spider)
+
+    stored = rows(archive)
+    assert sorted(stored) == [stored_article(1).info_code, stored_article(2).info_code]
+    row = stored[stored_article(1).info_code]
+    assert (row.title, row.body_html, row.body_text, row.tags) == (
+        "重新解析的标题",
+        "<p>新正文</p>",
+        "新正文",
+        ["x"],
+    )
+    assert (row.first_seen_at, row.last_seen_at) == (FETCHED, later)
+    assert stats_of(crawler) == {"newsarchive/stored/existing": 1, "newsarchive/stored/new": 1}
+
+
+def test_store_failure_mid_crawl_dead_letters_every_pending_item(
+    db_url: str, deadletter_dir: Path, archive: Engine
+) -> None:
+    crawler, pipeline = open_store(db_url, deadletter_dir)
+    items = [stored_article(n) for n in range(1, 6)]
+    pipeline.process_item(items[0])
+    pipeline.process_item(items[1])  # first batch written
+    assert sorted(rows(archive)) == [items[0].info_code, items[1].info_code]
+
+    with archive.begin() as connection:  # the database loses the table under the running crawl
+        connection.execute(text("DROP TABLE articles"))
+    for item in items[2:]:
+        assert pipeline.process_item(item) is item  # a failed batch never raises into the engine
+    pipeline.close_spider(crawler.spider)  # ... nor does the failed tail
+
+    files = sorted(deadletter_dir.glob("*.jsonl"))
+    assert files and all(path.name.startswith("pipelinetest-") for path in files)
+    records = [json.loads(line) for path in files for line in path.read_text(encoding="utf-8").splitlines()]
+    assert [record["info_code"] for record in records] == [item.info_code for item in items[2:]]
+    for record, item in zip(records, items[2:], strict=True):
+        assert record["title"] == item.title
+        assert record["body_html"] == item.body_html
+        assert record["tags"] == ["证券日报网新闻"]
+        assert datetime.fromisoformat(record["published_at"]) == item.published_at
+    assert stats_of(crawler) == {"newsarchive/stored/new": 2, "newsarchive/deadletter": 3}
+    assert pipeline.pending == []
