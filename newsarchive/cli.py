@@ -88,13 +88,16 @@ def crawl_options(function: Callable[..., Any]) -> Callable[..., Any]:
     function = click.option(
         "--db", metavar="URL", help="SQLAlchemy database URL (default: data/newsarchive.db)."
     )(function)
-    return click.option("--log-level", default="INFO", show_default=True, help="Scrapy log level.")(function)
+    return click.option(
+        "--log-level", default="WARNING", show_default=True, help="Scrapy log level (INFO shows every step)."
+    )(function)
 
 
 def run(jobs: list[Job], settings_pairs: Iterable[str], db: str | None, log_level: str) -> int:
     overrides: dict[str, Any] = {
         "LOG_LEVEL": log_level.upper(),
         "NEWSARCHIVE_LOG_SUMMARY": False,  # printed to stdout by report() instead
+        "NEWSARCHIVE_PROGRESS_STDERR": True,
         **parse_pairs(settings_pairs, "-s"),
     }
     if db:

@@ -1,12 +1,14 @@
 """Progress lines during a run and the end-of-run summary in the log.
 
-Settings: ``NEWSARCHIVE_PROGRESS_INTERVAL`` (seconds between progress lines, 0 for none) and
-``NEWSARCHIVE_LOG_SUMMARY`` (log the summary when the spider closes; the CLI prints it instead).
+Settings: ``NEWSARCHIVE_PROGRESS_INTERVAL`` (seconds between progress lines, 0 for none),
+``NEWSARCHIVE_PROGRESS_STDERR`` (write them to stderr instead of the log, as the CLI does so they
+show at its quiet default log level) and ``NEWSARCHIVE_LOG_SUMMARY`` (log the summary at the end).
 """
 
 from __future__ import annotations
 
 import logging
+import sys
 
 from scrapy import Spider, signals
 from scrapy.crawler import Crawler
@@ -19,9 +21,10 @@ logger = logging.getLogger(__name__)
 
 
 class ProgressExtension:
-    def __init__(self, crawler: Crawler, interval: float, log_summary: bool) -> None:
+    def __init__(self, crawler: Crawler, interval: float, to_stderr: bool, log_summary: bool) -> None:
         self.crawler = crawler
         self.interval = interval
+        self.to_stderr = to_stderr
         self.log_summary = log_summary
         self._loop: task.LoopingCall | None = None
 
@@ -31,7 +34,8 @@ class ProgressExtension:
         log_summary = crawler.settings.getbool("NEWSARCHIVE_LOG_SUMMARY")
         if interval <= 0 and not log_summary:
             raise NotConfigured("progress lines and summary are off")
-        extension = cls(crawler, interval, log_summary)
+        to_stderr = crawler.settings.getbool("NEWSARCHIVE_PROGRESS_STDERR")
+        extension = cls(crawler, interval, to_stderr, log_summary)
         crawler.signals.connect(extension.spider_opened, signal=signals.spider_opened)
         crawler.signals.connect(extension.spider_closed, signal=signals.spider_closed)
         return extension
@@ -46,7 +50,12 @@ class ProgressExtension:
             self._loop.start(self.interval, now=False)
 
     def report(self, spider: Spider) -> None:
-        logger.info("%s progress: %s", spider.name, self.summary().progress_line())
+        line = self.summary().progress_line()
+        if self.to_stderr:
+            sys.stderr.write(f"[{spider.name}] {line}\n")
+            sys.stderr.flush()
+        else:
+            logger.info("%s progress: %s", spider.name, line)
 
     def spider_closed(self, spider: Spider, reason: str) -> None:
         if self._loop is not None and self._loop.running:

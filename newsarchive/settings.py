@@ -34,6 +34,7 @@ NEWSARCHIVE_MAX_PAGES = 5  # listing pages per column unless the spider gets -a 
 # Rows per database transaction in the store pipeline; the tail is flushed when the spider closes.
 NEWSARCHIVE_STORE_BATCH_SIZE = 50
 NEWSARCHIVE_PROGRESS_INTERVAL = 10.0  # seconds between progress lines on long runs (0: none)
+NEWSARCHIVE_PROGRESS_STDERR = False  # progress to stderr instead of the log (the CLI turns this on)
 NEWSARCHIVE_LOG_SUMMARY = True  # log the end-of-run summary (newsarchive's CLI prints it instead)
 
 # East Money blocks at >5 req/s or >=10 connections per IP (reference §4): stay well below.

@@ -14,6 +14,7 @@ LISTING_ERROR_PREFIX = "newsarchive/listing_error/"
 class RunSummary:
     responses: int = 0
     articles_fetched: int = 0
+    kept: int = 0
     new: int = 0
     already_stored: int = 0
     dropped: dict[str, int] = field(default_factory=dict)
@@ -38,6 +39,7 @@ class RunSummary:
         return cls(
             responses=int(stats.get("response_received_count", 0)),
             articles_fetched=int(stats.get("newsarchive/article_pages", 0)),
+            kept=int(stats.get("item_scraped_count", 0)),
             new=int(stats.get("newsarchive/stored/new", 0)),
             already_stored=int(stats.get("newsarchive/stored/existing", 0))
             + int(stats.get("newsarchive/skipped/already_stored", 0)),
@@ -60,9 +62,8 @@ class RunSummary:
 
     def progress_line(self) -> str:
         return (
-            f"{self.responses} responses, {self.articles_fetched} article pages, {self.new} new, "
-            f"{self.already_stored} already stored, {sum(self.dropped.values())} dropped, "
-            f"{self.errors} errors"
+            f"{self.responses} responses, {self.articles_fetched} article pages, {self.kept} articles kept "
+            f"({self.new} written so far), {sum(self.dropped.values())} dropped, {self.errors} errors"
         )
 
     def lines(self) -> list[str]:
