@@ -14,7 +14,7 @@ from urllib.parse import urlencode
 
 from scrapy import Request, Spider
 from scrapy.crawler import Crawler
-from scrapy.http import Response, TextResponse
+from scrapy.http import Response
 from sqlalchemy.engine import Engine
 from twisted.python.failure import Failure
 
@@ -25,6 +25,7 @@ from newsarchive.ids import canonical_info_code
 from newsarchive.items import Article
 from newsarchive.middlewares import ORIGINAL_URL_KEY
 from newsarchive.pages.eastmoney import ListingEntry, PageError, parse_article
+from newsarchive.text.encoding import decode_html
 
 
 class ArchiveSpider(Spider):
@@ -121,8 +122,10 @@ class ArchiveSpider(Spider):
 
 
 def response_text(response: Response) -> str:
-    """Body text of a listing response; a non-text body parses as junk and is counted, not crashed on."""
-    return response.text if isinstance(response, TextResponse) else ""
+    """Body text of any response, decoded by newsarchive.text.encoding (header, meta, then sniffing),
+    so pages that lie about or omit their charset still parse; junk parses as junk and is counted."""
+    content_type = response.headers.get("Content-Type")
+    return decode_html(response.body, content_type.decode("latin-1") if content_type else None)
 
 
 def split_arg(value: str | None) -> list[str]:

@@ -6,8 +6,6 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 
-from w3lib.encoding import html_to_unicode
-
 from newsarchive.archive.warc import ArchivedResponse, read_responses
 from newsarchive.assemble import assemble_article
 from newsarchive.ids import canonical_info_code, code_from_url
@@ -21,6 +19,7 @@ from newsarchive.pages.eastmoney import (
     parse_column_list,
     parse_fast_list,
 )
+from newsarchive.text.encoding import decode_html
 
 Counter = Callable[[str], None]
 _LISTING_PARSERS = {"columns": (parse_column_list, "eastmoney"), "fast": (parse_fast_list, "eastmoney_fast")}
@@ -79,6 +78,5 @@ def _index_listings(
 
 
 def _decode(response: ArchivedResponse) -> str:
-    # w3lib is what Scrapy's TextResponse uses: header charset, then BOM, then <meta>, then UTF-8.
-    _, text = html_to_unicode(response.header("Content-Type"), response.body)
-    return str(text)
+    # The same decoding as the live spiders, so a reparse sees exactly the text the crawl saw.
+    return decode_html(response.body, response.header("Content-Type"))

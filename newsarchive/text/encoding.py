@@ -1,0 +1,67 @@
+"""Decode HTML bytes the way a careful browser would, for pages that lie about their charset.
+
+Order: BOM, the HTTP header charset, a ``<meta>`` charset anywhere in the first 64 KB (never a
+``<script charset>`` decoy), then UTF-8, then GB18030. Each candidate must decode strictly; the
+first that does wins, so a GBK page served as ``charset=utf-8`` still comes out right.
+"""
+
+from __future__ import annotations
+
+import codecs
+import re
+from collections.abc import Iterable
+
+_HEADER_CHARSET = re.compile(r"charset\s*=\s*[\"']?([\w.:-]+)", re.I)
+# <meta charset="gbk">, <meta http-equiv="Content-Type" content="text/html; charset=gb2312">,
+# and the malformed httpequiv="ContentType" seen in the wild; only inside <meta ...> tags.
+_META_CHARSET = re.compile(rb"<meta\b[^>]*?charset\s*=\s*[\"']?\s*([\w.:-]+)", re.I)
+_META_WINDOW = 65536
+# GB2312 and GBK are subsets of GB18030: decoding with the superset never loses a character.
+_SUPERSETS = {
+    "gb2312": "gb18030",
+    "gbk": "gb18030",
+    "x-gbk": "gb18030",
+    "ascii": "utf-8",
+    "us-ascii": "utf-8",
+}
+_BOMS = ((codecs.BOM_UTF8, "utf-8-sig"), (codecs.BOM_UTF16_LE, "utf-16"), (codecs.BOM_UTF16_BE, "utf-16"))
+
+
+def declared_charsets(body: bytes, content_type: str | None) -> list[str]:
+    """Charsets the response declares, most authoritative first (normalized, deduplicated)."""
+    found: list[str] = []
+    for bom, name in _BOMS:
+        if body.startswith(bom):
+            found.append(name)
+    if content_type and (header := _HEADER_CHARSET.search(content_type)):
+        found.append(header.group(1))
+    if meta := _META_CHARSET.search(body[:_META_WINDOW]):
+        found.append(meta.group(1).decode("ascii", "replace"))
+    return _unique(_normalize(name) for name in found)
+
+
+def decode_html(body: bytes, content_type: str | None = None) -> str:
+    """Text of an HTML/JSON body; never raises."""
+    for name in (*declared_charsets(body, content_type), "utf-8", "gb18030"):
+        try:
+            return body.decode(name)
+        except (UnicodeDecodeError, LookupError):
+            continue
+    return body.decode("utf-8", errors="replace")  # unreachable in practice: gb18030 maps every byte run
+
+
+def _normalize(name: str) -> str:
+    lowered = name.strip().lower()
+    try:
+        canonical = codecs.lookup(lowered).name
+    except LookupError:
+        return lowered
+    return _SUPERSETS.get(lowered, _SUPERSETS.get(canonical, canonical))
+
+
+def _unique(names: Iterable[str]) -> list[str]:
+    seen: list[str] = []
+    for name in names:
+        if name not in seen:
+            seen.append(name)
+    return seen
