@@ -26,6 +26,8 @@ _PAGE_TIME = re.compile(r"\d{4}年\d{1,2}月\d{1,2}日\s*\d{1,2}:\d{2}(?::\d{2})
 _SOURCE_ITEM = re.compile(r"来源[：:]\s*(.+)")
 _AUTHOR_ITEM = re.compile(r"作者[：:]\s*(.+)")
 _EM_MEDIA = re.compile(r"文章来源[：:]\s*([^）)]+)")
+_TAG = re.compile(r"<[^<>]*>")
+_UNPRINTABLE = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ud800-\udfff]")
 
 # current layout (≈2023–): header items in .tipbox .infos, body in div.txtinfos#ContentBody
 _INFO_ITEMS = "//div[contains(concat(' ', normalize-space(@class), ' '), ' infos ')]/div"
@@ -236,9 +238,12 @@ def _text(node: Any) -> str | None:
 
 
 def _clean(value: Any) -> str | None:
+    """Plain single-line text: no tags (the search API wraps hits in <em>), no control characters
+    or lone surrogates (JSON can carry them; no database or file encoding accepts them)."""
     if value is None:
         return None
-    text = " ".join(str(value).split())
+    text = _UNPRINTABLE.sub("", _TAG.sub("", str(value)))
+    text = " ".join(text.split())
     return text or None
 
 

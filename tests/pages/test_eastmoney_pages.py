@@ -114,3 +114,18 @@ def test_article_parser_never_raises(junk: str) -> None:
 )
 def test_classify_url(url: str, kind: str | None) -> None:
     assert classify_url(url) == kind
+
+
+def test_listing_text_is_plain_single_line_text() -> None:
+    row = {
+        "code": "202204292366280343",
+        "title": "<em>证监会</em>：<script>alert(1)</script>回购\ud800\x00\n股份",
+        "summary": "\u3000\u3000第一行\r\n第二行",
+        "mediaName": " 证券日报网 ",
+    }
+    entry = parse_column_list(json.dumps({"code": 1, "data": {"list": [row]}}), "x").entries[0]
+    assert (entry.title, entry.summary, entry.media) == (
+        "证监会：alert(1)回购 股份",
+        "第一行 第二行",
+        "证券日报网",
+    )
