@@ -1,6 +1,12 @@
-"""Dates: parse ``published_raw`` into an Asia/Shanghai-aware ``published_at``; implausible drops."""
+"""Dates: parse ``published_raw`` into an Asia/Shanghai-aware ``published_at``; implausible drops.
+
+Relative and year-less forms (``3分钟前``, ``08-10 08:23``) resolve against the item's crawl time,
+``fetched_at`` (the WARC record date on reparse), so re-parsing an old capture gives the same instant.
+"""
 
 from __future__ import annotations
+
+from datetime import UTC, datetime
 
 from scrapy import Spider
 
@@ -11,8 +17,9 @@ from pipelines import CountingPipeline, drop
 
 class NormalizeDatesPipeline(CountingPipeline):
     def process_item(self, item: Article, spider: Spider | None = None) -> Article:
+        crawled_at = item.fetched_at or datetime.now(UTC)
         try:
-            item.published_at = parse_published(item.published_raw or "")
+            item.published_at = parse_published(item.published_raw or "", now=crawled_at)
         except DateError as error:
             drop(self.stats, "bad_date", f"{item.info_code}: {error}")
         return item
