@@ -1,24 +1,49 @@
-"""Taxonomy: category (pinyin slug of the media, or ``emnews`` for the 7x24 feed) and tags."""
+"""Taxonomy: canonical media name, category (its slug, or ``emnews`` for the 7x24 feed) and tags.
+
+Media names not in newsarchive/data/media.toml keep their spelling and a pinyin slug; each distinct
+one is logged once per crawl and counted in ``newsarchive/unknown_media`` so it can be added.
+"""
 
 from __future__ import annotations
 
+import logging
+from typing import Self
+
 from scrapy import Spider
 from scrapy.crawler import Crawler
+from scrapy.statscollectors import StatsCollector
 
 from newsarchive.items import Article
-from newsarchive.text.media import FAST_NEWS_CATEGORY, FAST_NEWS_TAG, category_slug, media_tag
+from newsarchive.text.media import (
+    FAST_NEWS_CATEGORY,
+    FAST_NEWS_TAG,
+    canonical_media,
+    category_slug,
+    is_known_media,
+    media_table,
+    media_tag,
+)
+from pipelines import CountingPipeline
 
 FAST_FEED = "eastmoney_fast"
+logger = logging.getLogger(__name__)
 
 
-class TaxonomyPipeline:
+class TaxonomyPipeline(CountingPipeline):
+    def __init__(self, stats: StatsCollector | None) -> None:
+        super().__init__(stats)
+        self.unknown_media: set[str] = set()  # per crawl: each unknown name is reported once
+
     @classmethod
-    def from_crawler(cls, crawler: Crawler) -> TaxonomyPipeline:
-        return cls()
+    def from_crawler(cls, crawler: Crawler) -> Self:
+        media_table()  # a broken media table stops the crawl before anything is fetched
+        return super().from_crawler(crawler)
 
     def process_item(self, item: Article, spider: Spider | None = None) -> Article:
-        if item.media:
-            item.media = item.media.strip()
+        if item.media is not None:
+            item.media = canonical_media(item.media)
+            if item.media and not is_known_media(item.media):
+                self.report_unknown(item.media)
         if item.feed == FAST_FEED:
             # The original archived every 7x24 item under one category, whatever its outlet.
             item.category, item.tags = FAST_NEWS_CATEGORY, [FAST_NEWS_TAG]
@@ -27,3 +52,15 @@ class TaxonomyPipeline:
         else:
             item.category, item.tags = "unknown", []
         return item
+
+    def report_unknown(self, media: str) -> None:
+        if media in self.unknown_media:
+            return
+        self.unknown_media.add(media)
+        if self.stats is not None:
+            self.stats.inc_value("newsarchive/unknown_media")
+        logger.warning(
+            "unknown media outlet %r (slug %r): add it to newsarchive/data/media.toml",
+            media,
+            category_slug(media),
+        )

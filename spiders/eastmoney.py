@@ -1,7 +1,8 @@
 """Spider ``eastmoney``: East Money column listings (getNewsByColumns) page by page, then each article.
 
 Arguments: ``columns`` (comma list of column ids, default below), ``media`` (comma list of media
-names to keep, default all), ``pages`` (listing pages per column), ``page_size`` (rows per page).
+names to keep, default all; any alias of an outlet in newsarchive/data/media.toml selects the whole
+outlet), ``pages`` (listing pages per column), ``page_size`` (rows per page).
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from scrapy import Request
 from scrapy.http import Response
 
 from newsarchive.pages.eastmoney import CFH_KIND, PageError, parse_column_list
+from newsarchive.text.media import canonical_media
 from spiders.base import ArchiveSpider, response_text, split_arg
 
 COLUMN_LIST_URL = "https://np-listapi.eastmoney.com/comm/web/getNewsByColumns"
@@ -29,7 +31,8 @@ class EastMoneySpider(ArchiveSpider):
     def __init__(self, columns: str | None = None, media: str | None = None, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.columns = split_arg(columns) or list(DEFAULT_COLUMNS)
-        self.media = set(split_arg(media))
+        # Canonical names on both sides, so -a media=证券日报 keeps rows listed as 证券日报网.
+        self.media = {canonical_media(name) for name in split_arg(media)}
 
     async def start(self) -> AsyncIterator[Request]:
         for column in self.columns:
@@ -59,7 +62,7 @@ class EastMoneySpider(ArchiveSpider):
         for entry in listing.entries:
             if entry.kind == CFH_KIND:
                 self.count("skipped/caifuhao")
-            elif self.media and entry.media not in self.media:
+            elif self.media and canonical_media(entry.media or "") not in self.media:
                 self.count("skipped/other_media")
             else:
                 kept.append(entry)
