@@ -144,6 +144,13 @@ def reparse(archives: tuple[Path, ...], settings: tuple[str, ...], db: str | Non
     sys.exit(run([job], (*settings, "NEWSARCHIVE_WARC_ENABLED=0"), db, log_level))
 
 
+EXCLUDE_DUPLICATES = click.option(
+    "--exclude-duplicates",
+    is_flag=True,
+    help="Leave out near-duplicate copies (rows whose duplicate_of points to an earlier copy).",
+)
+
+
 @main.group()
 def export() -> None:
     """Export the archive (jekyll posts, jsonl)."""
@@ -160,24 +167,27 @@ def export() -> None:
 @click.option(
     "--share-url", default=DEFAULT_SHARE_URL, show_default=True, help="Share link template ({info_code})."
 )
-def export_jekyll(out: Path, db: str | None, site_url: str, share_url: str) -> None:
+@EXCLUDE_DUPLICATES
+def export_jekyll(out: Path, db: str | None, site_url: str, share_url: str, exclude_duplicates: bool) -> None:
     """Write Jekyll posts in the original site's format."""
     if "{info_code}" not in share_url:
         fail("--share-url must contain {info_code}", EXIT_USAGE)
-    count = _export(db, lambda rows: write_jekyll(rows, out, JekyllOptions(site_url, share_url)))
+    options = JekyllOptions(site_url, share_url)
+    count = _export(db, exclude_duplicates, lambda rows: write_jekyll(rows, out, options))
     click.echo(f"wrote {count} posts to {out / '_posts'}")
 
 
 @export.command("jsonl")
 @click.option("--out", required=True, type=click.Path(path_type=Path), help="Output file.")
 @click.option("--db", metavar="URL", help="SQLAlchemy database URL.")
-def export_jsonl(out: Path, db: str | None) -> None:
-    """Write one JSON object per article (JSON Lines)."""
-    count = _export(db, lambda rows: write_jsonl(rows, out))
+@EXCLUDE_DUPLICATES
+def export_jsonl(out: Path, db: str | None, exclude_duplicates: bool) -> None:
+    """Write one JSON object per article (JSON Lines), ``duplicate_of`` included."""
+    count = _export(db, exclude_duplicates, lambda rows: write_jsonl(rows, out))
     click.echo(f"wrote {count} articles to {out}")
 
 
-def _export(db: str | None, writer: Callable[[Iterable[Any]], int]) -> int:
+def _export(db: str | None, exclude_duplicates: bool, writer: Callable[[Iterable[Any]], int]) -> int:
     url = db or project_settings().get("NEWSARCHIVE_DATABASE_URL")
     try:
         engine = open_database(url)
@@ -185,7 +195,7 @@ def _export(db: str | None, writer: Callable[[Iterable[Any]], int]) -> int:
         fail(str(error))
     try:
         with session_factory(engine)() as session:
-            return writer(iter_articles(session))
+            return writer(iter_articles(session, exclude_duplicates=exclude_duplicates))
     except OSError as error:
         fail(f"cannot write export: {error.strerror}: {error.filename}")
     finally:

@@ -29,7 +29,7 @@ class ReplayOriginMiddleware:
     def from_crawler(cls, crawler: Crawler) -> ReplayOriginMiddleware:
         origin = crawler.settings.get("NEWSARCHIVE_REPLAY_ORIGIN")
         if not origin:
-            raise NotConfigured("NEWSARCHIVE_REPLAY_ORIGIN is not set")
+            raise NotConfigured  # no message: Scrapy would log a warning for a normal setting
         return cls(origin)
 
     def process_request(self, request: Request, spider: Spider | None = None) -> Request | None:

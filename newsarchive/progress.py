@@ -33,7 +33,7 @@ class ProgressExtension:
         interval = crawler.settings.getfloat("NEWSARCHIVE_PROGRESS_INTERVAL")
         log_summary = crawler.settings.getbool("NEWSARCHIVE_LOG_SUMMARY")
         if interval <= 0 and not log_summary:
-            raise NotConfigured("progress lines and summary are off")
+            raise NotConfigured  # no message: Scrapy would log a warning for a normal setting
         to_stderr = crawler.settings.getbool("NEWSARCHIVE_PROGRESS_STDERR")
         extension = cls(crawler, interval, to_stderr, log_summary)
         crawler.signals.connect(extension.spider_opened, signal=signals.spider_opened)

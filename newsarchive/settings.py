@@ -33,6 +33,9 @@ NEWSARCHIVE_PAGE_SIZE = 50  # listing rows per API request (East Money caps it a
 NEWSARCHIVE_MAX_PAGES = 5  # listing pages per column unless the spider gets -a pages=N
 # Rows per database transaction in the store pipeline; the tail is flushed when the spider closes.
 NEWSARCHIVE_STORE_BATCH_SIZE = 50
+# Stored articles published within this many hours of a new one are checked for being the same
+# story under another info_code (linked with duplicate_of, never dropped). 0 turns it off.
+NEWSARCHIVE_NEAR_DUPLICATE_HOURS = 48.0
 NEWSARCHIVE_PROGRESS_INTERVAL = 10.0  # seconds between progress lines on long runs (0: none)
 NEWSARCHIVE_PROGRESS_STDERR = False  # progress to stderr instead of the log (the CLI turns this on)
 NEWSARCHIVE_LOG_SUMMARY = True  # log the end-of-run summary (newsarchive's CLI prints it instead)

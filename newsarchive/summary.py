@@ -17,6 +17,7 @@ class RunSummary:
     kept: int = 0
     new: int = 0
     already_stored: int = 0
+    near_duplicates: int = 0
     dropped: dict[str, int] = field(default_factory=dict)
     skipped: dict[str, int] = field(default_factory=dict)
     listing_errors: dict[str, int] = field(default_factory=dict)
@@ -43,6 +44,7 @@ class RunSummary:
             new=int(stats.get("newsarchive/stored/new", 0)),
             already_stored=int(stats.get("newsarchive/stored/existing", 0))
             + int(stats.get("newsarchive/skipped/already_stored", 0)),
+            near_duplicates=int(stats.get("newsarchive/near_duplicates_linked", 0)),
             dropped=prefixed(DROPPED_PREFIX),
             skipped={k: v for k, v in prefixed(SKIPPED_PREFIX).items() if k != "already_stored"},
             listing_errors=prefixed(LISTING_ERROR_PREFIX),
@@ -71,6 +73,7 @@ class RunSummary:
         out = [
             f"new articles stored:   {self.new}",
             f"already stored:        {self.already_stored}",
+            f"near-duplicates linked: {self.near_duplicates}",
             f"dropped:               {sum(self.dropped.values())}" + _breakdown(self.dropped),
             f"skipped:               {sum(self.skipped.values())}" + _breakdown(self.skipped),
             f"errors:                {self.errors}"

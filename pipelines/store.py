@@ -1,6 +1,7 @@
 """Store: batched upserts into the archive database, deduplicated by ``info_code`` in the database.
 
-Settings: ``NEWSARCHIVE_DATABASE_URL``, ``NEWSARCHIVE_STORE_BATCH_SIZE``, ``NEWSARCHIVE_DEADLETTER_DIR``.
+Settings: ``NEWSARCHIVE_DATABASE_URL``, ``NEWSARCHIVE_STORE_BATCH_SIZE``, ``NEWSARCHIVE_DEADLETTER_DIR``,
+``NEWSARCHIVE_NEAR_DUPLICATE_HOURS`` (window for near-duplicate linking; 0 turns it off).
 A spider with ``replace_existing = True`` (reparse) rewrites stored rows instead of keeping them.
 If a batch cannot be written, its items go to a dead-letter JSON Lines file: nothing is lost silently.
 """
@@ -9,7 +10,7 @@ from __future__ import annotations
 
 import json
 import logging
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -19,6 +20,7 @@ from scrapy.statscollectors import StatsCollector
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import SQLAlchemyError
 
+from newsarchive.db.duplicates import link_near_duplicates
 from newsarchive.db.engine import open_database, session_factory
 from newsarchive.db.models import ARTICLE_FIELDS
 from newsarchive.db.repository import store_articles
@@ -29,8 +31,11 @@ logger = logging.getLogger(__name__)
 
 
 class StorePipeline:
-    def __init__(self, crawler: Crawler, url: str, batch_size: int, deadletter_dir: Path) -> None:
+    def __init__(
+        self, crawler: Crawler, url: str, batch_size: int, deadletter_dir: Path, near_duplicate_hours: float
+    ) -> None:
         self.crawler = crawler
+        self.near_duplicate_window = timedelta(hours=near_duplicate_hours)
         self.url = url
         self.batch_size = max(1, batch_size)
         self.deadletter_dir = deadletter_dir
@@ -47,6 +52,7 @@ class StorePipeline:
             settings.get("NEWSARCHIVE_DATABASE_URL"),
             settings.getint("NEWSARCHIVE_STORE_BATCH_SIZE"),
             Path(settings.get("NEWSARCHIVE_DEADLETTER_DIR")),
+            settings.getfloat("NEWSARCHIVE_NEAR_DUPLICATE_HOURS"),
         )
 
     def open_spider(self, spider: Spider | None = None) -> None:
@@ -73,6 +79,10 @@ class StorePipeline:
         try:
             with session_factory(self.engine).begin() as session:
                 result = store_articles(session, rows, replace=self.replace)
+                linked = 0
+                if self.near_duplicate_window:
+                    written = {row["info_code"] for row in rows} if self.replace else result.new_codes
+                    linked = link_near_duplicates(session, written, self.near_duplicate_window)
         except SQLAlchemyError as error:
             path = self._dead_letter(batch)
             self._inc("deadletter", len(batch))
@@ -82,6 +92,7 @@ class StorePipeline:
             return
         self._inc("stored/new", result.new)
         self._inc("stored/existing", result.existing)
+        self._inc("near_duplicates_linked", linked)
 
     def _dead_letter(self, batch: list[Article]) -> Path:
         self.deadletter_dir.mkdir(parents=True, exist_ok=True)

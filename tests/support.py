@@ -38,7 +38,7 @@ def stored_rows(db_url: str) -> dict[str, dict[str, Any]]:
     engine = open_database(db_url)
     with session_factory(engine)() as session:
         rows = {
-            row.info_code: {name: getattr(row, name) for name in ARTICLE_FIELDS}
+            row.info_code: {name: getattr(row, name) for name in (*ARTICLE_FIELDS, "duplicate_of")}
             for row in session.scalars(select(ArticleRow))
         }
     engine.dispose()

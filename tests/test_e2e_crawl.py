@@ -65,6 +65,7 @@ def test_column_crawl_stores_every_article_once_then_fetches_nothing(
         "feed": "eastmoney",
         "body_html": seed_body(),
         "body_text": seed["body_text"],
+        "duplicate_of": None,
     }
     assert seed["published_at"].utcoffset().total_seconds() == 8 * 3600
     assert seed["body_text"].startswith("订单锐减、原材料价格上涨")
@@ -137,3 +138,31 @@ def test_bad_articles_are_dropped_with_a_reason_and_fetched_again(tmp_path: Path
         crawl("eastmoney", site.origin, sqlite_url, tmp_path, "-a", "columns=344", "-a", "page_size=10")
         fetched = sorted(path.rsplit("/", 1)[1] for path in site.article_requests())
         assert fetched == sorted([f"{broken_page}.html", f"{broken_date}.html"])
+
+
+def test_a_repost_under_another_code_is_stored_and_linked(tmp_path: Path, sqlite_url: str) -> None:
+    root = tmp_path / "site"
+    shutil.copytree(SAMPLE.parent, root)
+    original, repost = "202204292366280343", "202204302366299999"
+    page = (root / "eastmoney" / "articles" / f"{original}.html").read_text(encoding="utf-8")
+    retitled = page.replace("宝藏工厂“论剑”1688", "1688超级工厂大赛落幕").replace(
+        "2022年04月29日 15:03", "2022年04月30日 09:12"
+    )
+    (root / "eastmoney" / "articles" / f"{repost}.html").write_text(retitled, encoding="utf-8")
+    listing = root / "eastmoney" / "columns" / "345.json"
+    rows = json.loads(listing.read_text(encoding="utf-8"))
+    copy = dict(
+        rows[0], code=repost, showTime="2022-04-30 09:12:41", title="1688超级工厂大赛落幕：切磋逆势增长的技艺"
+    )
+    copy.update(mediaName="证券日报网", url="", uniqueUrl=f"http://finance.eastmoney.com/a/{repost}.html")
+    listing.write_text(json.dumps([copy, *rows], ensure_ascii=False), encoding="utf-8")
+
+    with SampleSite(root) as site:
+        site.start()
+        output = crawl("eastmoney", site.origin, sqlite_url, tmp_path, *COLUMNS)
+    stored = stored_rows(sqlite_url)
+    assert stored[f"NW{repost}"]["title"] == "1688超级工厂大赛落幕：切磋逆势增长的技艺"
+    assert len(stored) == len(sample_codes("344", "345")) + 1  # kept, not dropped
+    assert "near-duplicates linked: 1" in output
+    links = {code: row["duplicate_of"] for code, row in stored.items() if row["duplicate_of"]}
+    assert links == {f"NW{repost}": f"NW{original}"}

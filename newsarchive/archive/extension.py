@@ -27,7 +27,7 @@ class WarcArchiveExtension:
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> WarcArchiveExtension:
         if not crawler.settings.getbool("NEWSARCHIVE_WARC_ENABLED"):
-            raise NotConfigured("NEWSARCHIVE_WARC_ENABLED is off")
+            raise NotConfigured  # no message: Scrapy would log a warning for a normal setting
         extension = cls(Path(crawler.settings.get("NEWSARCHIVE_WARC_DIR")), crawler)
         crawler.signals.connect(extension.spider_opened, signal=signals.spider_opened)
         crawler.signals.connect(extension.response_received, signal=signals.response_received)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import JSON, DateTime, Integer, String, Text, TypeDecorator, UniqueConstraint
+from sqlalchemy import JSON, DateTime, Integer, LargeBinary, String, Text, TypeDecorator, UniqueConstraint
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
@@ -62,6 +62,10 @@ class ArticleRow(Base):
     body_text: Mapped[str] = mapped_column(Text, nullable=False)
     first_seen_at: Mapped[datetime] = mapped_column(AwareDateTime, nullable=False)
     last_seen_at: Mapped[datetime] = mapped_column(AwareDateTime, nullable=False)
+    # Near-duplicates are kept and linked, never dropped: the info_code of the earliest copy.
+    duplicate_of: Mapped[str | None] = mapped_column(String(40), index=True)
+    # newsarchive.text.fingerprint signatures (whole text and lead), for finding near-duplicates.
+    fingerprint: Mapped[bytes | None] = mapped_column(LargeBinary)
 
 
 ARTICLE_FIELDS = (

@@ -21,6 +21,7 @@ _LOOKUP_CHUNK = 500
 class StoreResult:
     new: int = 0
     existing: int = 0
+    new_codes: frozenset[str] = frozenset()
 
 
 def stored_codes(session: Session, codes: Iterable[str]) -> set[str]:
@@ -54,15 +55,21 @@ def store_articles(session: Session, rows: Sequence[dict[str, Any]], *, replace:
             index_elements=["info_code"], set_={"last_seen_at": statement.excluded.last_seen_at}
         )
     session.execute(statement)
-    new = len(by_code) - len(existing)
-    return StoreResult(new=new, existing=len(rows) - new)  # a code twice in one batch: 1 new, 1 existing
+    new_codes = frozenset(by_code) - existing
+    # a code twice in one batch counts as 1 new and 1 existing, so the counts add up to the rows
+    return StoreResult(new=len(new_codes), existing=len(rows) - len(new_codes), new_codes=new_codes)
 
 
 def count_articles(session: Session) -> int:
     return session.scalar(select(func.count()).select_from(ArticleRow)) or 0
 
 
-def iter_articles(session: Session, *, batch_size: int = 1000) -> Iterator[ArticleRow]:
-    """All articles in publish order, streamed in batches so exports do not hold the archive in memory."""
+def iter_articles(
+    session: Session, *, exclude_duplicates: bool = False, batch_size: int = 1000
+) -> Iterator[ArticleRow]:
+    """All articles in publish order, streamed in batches so exports do not hold the archive in
+    memory; ``exclude_duplicates`` leaves out every copy linked to an earlier one."""
     statement = select(ArticleRow).order_by(ArticleRow.published_at, ArticleRow.info_code)
+    if exclude_duplicates:
+        statement = statement.where(ArticleRow.duplicate_of.is_(None))
     yield from session.scalars(statement.execution_options(yield_per=batch_size))

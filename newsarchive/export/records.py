@@ -7,8 +7,9 @@ from typing import Any
 
 from newsarchive.db.models import ARTICLE_FIELDS
 
-# Same columns as the database row, so an export (or a dead letter) can be loaded back.
-RECORD_FIELDS = ARTICLE_FIELDS
+# The database row's content columns (so an export or a dead letter can be loaded back), plus the
+# near-duplicate link.
+RECORD_FIELDS = (*ARTICLE_FIELDS, "duplicate_of")
 
 
 def article_record(article: Any) -> dict[str, Any]:

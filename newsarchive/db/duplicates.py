@@ -1,0 +1,84 @@
+"""Near-duplicate linking inside the store's transaction: fingerprint new rows, find the same story
+stored under another info_code within a time window, and point every copy at the earliest one.
+
+Copies are never dropped. ``duplicate_of`` is None on the earliest copy (by publish time, then
+info_code) and holds its info_code on every other copy, whatever order the copies arrive in.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import timedelta
+
+from sqlalchemy import or_, select
+from sqlalchemy.orm import Session
+
+from newsarchive.db.models import ArticleRow
+from newsarchive.text.fingerprint import Fingerprint, candidates, fingerprint, near_duplicate
+
+
+def link_near_duplicates(session: Session, codes: Iterable[str], window: timedelta) -> int:
+    """Fingerprint the rows with these codes and link them to stored near-duplicates.
+
+    One query loads the fingerprints of everything published within ``window`` of the batch;
+    only candidates that pass the signature estimate get an exact comparison of their texts.
+    Returns the number of rows whose ``duplicate_of`` changed.
+    """
+    rows = list(session.scalars(select(ArticleRow).where(ArticleRow.info_code.in_(list(codes)))))
+    if not rows:
+        return 0
+    for row in rows:
+        row.fingerprint = fingerprint(row.body_text).to_bytes()
+    session.flush()
+    earliest = min(row.published_at for row in rows) - window
+    latest = max(row.published_at for row in rows) + window
+    nearby = session.execute(
+        select(ArticleRow.info_code, ArticleRow.published_at, ArticleRow.fingerprint).where(
+            ArticleRow.published_at.between(earliest, latest), ArticleRow.fingerprint.is_not(None)
+        )
+    ).all()
+    changed = 0
+    for row in sorted(rows, key=lambda r: (r.published_at, r.info_code)):
+        others = [
+            other
+            for other in nearby
+            if other.info_code != row.info_code and abs(other.published_at - row.published_at) <= window
+        ]
+        found = candidates(
+            Fingerprint.from_bytes(row.fingerprint or b""),
+            [Fingerprint.from_bytes(o.fingerprint) for o in others],
+        )
+        matches = [others[index].info_code for index in found]
+        if matches:
+            changed += _merge(session, row, matches)
+    return changed
+
+
+def _merge(session: Session, row: ArticleRow, candidate_codes: list[str]) -> int:
+    texts = dict(
+        session.execute(
+            select(ArticleRow.info_code, ArticleRow.body_text).where(
+                ArticleRow.info_code.in_(candidate_codes)
+            )
+        ).all()
+    )
+    same = [code for code in candidate_codes if near_duplicate(row.body_text, texts.get(code, ""))]
+    if not same:
+        return 0
+    copies = list(session.scalars(select(ArticleRow).where(ArticleRow.info_code.in_(same))))
+    roots = {copy.duplicate_of or copy.info_code for copy in copies} | {row.duplicate_of or row.info_code}
+    group = list(
+        session.scalars(
+            select(ArticleRow).where(or_(ArticleRow.info_code.in_(roots), ArticleRow.duplicate_of.in_(roots)))
+        )
+    )
+    members = {member.info_code: member for member in [*group, *copies, row]}
+    first = min(members.values(), key=lambda member: (member.published_at, member.info_code))
+    changed = 0
+    for member in members.values():
+        target = None if member is first else first.info_code
+        if member.duplicate_of != target:
+            member.duplicate_of = target
+            changed += 1
+    session.flush()
+    return changed

@@ -1,0 +1,88 @@
+"""Near-duplicate linking in real SQLite and PostgreSQL: links to the earliest copy, in any order."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime, timedelta
+from pathlib import Path
+
+from newsarchive.db.duplicates import link_near_duplicates
+from newsarchive.db.engine import open_database, session_factory
+from newsarchive.db.models import ArticleRow
+from newsarchive.db.repository import iter_articles, store_articles
+from newsarchive.text.dates import SHANGHAI
+from tests.db.test_repository import row
+
+PAIRS = json.loads(
+    (Path(__file__).parents[1] / "text" / "near_duplicate_pairs.json").read_text(encoding="utf-8")
+)
+SEED_TEXT = next(p["a"] for p in PAIRS["positive"] if p["why"].startswith("a re-post"))
+REPOST_TEXT = next(p["b"] for p in PAIRS["positive"] if p["why"].startswith("a re-post"))
+OTHER_TEXT = next(p["b"] for p in PAIRS["negative"] if p["why"] == "two unrelated long articles")
+WINDOW = timedelta(hours=48)
+NOON = datetime(2022, 4, 29, 12, 0, tzinfo=SHANGHAI)
+
+
+def article(code: str, text: str, hours: float) -> dict[str, object]:
+    values = row(code, published=NOON + timedelta(hours=hours))
+    values.update(body_text=text, body_html=f"<p>{text}</p>")
+    return values
+
+
+def store(db_url: str, *articles: dict[str, object]) -> int:
+    engine = open_database(db_url)
+    with session_factory(engine).begin() as session:
+        result = store_articles(session, list(articles), replace=False)
+        linked = link_near_duplicates(session, result.new_codes, WINDOW)
+    engine.dispose()
+    return linked
+
+
+def links(db_url: str) -> dict[str, str | None]:
+    engine = open_database(db_url)
+    with session_factory(engine)() as session:
+        found = {r.info_code: r.duplicate_of for r in session.query(ArticleRow)}
+    engine.dispose()
+    return found
+
+
+def test_copies_link_to_the_earliest_whatever_the_arrival_order(db_url: str) -> None:
+    # the re-post arrives first, then the unrelated article, then the (earlier) original
+    assert store(db_url, article("NW202204290000000002", REPOST_TEXT, hours=3)) == 0
+    assert store(db_url, article("NW202204290000000009", OTHER_TEXT, hours=1)) == 0
+    assert store(db_url, article("NW202204290000000001", SEED_TEXT, hours=0)) == 1
+    assert links(db_url) == {
+        "NW202204290000000001": None,
+        "NW202204290000000002": "NW202204290000000001",
+        "NW202204290000000009": None,
+    }
+    # a third copy (a digest of the same story) joins the same group
+    assert store(db_url, article("NW202204290000000003", PAIRS["positive"][2]["a"], hours=5)) == 1
+    assert links(db_url)["NW202204290000000003"] == "NW202204290000000001"
+
+
+def test_copies_in_one_batch_and_outside_the_window(db_url: str) -> None:
+    store(
+        db_url,
+        article("NW202204290000000001", SEED_TEXT, hours=0),
+        article("NW202204290000000002", REPOST_TEXT, hours=1),
+        article("NW202204290000000003", REPOST_TEXT, hours=24 * 10),  # ten days later: not linked
+    )
+    assert links(db_url) == {
+        "NW202204290000000001": None,
+        "NW202204290000000002": "NW202204290000000001",
+        "NW202204290000000003": None,
+    }
+
+
+def test_exports_can_leave_duplicates_out(db_url: str) -> None:
+    store(
+        db_url, article("NW202204290000000001", SEED_TEXT, 0), article("NW202204290000000002", REPOST_TEXT, 1)
+    )
+    engine = open_database(db_url)
+    with session_factory(engine)() as session:
+        every = [r.info_code for r in iter_articles(session)]
+        originals = [r.info_code for r in iter_articles(session, exclude_duplicates=True)]
+    engine.dispose()
+    assert every == ["NW202204290000000001", "NW202204290000000002"]
+    assert originals == ["NW202204290000000001"]
