@@ -1,6 +1,7 @@
 """Clean East Money article bodies (the inner HTML of ``div#ContentBody``) into compact HTML and text.
 
-Pure functions, no Scrapy and no I/O: boilerplate selectors and patterns are the constants below.
+Pure functions, no Scrapy and no I/O: what is boilerplate lives in newsarchive.text.boilerplate, and the
+HTML always ends in newsarchive.text.sanitize's allowlist.
 """
 
 from __future__ import annotations
@@ -14,45 +15,29 @@ from urllib.parse import urljoin, urlsplit
 import lxml.html
 from lxml import etree
 
-# --- Boilerplate (see shared/reference/eastmoney.md §2.4) -------------------------------------
-# The K-line chart sits between two CMS comments; cut it before parsing, comments carry no children.
-KLINE_BLOCK = re.compile(r"<!--\s*EM_StockImg_Start\s*-->.*?<!--\s*EM_StockImg_End\s*-->", re.S | re.I)
-KLINE_IMAGE_HOST = "webquoteklinepic.eastmoney.com"
-AD_LINK_HOST = "acttg.eastmoney.com"
-AD_DIV_CLASS_PREFIX = "ad_"  # div.ad_context3 and other in-body ad slots
-HIDDEN_STYLE = re.compile(r"display\s*:\s*none", re.I)  # the <p style="display:none"><br></p> spacer
-BOILERPLATE_CLASSES: dict[str, str] = {
-    "em_media": "source_line",
-    "res-edit": "editor_line",
-    "toplink": "promo",
-    "EmImageRemark": "kline",
-    "em_xuangu": "ad",
-    "em_handle_adv_close": "ad",
-}
-# Tags dropped with their content; "" means dropped without being reported in `removed`.
-DROPPED_TAGS: dict[str, str] = {
-    **dict.fromkeys(("script", "style", "noscript", "template"), "script"),
-    **dict.fromkeys(("iframe", "object", "embed", "video", "audio", "canvas", "svg"), "embed"),
-    **dict.fromkeys(("head", "title", "meta", "link", "button", "input", "select", "textarea"), ""),
-}
-# Whole paragraphs (text after cleaning) that are boilerplate.
-BOILERPLATE_LINES: tuple[tuple[str, re.Pattern[str]], ...] = (
-    ("source_line", re.compile(r"[（(]?\s*文章来源\s*[：:][^\n]{0,100}")),
-    ("editor_line", re.compile(r"[（(]?\s*责任编辑\s*[：:][^\n]{0,100}")),
-    (
-        "share_text",
-        re.compile(r"(\s*(打开微信|点击底部的.发现.|使用.扫一扫.|即可将网页分享至朋友圈)[，,。]?)+"),
-    ),
-    ("promo", re.compile(r"全新妙想投研助理，?立即体验|在东方财富看资讯行情.{0,20}开户交易\s*(>>|＞＞)?")),
+from newsarchive.text.boilerplate import (
+    BREAKOUT_TAGS,
+    FOREIGN_TAGS,
+    KLINE_BLOCK,
+    TRAILING_NOTE,
+    VOID_EMBEDS,
+    drop_related_blocks,
+    element_kind,
+    line_kind,
 )
+from newsarchive.text.sanitize import sanitize_html
 
 # --- Output shape -------------------------------------------------------------------------------
 BOLD_TAGS = frozenset({"strong", "b"})
 LIST_TAGS = frozenset({"ul", "ol"})
-TABLE_SECTIONS = frozenset({"thead", "tbody", "tfoot"})
+TABLE_SECTIONS = frozenset({"thead", "tbody", "tfoot"})  # a tfoot is kept as a tbody (not in the allowlist)
 CELL_TAGS = frozenset({"th", "td"})
 CELL_SPAN_ATTRIBUTES = ("colspan", "rowspan")
 IMAGE_SCHEMES = frozenset({"http", "https", ""})  # "" = relative URL left as is when base_url is empty
+# Longer image URLs are junk (data: URIs are refused anyway) and long alt texts are cut: this bounds the
+# sanitizer's work, which is quadratic in the character references of one attribute (see sanitize.py).
+MAX_IMAGE_URL = 2048
+MAX_ALT = 300
 # Elements that end the current paragraph; everything else not handled above is unwrapped.
 BLOCK_TAGS = frozenset(
     {"html", "body", "p", "div", "center", "section", "article", "aside", "header", "footer", "main", "nav"}
@@ -83,7 +68,7 @@ class CleanedBody:
 
 
 def clean_body(raw_html: str, base_url: str) -> CleanedBody:
-    """Keep paragraphs, bold, lists, tables and images (absolute src); drop East Money boilerplate."""
+    """Keep paragraphs, bold, lists, tables and images (absolute src), drop boilerplate, sanitize."""
     removed: set[str] = set()
     source, kline_blocks = KLINE_BLOCK.subn("", _CONTROL_CHARS.sub("", raw_html))
     if kline_blocks:
@@ -91,11 +76,13 @@ def clean_body(raw_html: str, base_url: str) -> CleanedBody:
     body = _parse_body(source)
     blocks: list[tuple[str, str]] = []
     if body is not None:
+        if drop_related_blocks(body):
+            removed.add("related")
         walker = _Walker(base_url, removed)
         walker.node(body, flat=False)
         blocks = walker.blocks
     return CleanedBody(
-        html="".join(block_html for block_html, _ in blocks),
+        html=sanitize_html("".join(block_html for block_html, _ in blocks)),
         text="\n".join(block_text for _, block_text in blocks if block_text).strip(),
         removed=tuple(sorted(removed)),
     )
@@ -116,24 +103,6 @@ def _parse_body(source: str) -> Any | None:
     return document.find("body")
 
 
-def _boilerplate_kind(element: Any, tag: str) -> str | None:
-    if tag in DROPPED_TAGS:
-        return DROPPED_TAGS[tag]
-    style = element.get("style")
-    if style and HIDDEN_STYLE.search(style):
-        return "spacer"
-    for name in (element.get("class") or "").split():
-        if name in BOILERPLATE_CLASSES:
-            return BOILERPLATE_CLASSES[name]
-        if tag == "div" and name.startswith(AD_DIV_CLASS_PREFIX):
-            return "ad"
-    if tag == "a" and AD_LINK_HOST in (element.get("href") or ""):
-        return "ad"
-    if tag == "img" and KLINE_IMAGE_HOST in (element.get("src") or ""):
-        return "kline"
-    return None
-
-
 class _Walker:
     """One pass over the parsed body: inline content collects in `run`, finished blocks in `blocks`."""
 
@@ -148,7 +117,11 @@ class _Walker:
         tag = element.tag
         if not isinstance(tag, str):  # entities and the like; their tail is read by the caller
             return
-        kind = _boilerplate_kind(element, tag)
+        if tag in FOREIGN_TAGS or tag in VOID_EMBEDS:
+            self.removed.add("embed")
+            self._foreign(element, flat, broken_out=tag in VOID_EMBEDS)
+            return
+        kind = element_kind(element, tag)
         if kind is not None:
             if kind:
                 self.removed.add(kind)
@@ -177,6 +150,16 @@ class _Walker:
         elif is_block:
             self._break(flat)
 
+    def _foreign(self, element: Any, flat: bool, broken_out: bool) -> None:
+        """Skip SVG or MathML content up to the first HTML breakout tag, then walk the rest as HTML."""
+        if broken_out:
+            self._text(element.text)
+        for child in element:
+            broken_out = broken_out or (isinstance(child.tag, str) and child.tag in BREAKOUT_TAGS)
+            if broken_out:
+                self.node(child, flat)
+                self._text(child.tail)
+
     def _text(self, text: str | None) -> None:
         if text:
             self.run.append((TEXT, _plain(text)))
@@ -190,24 +173,25 @@ class _Walker:
             self.run.append(_BR_TOKEN)
 
     def _flush(self) -> None:
-        tokens, self.run = _tidy(self.run), []
-        if not tokens:
-            return
-        text = _render_text(tokens)
-        for kind, pattern in BOILERPLATE_LINES:
-            if pattern.fullmatch(text):
-                self.removed.add(kind)
-                return
-        self.blocks.append((f"<p>{_render_html(tokens)}</p>", text))
+        tokens, self.run = self._story(self.run), []
+        if tokens:
+            self.blocks.append((f"<p>{_render_html(tokens)}</p>", _render_text(tokens)))
 
     def _inline(self, element: Any) -> list[_Token]:
         """The content of a list item or table cell as one run of inline tokens."""
         walker = _Walker(self.base_url, self.removed)
         walker.node(element, flat=True)
-        return _tidy(walker.run)
+        return self._story(walker.run)
+
+    def _story(self, tokens: list[_Token]) -> list[_Token]:
+        """Tidy a run and drop its boilerplate lines (a line is the whole run, or a part between <br>s)."""
+        tokens = _tidy(tokens)
+        return _tidy(_drop_boilerplate_lines(tokens, self.removed)) if tokens else tokens
 
     def _image(self, element: Any) -> None:
         source = _CONTROL_CHARS.sub("", element.get("src") or "").strip()
+        if len(source) > MAX_IMAGE_URL:
+            return
         try:
             url = urljoin(self.base_url, source) if source else ""
             if not url or urlsplit(url).scheme.lower() not in IMAGE_SCHEMES:
@@ -215,32 +199,41 @@ class _Walker:
         except ValueError:  # e.g. an unbalanced "[" in the host
             return
         alt = element.get("alt")
-        alt_attribute = "" if alt is None else f' alt="{escape(_CONTROL_CHARS.sub("", alt))}"'
-        self.run.append((IMG, f'<img src="{escape(url)}"{alt_attribute}>'))
+        alt_attribute = "" if alt is None else f' alt="{escape(_plain(alt).strip()[:MAX_ALT].strip())}"'
+        image = sanitize_html(f'<img src="{escape(url)}"{alt_attribute}>')
+        if image.startswith('<img src="'):  # the sanitizer's URL check is the last word
+            self.run.append((IMG, image))
 
     def _list(self, element: Any) -> None:
-        items = [_tidy([(TEXT, _plain(element.text or ""))])]  # stray text shows as an item of its own
+        items = [self._story([(TEXT, _plain(element.text or ""))])]  # stray text: an item of its own
         for child in element:
             items += [self._inline(child) if isinstance(child.tag, str) else []]
-            items += [_tidy([(TEXT, _plain(child.tail or ""))])]
+            items += [self._story([(TEXT, _plain(child.tail or ""))])]
         if items := [item for item in items if item]:
             html = "".join(f"<li>{_render_html(item)}</li>" for item in items)
             text = "\n".join(map(_render_text, items))
             self.blocks.append((f"<{element.tag}>{html}</{element.tag}>", text))
 
     def _table(self, element: Any) -> None:
-        """Rebuild rows and cells; anything else (caption, stray text) is shown before the table."""
+        """Rebuild rows and cells; anything else (caption, stray text) is shown before the table.
+
+        Rows outside a section go in a <tbody>, as an HTML5 parser (and so the sanitizer) would put them.
+        """
         parts: list[str] = []
+        bare_rows: list[str] = []
         lines: list[str] = []
         self._text(element.text)
         for child in element:
             if child.tag in TABLE_SECTIONS:
+                parts.append(_section("tbody", bare_rows))
+                bare_rows = []
                 self._text(child.text)
-                if rows := "".join(self._row(row, lines) for row in child):
-                    parts.append(f"<{child.tag}>{rows}</{child.tag}>")
+                rows = [self._row(row, lines) for row in child]
+                parts.append(_section("thead" if child.tag == "thead" else "tbody", rows))
             else:
-                parts.append(self._row(child, lines))
+                bare_rows.append(self._row(child, lines))
             self._text(child.tail)
+        parts.append(_section("tbody", bare_rows))
         self._flush()
         html = "".join(parts)
         if any(line.strip() for line in lines) or "<img" in html:  # text is escaped: "<img" is a tag
@@ -270,6 +263,47 @@ class _Walker:
             return ""
         lines.append("\t".join(texts))
         return f"<tr>{''.join(cells)}</tr>"
+
+
+def _section(tag: str, rows: list[str]) -> str:
+    return f"<{tag}>{''.join(rows)}</{tag}>" if any(rows) else ""
+
+
+def _drop_boilerplate_lines(tokens: list[_Token], removed: set[str]) -> list[_Token]:
+    """Drop the text of every boilerplate line (keeping bold tags balanced) and trailing source notes."""
+    lines: list[list[_Token]] = [[]]
+    for token in tokens:
+        if token == _BR_TOKEN:
+            lines.append([])
+        else:
+            lines[-1].append(token)
+    out: list[_Token] = []
+    kept_any = False
+    for line in lines:
+        kind = line_kind(_render_text(line).strip())
+        if kind is not None:
+            removed.add(kind)
+            out += [token for token in line if token[0] in (OPEN, CLOSE)]
+            continue
+        if kept_any:
+            out.append(_BR_TOKEN)
+        out += _drop_trailing_note(line, removed)
+        kept_any = True
+    return out
+
+
+def _drop_trailing_note(line: list[_Token], removed: set[str]) -> list[_Token]:
+    """Cut a bracketed （文章来源：X） or （责任编辑：X）, and what follows it, off the end of a line."""
+    last = max((index for index, (kind, _) in enumerate(line) if kind == TEXT), default=None)
+    if last is None or any(kind == IMG for kind, _ in line[last + 1 :]):
+        return line
+    text = line[last][1]
+    match = TRAILING_NOTE.search(text)
+    if match is None:
+        return line
+    kind = line_kind(text[match.start() :].strip())
+    removed.add(kind or "source_line")
+    return [*line[:last], (TEXT, text[: match.start()]), *line[last + 1 :]]
 
 
 def _plain(text: str) -> str:

@@ -1,14 +1,24 @@
-"""Tests for newsarchive.text.clean: the seed article, the synthetic layout, the real corpus, rules, junk."""
+"""Tests for newsarchive.text.clean: the seed article, the synthetic layout, the real corpus, rules, junk,
+boilerplate wherever it sits in both East Money layouts, every real body (no marker left, no sentence
+lost) and the clean pipeline's drop reasons. Safety, properties and fuzz: test_sanitize.py.
+"""
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
+from typing import Any
 
 import lxml.html
 import pytest
 from lxml import etree
+from scrapy.exceptions import DropItem
+from scrapy.utils.test import get_crawler
 
+from newsarchive.items import Article
+from newsarchive.pages.eastmoney import parse_article
 from newsarchive.text.clean import CleanedBody, clean_body, html_to_text
+from pipelines.clean import CleanBodyPipeline
 
 SHARED = Path(__file__).resolve().parents[2].parent / "shared"
 FIXTURES = SHARED / "fixtures" / "eastmoney"
@@ -17,6 +27,8 @@ SEED_POST = SHARED / "reference" / "000_ec9bf5bae55da0f9.txt"
 SEED_PAGE = FIXTURES / "article_202204292366280343.html"
 SEED_URL = "https://finance.eastmoney.com/a/202204292366280343.html"
 SEED_MEDIA_LINE = '<p class="em_media">（文章来源：证券日报网）</p>'
+SAMPLE_ARTICLES = Path(__file__).resolve().parents[2] / "data" / "sample" / "eastmoney" / "articles"
+OLDER_LAYOUT_PAGE = SAMPLE_ARTICLES / "202112082206672930.html"  # div#ContentBody.Body, p.res-edit after it
 needs_shared = pytest.mark.skipif(
     not SHARED.is_dir(), reason=f"{SHARED} (the ../shared reference material beside the project) is absent"
 )
@@ -265,7 +277,8 @@ RULE_CASES = [
     pytest.param(
         "<table>甲<caption>表1</caption><tr>乙<td>1</td>丙</tr></table><table><tr><td> </td></tr></table>"
         "<ul>散<li>项</li></ul>",
-        "<p>甲</p><p>表1</p><p>乙丙</p><table><tr><td>1</td></tr></table><ul><li>散</li><li>项</li></ul>",
+        "<p>甲</p><p>表1</p><p>乙丙</p><table><tbody><tr><td>1</td></tr></tbody></table>"
+        "<ul><li>散</li><li>项</li></ul>",
         (),
         id="stray-table-and-list-text-kept",
     ),
@@ -348,40 +361,389 @@ def test_empty_input_gives_empty_body() -> None:
     assert clean_body("<!-- x -->", BASE) == CleanedBody(html="", text="", removed=())
 
 
-try:
-    from hypothesis import given, settings
-    from hypothesis import strategies as st
-except ImportError:  # pragma: no cover - hypothesis is a test extra
-    pass
-else:
-    TAG_PIECES = [
-        f"<{name}>" for name in ("p", "/p", "div", "/div", "strong", "/strong", "b", "br", "center")
-    ]
-    TAG_PIECES += [
-        f"<{name}>" for name in ("ul", "li", "/ul", "table", "tr", "td", "/table", "span", "/span")
-    ]
-    TAG_PIECES += ["</a>", "<script>", "</script>", "<!--", "-->"]
-    MARKUP_PIECES = [
-        "<img src='x.jpg'>",
-        "<img src='//h/y.png' alt='a\"b'>",
-        "<a href='//acttg.eastmoney.com/x'>",
-        "<a class='keytip'>",
-        "<span class='em_media'>",
-        "<td colspan=2>",
-        "<p style='display:none'>",
-        "<!-- EM_StockImg_Start -->",
-        "<!-- EM_StockImg_End -->",
-    ]
-    TEXT_PIECES = ["&amp;", "&nbsp;", "&lt;", "　", "\xa0", "\u2002", " ", "\n", "A&B", "文字", "）"]
-    BOILERPLATE_PIECES = ["（文章来源：", "责任编辑：", "打开微信，"]
-    HTML_PIECES = st.sampled_from(TAG_PIECES + MARKUP_PIECES + TEXT_PIECES + BOILERPLATE_PIECES)
-    HTML_ISH = st.lists(st.one_of(HTML_PIECES, st.text(max_size=6)), max_size=40).map("".join)
+# --- Boilerplate wherever it sits, in both layouts (issue 3, point 1) ---------------------------------
+STORY = [
+    "第一段：证监会表示，将继续支持上市公司依法依规回购股份。",
+    "第二段：巨化股份表示将继续推进回购。",
+    "第三段：分析人士认为，回购有助于稳定市场预期。",
+]
+STORY_HTML = [f"<p>　　{paragraph}</p>" for paragraph in STORY]
+KLINE = (
+    '<!-- EM_StockImg_Start --><p style="text-align:center;"><a href="http://quote.eastmoney.com/unify/r/'
+    '106.NIO" class="EmImageRemark" target="_blank"><img src="https://webquoteklinepic.eastmoney.com/GetPic.aspx'
+    '?nid=106.NIO&imageType=k" alt="K图 NIO_0" /></a></p><!-- EM_StockImg_End -->'
+)
+XINHUA_EDITOR = (
+    '<div class="p-tags"><span class="p-jc"><span class="tiyi1"><a href="javascript:void(0);" class="advise">'
+    '【纠错】</a><div class="tiyi01" id="advisebox01" style="display:none"><iframe src="about:blank">'
+    "</iframe></div></span>\n责任编辑：\n尹世杰\n</span></div>"
+)
+# id: (html, kind reported in `removed`).
+# Sources: eastmoney.md §2.3–2.5; sites.md §1.6, §1.8, §2, §3.2, §5, §6.4.
+BOILERPLATE_FORMS: dict[str, tuple[str, str]] = {
+    "em-media-split-by-keytip": (
+        '<p class="em_media">（文章来源：上海<span id="bk_90.BK0473"><a href="http://quote.eastmoney.com/unify/r/'
+        '90.BK0473" class="keytip" data-code="90,BK0473">证券</a></span><span id="bkquote_90.BK0473"></span>'
+        "报）</p>",
+        "source_line",
+    ),
+    "source-bracketed": ("<p>（文章来源：证券日报网）</p>", "source_line"),
+    "source-plain": ("<p>　　文章来源：券商中国</p>", "source_line"),
+    "source-ascii-punctuation": ("<p>(文章来源:财联社)</p>", "source_line"),
+    "source-short": ("<p>来源：新华社</p>", "source_line"),
+    "source-short-bracketed": ("<p>（来源：财联社）</p>", "source_line"),
+    "source-benwen": ("<p>本文来源：中国证券报</p>", "source_line"),
+    "source-ziliao": ("<p>资料来源：国家统计局</p>", "source_line"),
+    "source-caifuhao": (
+        '<p>（来源：券商中国的财富号 2019-01-23 05:31） <a href="http://caifuhao.eastmoney.com/news/'
+        '20190124053117311720040" target="_blank" style="color:Red"><b>[点击查看原文]</b></a></p>',
+        "source_line",
+    ),
+    "source-zqrb-era-a": (
+        '<p>文章来源：<a href="http://www.zqrb.cn/">证券日报</a>&nbsp;&nbsp;更新时间：2016-03-02 08:40</p>',
+        "source_line",
+    ),
+    "editor-bracketed": ("<p>（责任编辑：DF010）</p>", "editor_line"),
+    "editor-plain": ("<p>责任编辑：张三</p>", "editor_line"),
+    "editor-lenticular": ("<p>【责任编辑：王某】</p>", "editor_line"),
+    "editor-bianji-space": ("<p>（编辑 张三）</p>", "editor_line"),
+    "editor-zebian": ("<p>责编：李四</p>", "editor_line"),
+    "editor-res-edit": ('<p class="res-edit">责任编辑：DF090</p>', "editor_line"),
+    "editor-news-cn-editor": ('<div class="editor">【责任编辑：王某】</div>', "editor_line"),
+    "editor-news-cn-zrbj": ('<p><span class="zrbj">责任编辑：赵六</span></p>', "editor_line"),
+    "editor-xinhua-p-jc": (XINHUA_EDITOR, "editor_line"),
+    "editor-zqrb-span-author": ('<p><span class="author">（编辑 张三）</span></p>', "byline"),
+    "byline-one": ("<p>　　本报记者 周菊</p>", "byline"),
+    "byline-two": ("<p>本报记者 张三 李四</p>", "byline"),
+    "disclaimer-eastmoney": (
+        "<p>郑重声明：东方财富发布此内容旨在传播更多信息，与本站立场无关，不构成投资建议。据此操作，风险自担。</p>",
+        "disclaimer",
+    ),
+    "disclaimer-mianze": ("<p>免责声明：本文仅代表作者个人观点，不构成投资建议。</p>", "disclaimer"),
+    "disclaimer-after-source": (
+        "<p>（文章来源：财联社）郑重声明：东方财富发布此内容旨在传播更多信息，与本站立场无关，不构成投资建议。</p>",
+        "source_line",
+    ),
+    "disclaimer-stcn-div": (
+        '<div class="shenming"><p>声明：证券时报力求信息真实、准确，文章提及内容仅供参考，'
+        "不构成实质性投资建议，据此操作风险自担。</p></div>",
+        "disclaimer",
+    ),
+    "disclaimer-stcn-text": (
+        "<p>声明：证券时报力求信息真实、准确，文章提及内容仅供参考，不构成实质性投资建议，据此操作风险自担。</p>",
+        "disclaimer",
+    ),
+    "disclaimer-choice": (
+        "<p>【东方财富Choice数据】东方财富发布此内容旨在传播更多信息，与本平台立场无关。</p>",
+        "disclaimer",
+    ),
+    "related-cnstock": (
+        '<p><strong>相关阅读</strong></p><p><a href="http://news.cnstock.com/news,yw-201908-4413224.htm">'
+        "外汇局：美国认定中国“汇率操纵”根本站不住脚</a></p>"
+        '<p><a href="http://news.cnstock.com/news,yw-201908-4413225.htm">央行：人民币汇率保持基本稳定</a> '
+        "2019-08-08</p>",
+        "related",
+    ),
+    "related-heading-and-list": (
+        '<h3>延伸阅读：</h3><ul><li><a href="/a/1.html">标题一</a></li>'
+        '<li><a href="/a/2.html">标题二</a></li></ul>',
+        "related",
+    ),
+    "related-links-on-the-heading-line": (
+        '<p>相关阅读：<a href="/a/1.html">标题一</a> <a href="/a/2.html">标题二</a></p>',
+        "related",
+    ),
+    "related-stcn-tuijian": (
+        '<div class="tuijian"><h2>为你推荐</h2><ul><li><a>标题</a></li></ul></div>',
+        "related",
+    ),
+    "related-read-next": ('<p>阅读下一篇：<a href="/c.html">下一篇标题</a></p>', "related"),
+    "share-wechat-paragraphs": (
+        "<p>打开微信，</p><p>点击底部的“发现”，</p><p>使用“扫一扫”</p><p>即可将网页分享至朋友圈。</p>",
+        "share_text",
+    ),
+    "share-wechat-br": (
+        "<p>打开微信，<br>点击底部的“发现”，<br>使用“扫一扫”<br>即可将网页分享至朋友圈。</p>",
+        "share_text",
+    ),
+    "share-wechat-one-line": (
+        "<p>打开微信，点击底部的“发现”，使用“扫一扫”即可将网页分享至朋友圈。</p>",
+        "share_text",
+    ),
+    "share-weixin-saoyisao": ("<p>微信扫一扫</p>", "share_text"),
+    "share-qr-code": ("<p>扫描二维码，分享到朋友圈</p>", "share_text"),
+    "share-to": ("<p>分享到：微信 微博 QQ空间</p>", "share_text"),
+    "share-xinhua-tadd": (
+        '<div class="tadd">点赞 分享<script>window._bd_share_config = {};</script></div>',
+        "share_text",
+    ),
+    "promo-toplink": (
+        '<p>　　<a class="toplink" target="_blank" href="https://ai.eastmoney.com/chat">全新妙想投研助理，立即体验</a></p>',
+        "promo",
+    ),
+    "promo-toplink-text": ("<p>全新妙想投研助理，立即体验</p>", "promo"),
+    "promo-account-opening": (
+        "<p>　　在东方财富看资讯行情，选东方财富证券一站式开户交易&gt;&gt;</p>",
+        "promo",
+    ),
+    "ad-slot": (
+        '<div class="ad_context3"><script type="text/javascript">var emad = 1;</script><p>广告</p></div>',
+        "ad",
+    ),
+    "ad-link-image": (
+        '<p style="text-align:center;"><a href="https://acttg.eastmoney.com/pub/web_app_1">'
+        '<img src="https://np-newspic.dfcfw.com/download/ad.jpg" class="em_handle_adv_close" /></a></p>',
+        "ad",
+    ),
+    "ad-xuangu": ('<div class="em_xuangu"><p>选股</p></div>', "ad"),
+    "kline-block": (KLINE, "kline"),
+    "hidden-spacer": ('<p style="display:none;height:1px;overflow:hidden;"><br /></p>', "spacer"),
+    "hidden-text": ('<p style="display: none">隐藏的文字</p>', "spacer"),
+    "original-title": ("<p>原标题：证监会新闻发言人答记者问</p>", "original_title"),
+    "original-title-bracketed": ("<p>（原标题：证监会新闻发言人答记者问）</p>", "original_title"),
+    "original-title-square": ("<p>[原标题 证监会新闻发言人答记者问]</p>", "original_title"),
+    "original-title-zwothers": (
+        '<div class="zwothers"><span>原标题：证监会答记者问</span></div>',
+        "original_title",
+    ),
+    "correction": ("<p>【纠错】</p>", "correction"),
+}
+WRAPPERS = (
+    "{}",
+    "<div>{}</div>",
+    "<span>{}</span>",
+    "<strong>{}</strong>",
+    "<div><span><strong>{}</strong></span></div>",
+)
+POSITIONS = {"start": 0, "middle": 1, "end": 3}
 
-    @settings(max_examples=200, deadline=None, database=None)
-    @given(raw=st.one_of(HTML_ISH, st.text(max_size=200)))
-    def test_property_idempotent_and_never_raises(raw: str) -> None:
-        cleaned = clean_body(raw, BASE)
 
-        assert clean_body(cleaned.html, BASE).html == cleaned.html
-        assert cleaned.text == cleaned.text.strip()
-        assert "<a" not in cleaned.html and "<span" not in cleaned.html
+def page_with_body(template: Path, inner_html: str) -> str:
+    """`template` (a saved article page) with the inner HTML of its div#ContentBody replaced."""
+    root = lxml.html.parse(str(template)).getroot()
+    body = root.get_element_by_id("ContentBody")
+    for child in list(body):
+        body.remove(child)
+    body.text = "@@BODY@@"
+    return lxml.html.tostring(root, encoding="unicode").replace("@@BODY@@", inner_html)
+
+
+LAYOUTS = {"current": SEED_PAGE, "older": OLDER_LAYOUT_PAGE}
+
+
+@pytest.mark.parametrize("position", POSITIONS)
+@pytest.mark.parametrize(
+    ("form", "kind"), [pytest.param(*value, id=key) for key, value in BOILERPLATE_FORMS.items()]
+)
+def test_boilerplate_is_removed_wherever_it_sits(form: str, kind: str, position: str) -> None:
+    for layout, template in LAYOUTS.items():
+        if not template.is_file():
+            continue
+        for wrapper in WRAPPERS:
+            paragraphs = list(STORY_HTML)
+            paragraphs.insert(POSITIONS[position], wrapper.format(form))
+            page = parse_article(
+                page_with_body(template, "<!--文章主体-->" + "\n".join(paragraphs)), SEED_URL
+            )
+            assert page.layout == layout
+            cleaned = clean_body(page.body_html or "", SEED_URL)
+
+            where = f"{layout} layout, wrapper {wrapper}"
+            assert cleaned.text.split("\n") == STORY, where
+            assert cleaned.html == "".join(f"<p>{paragraph}</p>" for paragraph in STORY), where
+            assert kind in cleaned.removed, where
+
+
+STAYS = [
+    "据新华社消息，本次会议来源广泛……",
+    "该书编辑部表示……",
+    "编辑部表示，将继续关注此事。",
+    "本报记者从国家统计局获悉，今年以来经济平稳运行。",
+    "本报记者日前走访了多家上市公司",
+    "新华社巴黎12月9日电（记者唐霁）法国9日再次爆发全国跨行业大罢工。",
+    "相关阅读材料显示，公司营收增长。",
+    "数据来源：Wind",
+    "注：文中数据仅供参考。",
+    "来源：公司公告显示，本季度营收增长30%。",
+    "公司郑重声明：从未授权任何机构代为办理业务。",
+    "开户数量同比增长20%，中国结算数据显示新增投资者持续增加。",
+    "手机开户比例持续上升。",
+    "原标题为《证监会答记者问》的文章引发关注。",
+    "扫码支付已成为主流消费方式。",
+    "分享经济成为新的增长点。",
+    "打开微信，搜索公众号即可关注。",
+    "记者张三报道",
+]
+
+
+@pytest.mark.parametrize("sentence", STAYS)
+def test_story_sentences_that_mention_a_label_stay(sentence: str) -> None:
+    cleaned = clean_body(
+        "".join(STORY_HTML[:1]) + f"<p>　　{sentence}</p>" + "".join(STORY_HTML[1:]), SEED_URL
+    )
+
+    assert cleaned.text.split("\n") == [STORY[0], sentence, *STORY[1:]]
+    assert cleaned.removed == ()
+
+
+def test_image_caption_with_picture_source_stays_as_a_paragraph() -> None:
+    raw = (
+        '<p>正文</p><center><img src="https://dfscdn.dfcfw.com/download/D24676903417074885805_w800h555.jpg" '
+        'alt="Image" width="552" /></center><p style="text-align:center;">图片来源：霍尼韦尔官网</p>'
+    )
+    assert clean_body(raw, SEED_URL).html == (
+        '<p>正文</p><p><img src="https://dfscdn.dfcfw.com/download/D24676903417074885805_w800h555.jpg" '
+        'alt="Image"></p><p>图片来源：霍尼韦尔官网</p>'
+    )
+
+
+@pytest.mark.parametrize(
+    ("raw", "expected_html", "expected_removed"),
+    [
+        pytest.param(
+            "<p>正文<br>（责任编辑：张三）<br>续</p>", "<p>正文<br>续</p>", ("editor_line",), id="br-line"
+        ),
+        pytest.param(
+            "<p><strong>小标题<br>（文章来源：X）</strong></p>",
+            "<p><strong>小标题</strong></p>",
+            ("source_line",),
+            id="bold",
+        ),
+        pytest.param(
+            "<p>最后一段。（文章来源：证券日报）</p>", "<p>最后一段。</p>", ("source_line",), id="trailing"
+        ),
+        pytest.param(
+            "<p>最后一段。（文章来源：财联社）郑重声明：东方财富发布此内容旨在传播更多信息，不构成投资建议。</p>",
+            "<p>最后一段。</p>",
+            ("source_line",),
+            id="trailing-with-disclaimer",
+        ),
+        pytest.param(
+            "<ul><li>一</li><li>（责任编辑：张三）</li></ul>",
+            "<ul><li>一</li></ul>",
+            ("editor_line",),
+            id="li",
+        ),
+        pytest.param(
+            "<p>正文</p><p>相关阅读</p><p><a>甲</a></p><p>后面的正文。</p><p><a>链接段</a></p>",
+            "<p>正文</p><p>后面的正文。</p><p>链接段</p>",
+            ("related",),
+            id="related-cut-stops-at-story",
+        ),
+        pytest.param(
+            "<p>正文</p><p>相关阅读</p><a>甲</a><br><a>乙</a>尾巴是正文",
+            "<p>正文</p><p>尾巴是正文</p>",
+            ("related",),
+            id="related-bare-links",
+        ),
+    ],
+)
+def test_boilerplate_lines_inside_blocks(
+    raw: str, expected_html: str, expected_removed: tuple[str, ...]
+) -> None:
+    cleaned = clean_body(raw, BASE)
+
+    assert (cleaned.html, cleaned.removed) == (expected_html, expected_removed)
+    assert clean_body(cleaned.html, BASE).html == cleaned.html
+
+
+# --- Every real body: no boilerplate marker left, no story sentence lost (issue 3, Done when) --------
+def _body_cases() -> list[Any]:
+    cases = []
+    if SHARED.is_dir():
+        cases += [pytest.param(post_body(post), id=f"corpus/{post.name}") for post in HTML_POSTS]
+        pages = sorted(FIXTURES.glob("article_*.html"))
+        cases += [pytest.param(content_body(page), id=f"fixtures/{page.name}") for page in pages]
+    for page in sorted(SAMPLE_ARTICLES.glob("*.html")):
+        url = f"https://finance.eastmoney.com/a/{page.stem}.html"
+        body = parse_article(page.read_text(encoding="utf-8"), url).body_html
+        cases += [pytest.param(body, id=f"sample/{page.name}")] if body else []
+    return cases
+
+
+BODY_CASES = _body_cases()
+MARKERS = [
+    re.compile(marker)
+    for marker in ("文章来源", "责任编辑", "打开微信", "扫一扫", "郑重声明", "全新妙想", "开户", "原标题")
+]
+MARKERS += [re.compile(marker) for marker in ("EM_StockImg", "keytip", "class=", "style=", "<a ", "<script")]
+# The independent rule: paragraphs that are East Money boilerplate by class, ad slot or first words.
+BOILERPLATE_CLASS_NAMES = {"em_media", "res-edit", "toplink"}
+BOILERPLATE_START = re.compile(
+    r"[（(]?(文章来源|责任编辑)|打开微信|点击底部的|使用“扫一扫”|即可将网页分享|全新妙想|在东方财富看资讯行情"
+)
+
+
+def story_paragraphs(body_html: str) -> list[str]:
+    """The text of every paragraph a reader would call the story, worked out without the cleaner."""
+    paragraphs = []
+    for paragraph in fragment(body_html).iter("p"):
+        chain = [paragraph, *paragraph.iterancestors()]
+        if any(ancestor.tag == "p" for ancestor in chain[1:]):
+            continue
+        classes = {name for element in chain for name in (element.get("class") or "").split()}
+        if classes & BOILERPLATE_CLASS_NAMES or any(name.startswith("ad_") for name in classes):
+            continue
+        text = re.sub(r"[ \t\n\r]+", " ", paragraph.text_content()).strip()
+        if text and not BOILERPLATE_START.match(text):
+            paragraphs.append(text)
+    return paragraphs
+
+
+def test_every_real_body_is_collected() -> None:
+    ids = {case.id for case in BODY_CASES}
+    assert sum(case_id.startswith("sample/") for case_id in ids) == len(list(SAMPLE_ARTICLES.glob("*.html")))
+    if SHARED.is_dir():
+        assert {
+            "corpus/2022-04-29-NW202204292366280343.md",
+            "fixtures/article_202204292366280343.html",
+        } <= ids
+
+
+@pytest.mark.parametrize("body_html", BODY_CASES or [pytest.param("", id="no-bodies")])
+def test_real_body_keeps_every_story_sentence_and_no_boilerplate(body_html: str) -> None:
+    cleaned = clean_body(body_html, SEED_URL)
+
+    for marker in MARKERS:
+        assert not marker.search(cleaned.html), f"{marker.pattern} left in html"
+        assert not marker.search(cleaned.text), f"{marker.pattern} left in text"
+    expected = story_paragraphs(body_html)
+    lines = cleaned.text.split("\n") if cleaned.text else []
+    assert lines == expected  # every story paragraph, in order, and nothing else
+
+
+# --- The clean pipeline: an item the cleaner cannot handle is dropped, the crawl goes on -------------
+def _item(body_html: Any) -> Article:
+    return Article(info_code="NW202204292366280343", url=SEED_URL, feed="eastmoney", body_html=body_html)
+
+
+def test_pipeline_drops_an_item_the_cleaner_fails_on(monkeypatch: pytest.MonkeyPatch) -> None:
+    crawler = get_crawler()
+    pipeline = CleanBodyPipeline.from_crawler(crawler)
+
+    def failing_clean_body(raw_html: str, base_url: str) -> CleanedBody:
+        raise RecursionError("maximum recursion depth exceeded")
+
+    monkeypatch.setattr("pipelines.clean.clean_body", failing_clean_body)
+    with pytest.raises(DropItem, match=r"^clean_failed: NW202204292366280343 \(RecursionError: maximum"):
+        pipeline.process_item(_item("<p>正文</p>"))
+    assert crawler.stats.get_stats() == {"newsarchive/dropped/clean_failed": 1}
+
+
+def test_pipeline_drops_a_body_of_the_wrong_type_as_clean_failed() -> None:
+    crawler = get_crawler()
+    pipeline = CleanBodyPipeline.from_crawler(crawler)
+
+    with pytest.raises(DropItem, match=r"^clean_failed: NW202204292366280343 \(TypeError"):
+        pipeline.process_item(_item(b"<p>\xe6\xad\xa3\xe6\x96\x87</p>"))  # bytes from a buggy spider
+    item = pipeline.process_item(_item('<p onclick="alert(1)">正文<script>alert(1)</script></p>'))
+    assert (item.body_html, item.body_text) == ("<p>正文</p>", "正文")
+    with pytest.raises(DropItem, match=r"^empty_body"):
+        pipeline.process_item(_item("<p>（责任编辑：张三）</p><p>打开微信，</p>"))
+    assert crawler.stats.get_stats() == {
+        "newsarchive/dropped/clean_failed": 1,
+        "newsarchive/dropped/empty_body": 1,
+        "newsarchive/cleaned/script": 1,
+        "newsarchive/cleaned/editor_line": 1,
+        "newsarchive/cleaned/share_text": 1,
+    }
