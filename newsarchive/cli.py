@@ -71,6 +71,11 @@ def report(results: list[JobResult]) -> int:
         if result.summary.listing_pages == 0 and result.summary.errors and result.job.spider != "reparse":
             click.echo(f"newsarchive: error: {result.job.spider} could not read any listing page", err=True)
             status = EXIT_FAILED
+        if result.summary.warc_errors:
+            click.echo(
+                f"newsarchive: error: {result.summary.warc_errors} responses could not be archived", err=True
+            )
+            status = EXIT_FAILED
         if result.summary.deadletter:
             click.echo(
                 f"newsarchive: error: {result.summary.deadletter} articles could not be stored; "
@@ -89,7 +94,11 @@ def crawl_options(function: Callable[..., Any]) -> Callable[..., Any]:
         "--db", metavar="URL", help="SQLAlchemy database URL (default: data/newsarchive.db)."
     )(function)
     return click.option(
-        "--log-level", default="WARNING", show_default=True, help="Scrapy log level (INFO shows every step)."
+        "--log-level",
+        default="WARNING",
+        show_default=True,
+        type=click.Choice(["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"], case_sensitive=False),
+        help="Scrapy log level (INFO shows every step).",
     )(function)
 
 
@@ -137,7 +146,8 @@ def reparse(archives: tuple[Path, ...], settings: tuple[str, ...], db: str | Non
     """Re-extract articles from WARC ARCHIVES (no network) and rewrite their rows."""
     for path in archives:
         try:
-            next(iter(read_responses(path)), None)
+            if next(iter(read_responses(path)), None) is None:
+                fail(f"{path} holds no HTTP responses")
         except ArchiveError as error:
             fail(str(error))
     job = Job("reparse", {"warc": ",".join(str(path) for path in archives)})

@@ -5,6 +5,12 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime
 
+COLUMN_FEED = "eastmoney"  # East Money column lists
+FAST_FEED = "eastmoney_fast"  # East Money's 7x24 list
+# An article carried by both is archived as a 7x24 post (category emnews, the list digest kept),
+# as the original did, whichever spider reached it first.
+PREFERRED_FEED = FAST_FEED
+
 
 @dataclass
 class Article:
@@ -17,7 +23,7 @@ class Article:
 
     info_code: str
     url: str
-    feed: str  # the listing that produced it: "eastmoney" (column lists) or "eastmoney_fast" (7x24)
+    feed: str  # the listing that produced it: COLUMN_FEED or FAST_FEED
     title: str | None = None
     published_raw: str | None = None
     published_at: datetime | None = None
@@ -29,3 +35,18 @@ class Article:
     body_html: str | None = None
     body_text: str | None = None
     fetched_at: datetime | None = None
+
+
+@dataclass
+class FeedClaim:
+    """An already-stored article seen again on the preferred feed's listing (PREFERRED_FEED).
+
+    The store moves the stored row to that feed (category, tags, digest), so an article's category
+    does not depend on which spider happened to run first. Nothing is fetched for it.
+    """
+
+    info_code: str
+    feed: str
+    summary: str | None = None
+    category: str | None = None
+    tags: list[str] = field(default_factory=list)

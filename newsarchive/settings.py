@@ -33,6 +33,9 @@ NEWSARCHIVE_PAGE_SIZE = 50  # listing rows per API request (East Money caps it a
 NEWSARCHIVE_MAX_PAGES = 5  # listing pages per column unless the spider gets -a pages=N
 # Rows per database transaction in the store pipeline; the tail is flushed when the spider closes.
 NEWSARCHIVE_STORE_BATCH_SIZE = 50
+# An article body (raw HTML) longer than this is dropped as body_too_large; real ones are < 100 k.
+# 0: no limit.
+NEWSARCHIVE_MAX_BODY_CHARS = 2_000_000
 # Stored articles published within this many hours of a new one are checked for being the same
 # story under another info_code (linked with duplicate_of, never dropped). 0 turns it off.
 NEWSARCHIVE_NEAR_DUPLICATE_HOURS = 48.0

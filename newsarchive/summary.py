@@ -18,6 +18,7 @@ class RunSummary:
     new: int = 0
     already_stored: int = 0
     near_duplicates: int = 0
+    moved: int = 0
     dropped: dict[str, int] = field(default_factory=dict)
     skipped: dict[str, int] = field(default_factory=dict)
     listing_errors: dict[str, int] = field(default_factory=dict)
@@ -25,6 +26,7 @@ class RunSummary:
     download_errors: int = 0
     spider_errors: int = 0
     deadletter: int = 0
+    warc_errors: int = 0
     warc_file: str | None = None
     finish_reason: str | None = None
 
@@ -45,6 +47,7 @@ class RunSummary:
             already_stored=int(stats.get("newsarchive/stored/existing", 0))
             + int(stats.get("newsarchive/skipped/already_stored", 0)),
             near_duplicates=int(stats.get("newsarchive/near_duplicates_linked", 0)),
+            moved=int(stats.get("newsarchive/stored/moved_to_preferred_feed", 0)),
             dropped=prefixed(DROPPED_PREFIX),
             skipped={k: v for k, v in prefixed(SKIPPED_PREFIX).items() if k != "already_stored"},
             listing_errors=prefixed(LISTING_ERROR_PREFIX),
@@ -54,6 +57,7 @@ class RunSummary:
             ),
             spider_errors=sum(int(v) for k, v in stats.items() if k.startswith("spider_exceptions/")),
             deadletter=int(stats.get("newsarchive/deadletter", 0)),
+            warc_errors=int(stats.get("newsarchive/warc_errors", 0)),
             warc_file=stats.get("newsarchive/warc_file"),
             finish_reason=stats.get("finish_reason"),
         )
@@ -74,6 +78,7 @@ class RunSummary:
             f"new articles stored:   {self.new}",
             f"already stored:        {self.already_stored}",
             f"near-duplicates linked: {self.near_duplicates}",
+            f"moved to 7x24 feed:    {self.moved}",
             f"dropped:               {sum(self.dropped.values())}" + _breakdown(self.dropped),
             f"skipped:               {sum(self.skipped.values())}" + _breakdown(self.skipped),
             f"errors:                {self.errors}"

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
-from typing import NoReturn, Self
+from typing import Any, NoReturn, Self
 
+from scrapy import Spider
 from scrapy.crawler import Crawler
 from scrapy.exceptions import DropItem
 from scrapy.statscollectors import StatsCollector
+
+from newsarchive.items import Article
 
 
 def drop(stats: StatsCollector | None, reason: str, detail: str = "") -> NoReturn:
@@ -25,3 +28,13 @@ class CountingPipeline:
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> Self:
         return cls(crawler.stats)
+
+
+class ArticlePipeline(CountingPipeline):
+    """Base for pipelines that work on Article items; any other item (a FeedClaim) passes through."""
+
+    def process_item(self, item: Any, spider: Spider | None = None) -> Any:
+        return self.process_article(item) if isinstance(item, Article) else item
+
+    def process_article(self, item: Article) -> Article:
+        raise NotImplementedError

@@ -1,17 +1,39 @@
-"""Clean: reduce the article body to its paragraphs (newsarchive.text.clean); an empty result drops."""
+"""Clean: reduce the article body to its sanitized paragraphs (newsarchive.text.clean).
+
+A body that cleans to nothing drops as ``empty_body``; one the cleaner fails on drops as ``clean_failed``
+(it should never happen, but one bad page must not stop a crawl); a body over
+``NEWSARCHIVE_MAX_BODY_CHARS`` drops as ``body_too_large`` (no article is that long, and the
+sanitizer's time grows with the square of the entity references in one paragraph).
+"""
 
 from __future__ import annotations
 
-from scrapy import Spider
+from typing import Self
+
+from scrapy.crawler import Crawler
+from scrapy.statscollectors import StatsCollector
 
 from newsarchive.items import Article
 from newsarchive.text.clean import clean_body
-from pipelines import CountingPipeline, drop
+from pipelines import ArticlePipeline, drop
 
 
-class CleanBodyPipeline(CountingPipeline):
-    def process_item(self, item: Article, spider: Spider | None = None) -> Article:
-        cleaned = clean_body(item.body_html or "", item.url)
+class CleanBodyPipeline(ArticlePipeline):
+    def __init__(self, stats: StatsCollector | None, max_body_chars: int) -> None:
+        super().__init__(stats)
+        self.max_body_chars = max_body_chars
+
+    @classmethod
+    def from_crawler(cls, crawler: Crawler) -> Self:
+        return cls(crawler.stats, crawler.settings.getint("NEWSARCHIVE_MAX_BODY_CHARS"))
+
+    def process_article(self, item: Article) -> Article:
+        if self.max_body_chars and len(item.body_html or "") > self.max_body_chars:
+            drop(self.stats, "body_too_large", f"{item.info_code} ({len(item.body_html or '')} characters)")
+        try:
+            cleaned = clean_body(item.body_html or "", item.url)
+        except Exception as error:  # any failure of the cleaner is this item's problem only
+            drop(self.stats, "clean_failed", f"{item.info_code} ({type(error).__name__}: {error})")
         if self.stats is not None:
             for kind in cleaned.removed:
                 self.stats.inc_value(f"newsarchive/cleaned/{kind}")

@@ -8,15 +8,13 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from scrapy import Spider
-
 from newsarchive.items import Article
 from newsarchive.text.dates import DateError, parse_published
-from pipelines import CountingPipeline, drop
+from pipelines import ArticlePipeline, drop
 
 
-class NormalizeDatesPipeline(CountingPipeline):
-    def process_item(self, item: Article, spider: Spider | None = None) -> Article:
+class NormalizeDatesPipeline(ArticlePipeline):
+    def process_article(self, item: Article) -> Article:
         crawled_at = item.fetched_at or datetime.now(UTC)
         try:
             item.published_at = parse_published(item.published_raw or "", now=crawled_at)

@@ -23,9 +23,9 @@ from sqlalchemy.exc import SQLAlchemyError
 from newsarchive.db.duplicates import link_near_duplicates
 from newsarchive.db.engine import open_database, session_factory
 from newsarchive.db.models import ARTICLE_FIELDS
-from newsarchive.db.repository import store_articles
+from newsarchive.db.repository import claim_for_feed, store_articles
 from newsarchive.export.records import article_record
-from newsarchive.items import Article
+from newsarchive.items import Article, FeedClaim
 
 logger = logging.getLogger(__name__)
 
@@ -43,6 +43,7 @@ class StorePipeline:
         self.engine: Engine | None = None
         self.replace = False
         self.pending: list[Article] = []
+        self.claims: list[FeedClaim] = []
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> StorePipeline:
@@ -59,9 +60,12 @@ class StorePipeline:
         self.engine = open_database(self.url)
         self.replace = bool(getattr(self.crawler.spider, "replace_existing", False))
 
-    def process_item(self, item: Article, spider: Spider | None = None) -> Article:
-        self.pending.append(item)
-        if len(self.pending) >= self.batch_size:
+    def process_item(self, item: Article | FeedClaim, spider: Spider | None = None) -> Article | FeedClaim:
+        if isinstance(item, FeedClaim):
+            self.claims.append(item)
+        else:
+            self.pending.append(item)
+        if len(self.pending) + len(self.claims) >= self.batch_size:
             self.flush()
         return item
 
@@ -71,14 +75,16 @@ class StorePipeline:
             self.engine.dispose()
 
     def flush(self) -> None:
-        if not self.pending or self.engine is None:
+        if self.engine is None or not (self.pending or self.claims):
             return
         batch, self.pending = self.pending, []
+        claims, self.claims = self.claims, []
         now = datetime.now(UTC)
         rows = [_row(item, now) for item in batch]
         try:
             with session_factory(self.engine).begin() as session:
                 result = store_articles(session, rows, replace=self.replace)
+                moved = claim_for_feed(session, [vars(claim) for claim in claims])
                 linked = 0
                 if self.near_duplicate_window:
                     written = {row["info_code"] for row in rows} if self.replace else result.new_codes
@@ -93,6 +99,7 @@ class StorePipeline:
         self._inc("stored/new", result.new)
         self._inc("stored/existing", result.existing)
         self._inc("near_duplicates_linked", linked)
+        self._inc("stored/moved_to_preferred_feed", moved)
 
     def _dead_letter(self, batch: list[Article]) -> Path:
         self.deadletter_dir.mkdir(parents=True, exist_ok=True)

@@ -13,7 +13,7 @@ from scrapy import Spider
 from scrapy.crawler import Crawler
 from scrapy.statscollectors import StatsCollector
 
-from newsarchive.items import Article
+from newsarchive.items import FAST_FEED, Article, FeedClaim
 from newsarchive.text.media import (
     FAST_NEWS_CATEGORY,
     FAST_NEWS_TAG,
@@ -25,7 +25,6 @@ from newsarchive.text.media import (
 )
 from pipelines import CountingPipeline
 
-FAST_FEED = "eastmoney_fast"
 logger = logging.getLogger(__name__)
 
 
@@ -39,7 +38,10 @@ class TaxonomyPipeline(CountingPipeline):
         media_table()  # a broken media table stops the crawl before anything is fetched
         return super().from_crawler(crawler)
 
-    def process_item(self, item: Article, spider: Spider | None = None) -> Article:
+    def process_item(self, item: Article | FeedClaim, spider: Spider | None = None) -> Article | FeedClaim:
+        if isinstance(item, FeedClaim):
+            item.category, item.tags = FAST_NEWS_CATEGORY, [FAST_NEWS_TAG]
+            return item
         if item.media is not None:
             item.media = canonical_media(item.media)
             if item.media and not is_known_media(item.media):

@@ -3,15 +3,13 @@ by a later run, since it is never stored)."""
 
 from __future__ import annotations
 
-from scrapy import Spider
-
 from newsarchive.ids import canonical_info_code
 from newsarchive.items import Article
-from pipelines import CountingPipeline, drop
+from pipelines import ArticlePipeline, drop
 
 
-class ValidatePipeline(CountingPipeline):
-    def process_item(self, item: Article, spider: Spider | None = None) -> Article:
+class ValidatePipeline(ArticlePipeline):
+    def process_article(self, item: Article) -> Article:
         try:
             item.info_code = canonical_info_code(item.info_code or "")
         except ValueError:

@@ -22,9 +22,9 @@ from newsarchive.assemble import assemble_article
 from newsarchive.db.engine import open_database, session_factory
 from newsarchive.db.repository import stored_codes
 from newsarchive.ids import canonical_info_code
-from newsarchive.items import Article
+from newsarchive.items import PREFERRED_FEED, Article, FeedClaim
 from newsarchive.middlewares import ORIGINAL_URL_KEY
-from newsarchive.pages.eastmoney import ListingEntry, PageError, parse_article
+from newsarchive.pages.eastmoney import ListingEntry, ListingPage, PageError, parse_article
 from newsarchive.text.encoding import decode_html
 
 
@@ -36,8 +36,14 @@ class ArchiveSpider(Spider):
     max_pages: int
     page_size: int
 
+    arguments: ClassVar[frozenset[str]] = frozenset({"pages", "page_size"})
+
     @classmethod
     def from_crawler(cls, crawler: Crawler, *args: Any, **kwargs: Any) -> ArchiveSpider:
+        unknown = sorted(set(kwargs) - cls.arguments)
+        if unknown:  # a typo such as -a medias=… must not silently crawl everything
+            known = ", ".join(sorted(cls.arguments))
+            raise ValueError(f"unknown spider argument {unknown[0]!r} for {cls.name} (known: {known})")
         spider: ArchiveSpider = super().from_crawler(crawler, *args, **kwargs)
         spider.engine = open_database(crawler.settings.get("NEWSARCHIVE_DATABASE_URL"))
         spider.max_pages = _positive_int(
@@ -58,6 +64,11 @@ class ArchiveSpider(Spider):
         assert self.crawler.stats is not None
         self.crawler.stats.inc_value(f"newsarchive/{key}", amount)
 
+    def listing_read(self, listing: ListingPage) -> None:
+        self.count("listing_pages")
+        if listing.rejected:
+            self.count("skipped/bad_row", listing.rejected)
+
     def listing_failed(self, error: PageError) -> None:
         self.count(f"listing_error/{error.reason}")
         self.logger.warning("unusable listing response: %s", error)
@@ -70,10 +81,11 @@ class ArchiveSpider(Spider):
         url = request.meta.get(ORIGINAL_URL_KEY, request.url) if request is not None else "?"
         self.logger.warning("download failed: %s: %s", url, failure.getErrorMessage())
 
-    def follow(self, entries: Iterable[ListingEntry]) -> Iterator[Request]:
+    def follow(self, entries: Iterable[ListingEntry]) -> Iterator[Request | FeedClaim]:
         """Request the article page of every entry not already in the archive.
 
-        One database query per listing page, so memory does not grow with the archive.
+        One database query per listing page, so memory does not grow with the archive. On the
+        preferred feed (the 7x24 list), a stored article is claimed instead of fetched.
         """
         wanted: dict[str, ListingEntry] = {}
         for entry in entries:
@@ -86,6 +98,8 @@ class ArchiveSpider(Spider):
         for info_code, entry in wanted.items():
             if info_code in already:
                 self.count("skipped/already_stored")
+                if self.feed == PREFERRED_FEED:
+                    yield FeedClaim(info_code=info_code, feed=self.feed, summary=entry.summary)
                 continue
             yield Request(
                 entry.url,
@@ -128,11 +142,15 @@ def response_text(response: Response) -> str:
     return decode_html(response.body, content_type.decode("latin-1") if content_type else None)
 
 
-def split_arg(value: str | None) -> list[str]:
-    """``-a columns=344,345`` → ["344", "345"] (also accepts ，)."""
-    if not value:
+def split_arg(value: str | None, name: str = "argument") -> list[str]:
+    """``-a columns=344,345`` → ["344", "345"] (also accepts ，). Not given → []; given but empty is
+    an error (``-a columns=`` must not quietly mean the defaults)."""
+    if value is None:
         return []
-    return [part.strip() for part in value.replace("，", ",").split(",") if part.strip()]
+    parts = [part.strip() for part in value.replace("，", ",").split(",") if part.strip()]
+    if not parts:
+        raise ValueError(f"spider argument {name} is empty")
+    return parts
 
 
 def _positive_int(value: Any, default: int, name: str) -> int:

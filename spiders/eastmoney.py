@@ -13,6 +13,7 @@ from typing import Any
 from scrapy import Request
 from scrapy.http import Response
 
+from newsarchive.items import COLUMN_FEED, FeedClaim
 from newsarchive.pages.eastmoney import CFH_KIND, PageError, parse_column_list
 from newsarchive.text.media import canonical_media
 from spiders.base import ArchiveSpider, response_text, split_arg
@@ -25,14 +26,15 @@ LIST_FIELDS = "code,showTime,title,mediaName,summary,image,url,uniqueUrl,Np_dst"
 
 class EastMoneySpider(ArchiveSpider):
     name = "eastmoney"
-    feed = "eastmoney"
+    feed = COLUMN_FEED
+    arguments = frozenset({"columns", "media", "pages", "page_size"})
     custom_settings = {"DEFAULT_REQUEST_HEADERS": {"Referer": "https://finance.eastmoney.com/"}}
 
     def __init__(self, columns: str | None = None, media: str | None = None, **kwargs: Any) -> None:
         super().__init__(**kwargs)
-        self.columns = split_arg(columns) or list(DEFAULT_COLUMNS)
+        self.columns = split_arg(columns, "columns") or list(DEFAULT_COLUMNS)
         # Canonical names on both sides, so -a media=证券日报 keeps rows listed as 证券日报网.
-        self.media = {canonical_media(name) for name in split_arg(media)}
+        self.media = {canonical_media(name) for name in split_arg(media, "media")}
 
     async def start(self) -> AsyncIterator[Request]:
         for column in self.columns:
@@ -51,13 +53,13 @@ class EastMoneySpider(ArchiveSpider):
         }
         return self.listing(COLUMN_LIST_URL, query, self.parse_listing, column=column, page=page)
 
-    def parse_listing(self, response: Response, column: str, page: int) -> Iterator[Request]:
+    def parse_listing(self, response: Response, column: str, page: int) -> Iterator[Request | FeedClaim]:
         try:
             listing = parse_column_list(response_text(response), response.url)
         except PageError as error:
             self.listing_failed(error)
             return
-        self.count("listing_pages")
+        self.listing_read(listing)
         kept = []
         for entry in listing.entries:
             if entry.kind == CFH_KIND:

@@ -12,6 +12,7 @@ from typing import Any
 from scrapy import Request
 from scrapy.http import Response
 
+from newsarchive.items import FAST_FEED, FeedClaim
 from newsarchive.pages.eastmoney import PageError, parse_fast_list
 from spiders.base import ArchiveSpider, response_text
 
@@ -21,7 +22,8 @@ DEFAULT_FAST_COLUMN = "102"
 
 class EastMoneyFastSpider(ArchiveSpider):
     name = "eastmoney_fast"
-    feed = "eastmoney_fast"
+    feed = FAST_FEED
+    arguments = frozenset({"column", "pages", "page_size"})
     custom_settings = {"DEFAULT_REQUEST_HEADERS": {"Referer": "https://kuaixun.eastmoney.com/"}}
 
     def __init__(self, column: str | None = None, **kwargs: Any) -> None:
@@ -42,13 +44,13 @@ class EastMoneyFastSpider(ArchiveSpider):
         }
         return self.listing(FAST_LIST_URL, query, self.parse_listing, page=page)
 
-    def parse_listing(self, response: Response, page: int) -> Iterator[Request]:
+    def parse_listing(self, response: Response, page: int) -> Iterator[Request | FeedClaim]:
         try:
             listing = parse_fast_list(response_text(response), response.url)
         except PageError as error:
             self.listing_failed(error)
             return
-        self.count("listing_pages")
+        self.listing_read(listing)
         yield from self.follow(listing.entries)
         if listing.entries and listing.next_cursor and page < self.max_pages:
             yield self.listing_request(listing.next_cursor, page + 1)

@@ -136,6 +136,24 @@ def test_crawl_unknown_spider_names_the_available_ones(tmp_path: Path) -> None:
             "eastmoney failed: ValueError: NEWSARCHIVE_REPLAY_ORIGIN must look like http://127.0.0.1:8000, "
             "got 'ftp://x'",
         ),
+        (
+            ("-a", "medias=证券日报网", "-s", "NEWSARCHIVE_REPLAY_ORIGIN=http://127.0.0.1:1"),
+            "eastmoney failed: ValueError: unknown spider argument 'medias' for eastmoney "
+            "(known: columns, media, page_size, pages)",
+        ),
+        (
+            ("-a", "columns=", "-s", "NEWSARCHIVE_REPLAY_ORIGIN=http://127.0.0.1:1"),
+            "eastmoney failed: ValueError: spider argument columns is empty",
+        ),
+        (
+            (
+                "-s",
+                "NEWSARCHIVE_WARC_DIR=/proc/newsarchive",
+                "-s",
+                "NEWSARCHIVE_REPLAY_ORIGIN=http://127.0.0.1:1",
+            ),
+            "eastmoney failed: ArchiveError: cannot write WARC file /proc/newsarchive/eastmoney-",
+        ),
     ],
     ids=[
         "bad-url",
@@ -145,6 +163,9 @@ def test_crawl_unknown_spider_names_the_available_ones(tmp_path: Path) -> None:
         "setting-without-equals",
         "bad-spider-argument",
         "bad-replay-origin",
+        "unknown-spider-argument",
+        "empty-spider-argument",
+        "unwritable-warc-dir",
     ],
 )
 def test_crawl_errors_are_one_line(tmp_path: Path, args: tuple[str, ...], expected: str) -> None:
@@ -153,6 +174,18 @@ def test_crawl_errors_are_one_line(tmp_path: Path, args: tuple[str, ...], expect
     message = assert_one_line_error(done.returncode, done.stderr)
     assert message.startswith(expected)
     assert not list(tmp_path.glob("data/warc/*"))  # nothing was fetched or archived
+
+
+def test_a_bad_log_level_is_a_usage_error(tmp_path: Path) -> None:
+    done = run_cli("crawl", "eastmoney", "--log-level", "bogus", cwd=tmp_path, timeout=30)
+    assert done.returncode == 2 and "Traceback" not in done.stderr
+    assert "Invalid value for '--log-level'" in done.stderr
+
+
+def test_reparse_empty_file(tmp_path: Path) -> None:
+    (tmp_path / "empty.warc.gz").write_bytes(b"")
+    done = run_cli("reparse", "empty.warc.gz", cwd=tmp_path)
+    assert assert_one_line_error(done.returncode, done.stderr) == "empty.warc.gz holds no HTTP responses"
 
 
 def test_reparse_missing_file(tmp_path: Path) -> None:

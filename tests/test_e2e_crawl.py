@@ -48,6 +48,8 @@ def test_column_crawl_stores_every_article_once_then_fetches_nothing(
     assert f"new articles stored:   {len(rows)}" in first
     assert "caifuhao: 3" in first
     assert len(site.article_requests()) == len(rows)  # the article on two listings is fetched once
+    # every request reached the sample site with the real host it was meant for
+    assert {record.host for record in site.requests} == {"np-listapi.eastmoney.com", "finance.eastmoney.com"}
 
     seed = rows["NW202204292366280343"]
     assert seed == {
@@ -166,3 +168,21 @@ def test_a_repost_under_another_code_is_stored_and_linked(tmp_path: Path, sqlite
     assert "near-duplicates linked: 1" in output
     links = {code: row["duplicate_of"] for code, row in stored.items() if row["duplicate_of"]}
     assert links == {f"NW{repost}": f"NW{original}"}
+
+
+def test_the_category_does_not_depend_on_which_spider_ran_first(
+    site: SampleSite, sqlite_url: str, tmp_path: Path
+) -> None:
+    fast = ("-a", "page_size=10", "-a", "pages=10")
+    columns_first, fast_first = sqlite_url, f"sqlite:///{tmp_path / 'other.db'}"
+    crawl("eastmoney", site.origin, columns_first, tmp_path, *COLUMNS)
+    moved = crawl("eastmoney_fast", site.origin, columns_first, tmp_path, *fast)
+    crawl("eastmoney_fast", site.origin, fast_first, tmp_path, *fast)
+    crawl("eastmoney", site.origin, fast_first, tmp_path, *COLUMNS)
+    one, other = stored_rows(columns_first), stored_rows(fast_first)
+    assert one == other
+    fast_rows = {code for code, row in one.items() if row["feed"] == "eastmoney_fast"}
+    in_both = fast_rows & sample_codes("344", "345")
+    assert in_both  # articles carried by both feeds are archived as 7x24 posts, as the original did
+    assert {(one[code]["category"], one[code]["tags"][0]) for code in in_both} == {("emnews", "东财滚动新闻")}
+    assert f"moved to 7x24 feed:    {len(in_both)}" in moved

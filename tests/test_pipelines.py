@@ -194,6 +194,15 @@ def test_clean_drops_a_body_that_cleans_to_nothing(body: str, removed: list[str]
     assert stats_of(crawler) == {**expected, "newsarchive/dropped/empty_body": 1}
 
 
+def test_clean_drops_a_body_over_the_size_limit_before_cleaning_it() -> None:
+    crawler = crawler_for(NEWSARCHIVE_MAX_BODY_CHARS=1000)
+    pipeline = CleanBodyPipeline.from_crawler(crawler)
+    assert pipeline.process_item(raw_article(body_html="<p>正文</p>" * 100)).body_text  # 900 characters
+    with pytest.raises(DropItem, match=r"^body_too_large"):
+        pipeline.process_item(raw_article(body_html="<p>正文</p>" * 112))
+    assert stats_of(crawler) == {"newsarchive/dropped/body_too_large": 1}
+
+
 def test_clean_counts_boilerplate_kinds_across_items() -> None:
     crawler = crawler_for()
     pipeline = CleanBodyPipeline.from_crawler(crawler)

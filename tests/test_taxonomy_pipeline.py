@@ -208,14 +208,20 @@ def followed(spider: EastMoneySpider, response: TextResponse) -> set[str]:
         ("证券日报网", {"202204292366280001", "202204292366280002", "202204292366280003"}),
         ("e公司,财联社", {"202204292366280004", "202204292366280005"}),
         ("新浪财经", {"202204292366280006"}),  # an outlet not in the table still matches by name
-        ("", set(LISTED)),
+        (None, set(LISTED)),  # no filter given: every outlet
     ],
 )
 def test_the_media_filter_compares_canonical_names(
-    make_spider: Any, listing: TextResponse, media: str, kept: set[str]
+    make_spider: Any, listing: TextResponse, media: str | None, kept: set[str]
 ) -> None:
-    spider = make_spider(media=media)
+    spider = make_spider() if media is None else make_spider(media=media)
 
     assert followed(spider, listing) == kept
     skipped = spider.crawler.stats.get_value("newsarchive/skipped/other_media", 0)
     assert skipped == len(LISTED) - len(kept)
+
+
+@pytest.mark.parametrize("media", ["", " , "])
+def test_an_empty_media_filter_is_an_error_not_everything(make_spider: Any, media: str) -> None:
+    with pytest.raises(ValueError, match="spider argument media is empty"):
+        make_spider(media=media)

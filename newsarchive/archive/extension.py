@@ -5,6 +5,7 @@ Settings: ``NEWSARCHIVE_WARC_ENABLED`` (off raises NotConfigured), ``NEWSARCHIVE
 
 from __future__ import annotations
 
+import logging
 import os
 from datetime import UTC, datetime
 from pathlib import Path
@@ -15,32 +16,36 @@ from scrapy.crawler import Crawler
 from scrapy.exceptions import NotConfigured
 from scrapy.http import Response
 
-from newsarchive.archive.warc import WarcArchive
+from newsarchive.archive.warc import ArchiveError, WarcArchive
+
+logger = logging.getLogger(__name__)
 
 
 class WarcArchiveExtension:
-    def __init__(self, directory: Path, crawler: Crawler) -> None:
-        self.directory = directory
+    def __init__(self, archive: WarcArchive, crawler: Crawler) -> None:
+        self.archive: WarcArchive | None = archive
         self.crawler = crawler
-        self.archive: WarcArchive | None = None
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> WarcArchiveExtension:
-        if not crawler.settings.getbool("NEWSARCHIVE_WARC_ENABLED"):
+        spider = crawler.spidercls
+        if not crawler.settings.getbool("NEWSARCHIVE_WARC_ENABLED") or not getattr(
+            spider, "archives_responses", True
+        ):  # reparse reads WARC files: writing its input back out would only duplicate them
             raise NotConfigured  # no message: Scrapy would log a warning for a normal setting
-        extension = cls(Path(crawler.settings.get("NEWSARCHIVE_WARC_DIR")), crawler)
-        crawler.signals.connect(extension.spider_opened, signal=signals.spider_opened)
+        stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
+        path = (
+            Path(crawler.settings.get("NEWSARCHIVE_WARC_DIR"))
+            / f"{spider.name}-{stamp}-{os.getpid()}.warc.gz"
+        )
+        try:  # opened before the crawl starts, so an unwritable archive stops it with one line
+            archive = WarcArchive(path)
+        except OSError as error:
+            raise ArchiveError(f"cannot write WARC file {path}: {error.strerror}") from None
+        extension = cls(archive, crawler)
         crawler.signals.connect(extension.response_received, signal=signals.response_received)
         crawler.signals.connect(extension.spider_closed, signal=signals.spider_closed)
         return extension
-
-    def spider_opened(self, spider: Spider) -> None:
-        if getattr(spider, "archives_responses", True) is False:
-            return  # reparse reads WARC files; writing its input back out would only duplicate them
-        stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
-        self.archive = WarcArchive(self.directory / f"{spider.name}-{stamp}-{os.getpid()}.warc.gz")
-        assert self.crawler.stats is not None
-        self.crawler.stats.set_value("newsarchive/warc_file", str(self.archive.path))
 
     def response_received(self, response: Response, request: Request, spider: Spider) -> None:
         if self.archive is None:
@@ -50,9 +55,15 @@ class WarcArchiveExtension:
             for key, values in response.headers.items()
             for value in values
         ]
-        self.archive.write_response(response.url, response.status, headers, response.body)
         assert self.crawler.stats is not None
+        try:
+            self.archive.write_response(response.url, response.status, headers, response.body)
+        except OSError as error:  # disk full, file removed: the crawl goes on, the run is marked failed
+            self.crawler.stats.inc_value("newsarchive/warc_errors")
+            logger.error("could not write to %s: %s", self.archive.path, error.strerror)
+            return
         self.crawler.stats.inc_value("newsarchive/warc_records")
+        self.crawler.stats.set_value("newsarchive/warc_file", str(self.archive.path))
 
     def spider_closed(self, spider: Spider, reason: Any) -> None:
         if self.archive is not None:

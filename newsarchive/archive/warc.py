@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import io
+import tempfile
+import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -12,6 +14,7 @@ from typing import BinaryIO
 
 from warcio.archiveiterator import ArchiveIterator
 from warcio.exceptions import ArchiveLoadFailed
+from warcio.recordloader import ArcWarcRecord
 from warcio.statusandheaders import StatusAndHeaders
 from warcio.warcwriter import WARCWriter
 
@@ -30,6 +33,7 @@ class ArchivedResponse:
     headers: list[tuple[str, str]]
     body: bytes
     fetched_at: datetime
+    complete: bool = True  # False when the body is shorter than its Content-Length (a cut-off file)
 
     def header(self, name: str) -> str | None:
         lowered = name.lower()
@@ -37,13 +41,19 @@ class ArchivedResponse:
 
 
 class WarcArchive:
-    """Appends response records to one gzip-compressed WARC file; call ``close`` when done."""
+    """Appends response records to one gzip-compressed WARC file; call ``close`` when done.
+
+    The folder is created and checked for writing at once (OSError otherwise); the file itself
+    is created with the first record, so a run that received nothing leaves no empty archive.
+    """
 
     def __init__(self, path: Path) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
+        with tempfile.TemporaryFile(dir=path.parent):
+            pass
         self.path = path
-        self._stream: BinaryIO = path.open("ab")
-        self._writer = WARCWriter(self._stream, gzip=True)
+        self._stream: BinaryIO | None = None
+        self._writer: WARCWriter | None = None
         self.records = 0
 
     def write_response(
@@ -60,6 +70,9 @@ class WarcArchive:
         kept.append(("Content-Length", str(len(body))))
         http_headers = StatusAndHeaders(f"{status} {_reason(status)}", kept, protocol=protocol)
         when = (fetched_at or datetime.now(UTC)).astimezone(UTC)
+        if self._stream is None or self._writer is None:
+            self._stream = self.path.open("ab")
+            self._writer = WARCWriter(self._stream, gzip=True)
         record = self._writer.create_warc_record(
             url,
             "response",
@@ -72,31 +85,51 @@ class WarcArchive:
         self.records += 1
 
     def close(self) -> None:
-        self._stream.close()
+        if self._stream is not None:
+            self._stream.close()
 
 
 def read_responses(path: Path) -> Iterator[ArchivedResponse]:
-    """Every HTTP response record in a WARC file (gzip or plain). Raises ArchiveError on junk."""
+    """Every HTTP response record in a WARC file (gzip or plain).
+
+    Raises ArchiveError when the file cannot be read or is not a WARC file. A file cut off by a
+    killed crawl still yields every record before the cut; the cut record itself comes back with
+    ``complete=False`` (its body is shorter than its Content-Length) so it is never trusted.
+    """
     try:
         stream = path.open("rb")
     except OSError as exc:
         raise ArchiveError(f"cannot read {path}: {exc.strerror}") from None
+    read = 0
     with stream:
         try:
             for record in ArchiveIterator(stream):
                 if record.rec_type != "response" or record.http_headers is None:
                     continue
-                url = record.rec_headers.get_header("WARC-Target-URI")
-                date = record.rec_headers.get_header("WARC-Date") or "1970-01-01T00:00:00Z"
-                yield ArchivedResponse(
-                    url=url,
-                    status=int(record.http_headers.get_statuscode() or 0),
-                    headers=list(record.http_headers.headers),
-                    body=record.content_stream().read(),
-                    fetched_at=datetime.fromisoformat(date.replace("Z", "+00:00")),
-                )
+                read += 1
+                yield _response(record)
         except ArchiveLoadFailed as exc:
             raise ArchiveError(f"{path} is not a WARC file: {str(exc).splitlines()[0]}") from None
+        except (EOFError, zlib.error, OSError, ValueError) as exc:
+            if read == 0:
+                raise ArchiveError(f"{path} is not a readable WARC file: {exc}") from None
+            # a cut-off tail after good records: keep what was read, the rest is gone
+
+
+def _response(record: ArcWarcRecord) -> ArchivedResponse:
+    date = record.rec_headers.get_header("WARC-Date") or "1970-01-01T00:00:00Z"
+    http = record.http_headers
+    body = record.content_stream().read()
+    declared = http.get_header("Content-Length")
+    complete = declared is None or not declared.isdigit() or int(declared) == len(body)
+    return ArchivedResponse(
+        url=record.rec_headers.get_header("WARC-Target-URI"),
+        status=int(http.get_statuscode() or 0),
+        headers=list(http.headers),
+        body=body,
+        fetched_at=datetime.fromisoformat(date.replace("Z", "+00:00")),
+        complete=complete,
+    )
 
 
 def _reason(status: int) -> str:

@@ -20,7 +20,7 @@ from newsarchive.text.fingerprint import Fingerprint, candidates, fingerprint, n
 def link_near_duplicates(session: Session, codes: Iterable[str], window: timedelta) -> int:
     """Fingerprint the rows with these codes and link them to stored near-duplicates.
 
-    One query loads the fingerprints of everything published within ``window`` of the batch;
+    One query per cluster of the batch loads the fingerprints published within ``window`` of it;
     only candidates that pass the signature estimate get an exact comparison of their texts.
     Returns the number of rows whose ``duplicate_of`` changed.
     """
@@ -30,27 +30,42 @@ def link_near_duplicates(session: Session, codes: Iterable[str], window: timedel
     for row in rows:
         row.fingerprint = fingerprint(row.body_text).to_bytes()
     session.flush()
-    earliest = min(row.published_at for row in rows) - window
-    latest = max(row.published_at for row in rows) + window
+    changed = 0
+    for cluster in _clusters(rows, window):
+        changed += _link_cluster(session, cluster, window)
+    return changed
+
+
+def _clusters(rows: list[ArticleRow], window: timedelta) -> list[list[ArticleRow]]:
+    """Rows in publish order, split wherever two neighbours are more than two windows apart, so a
+    batch mixing years (a reparse, a backfill) never loads the archive in between."""
+    ordered = sorted(rows, key=lambda r: (r.published_at, r.info_code))
+    clusters = [[ordered[0]]]
+    for row in ordered[1:]:
+        if row.published_at - clusters[-1][-1].published_at > 2 * window:
+            clusters.append([])
+        clusters[-1].append(row)
+    return clusters
+
+
+def _link_cluster(session: Session, rows: list[ArticleRow], window: timedelta) -> int:
     nearby = session.execute(
         select(ArticleRow.info_code, ArticleRow.published_at, ArticleRow.fingerprint).where(
-            ArticleRow.published_at.between(earliest, latest), ArticleRow.fingerprint.is_not(None)
+            ArticleRow.published_at.between(rows[0].published_at - window, rows[-1].published_at + window),
+            ArticleRow.fingerprint.is_not(None),
         )
     ).all()
+    prints = [Fingerprint.from_bytes(other.fingerprint) for other in nearby]  # decoded once
     changed = 0
-    for row in sorted(rows, key=lambda r: (r.published_at, r.info_code)):
-        others = [
-            other
-            for other in nearby
+    for row in rows:
+        close = [
+            index
+            for index, other in enumerate(nearby)
             if other.info_code != row.info_code and abs(other.published_at - row.published_at) <= window
         ]
-        found = candidates(
-            Fingerprint.from_bytes(row.fingerprint or b""),
-            [Fingerprint.from_bytes(o.fingerprint) for o in others],
-        )
-        matches = [others[index].info_code for index in found]
-        if matches:
-            changed += _merge(session, row, matches)
+        found = candidates(Fingerprint.from_bytes(row.fingerprint or b""), [prints[i] for i in close])
+        if found:
+            changed += _merge(session, row, [nearby[close[index]].info_code for index in found])
     return changed
 
 

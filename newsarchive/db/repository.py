@@ -6,7 +6,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
@@ -58,6 +58,24 @@ def store_articles(session: Session, rows: Sequence[dict[str, Any]], *, replace:
     new_codes = frozenset(by_code) - existing
     # a code twice in one batch counts as 1 new and 1 existing, so the counts add up to the rows
     return StoreResult(new=len(new_codes), existing=len(rows) - len(new_codes), new_codes=new_codes)
+
+
+def claim_for_feed(session: Session, claims: Sequence[dict[str, Any]]) -> int:
+    """Move stored articles to the feed that takes precedence (see newsarchive.items.PREFERRED_FEED):
+    feed, category and tags change, and the feed's digest replaces the summary when it has one.
+    Rows already on that feed are left alone. Returns the number of rows moved."""
+    moved = 0
+    for claim in claims:
+        values: dict[str, Any] = {"feed": claim["feed"], "category": claim["category"], "tags": claim["tags"]}
+        if claim.get("summary"):
+            values["summary"] = claim["summary"]
+        result = session.execute(
+            update(ArticleRow)
+            .where(ArticleRow.info_code == claim["info_code"], ArticleRow.feed != claim["feed"])
+            .values(**values)
+        )
+        moved += result.rowcount or 0  # type: ignore[attr-defined]
+    return moved
 
 
 def count_articles(session: Session) -> int:

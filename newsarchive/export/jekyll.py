@@ -15,13 +15,15 @@ from pathlib import Path
 from typing import Any
 
 from newsarchive.ids import canonical_info_code
+from newsarchive.items import FAST_FEED
+from newsarchive.text.sanitize import sanitize_html
 
 logger = logging.getLogger(__name__)
 
 DEFAULT_SITE_URL = "//finews.withounder.com"
 DEFAULT_SHARE_URL = "http://finews.zning.xyz/html_News/NewsShare.html?infoCode={info_code}"
 # The original quoted the list digest above the body only for its 7x24 (东财滚动新闻) posts.
-DIGEST_FEEDS = frozenset({"eastmoney_fast"})
+DIGEST_FEEDS = frozenset({FAST_FEED})
 # `{{` and `{%` open Liquid tags; escaping the brace makes Jekyll print them literally.
 _LIQUID_OPENER = re.compile(r"\{(?=[{%])")
 # Everything a YAML double-quoted scalar cannot hold literally: the quote, the backslash, C0/C1
@@ -63,7 +65,8 @@ def render_post(article: Any, options: JekyllOptions = JekyllOptions()) -> str:
     label = tags[0] if tags else article.category
     site = options.site_url.rstrip("/")
     back = f"[返回{label}]({site}/category/{article.category}.html)｜[返回首页]({site}/)"
-    body = _no_liquid(f"{digest}{article.body_html}{source}")
+    # stored bodies are sanitized already; sanitizing again guards rows written by older versions
+    body = _no_liquid(f"{digest}{sanitize_html(article.body_html or '')}{source}")
     return f"{front}\n{body}\n\n<{share}>\n\n{back}"
 
 

@@ -72,6 +72,7 @@ class ListingPage:
     total: int | None = None
     page_index: int | None = None
     next_cursor: str | None = None
+    rejected: int = 0  # rows without a usable article code, counted by the caller
 
 
 @dataclass(frozen=True)
@@ -105,7 +106,12 @@ def parse_column_list(text: str, url: str) -> ListingPage:
     data, rows = _listing_rows(text, "list")
     entries = [entry for row in rows if (entry := _column_entry(row)) is not None]
     total = _as_int(data.get("totle_hits", data.get("total_hits")))  # sic: the API spells it "totle"
-    return ListingPage(entries=entries, total=total, page_index=_as_int(data.get("page_index")))
+    return ListingPage(
+        entries=entries,
+        total=total,
+        page_index=_as_int(data.get("page_index")),
+        rejected=len(rows) - len(entries),
+    )
 
 
 def parse_fast_list(text: str, url: str) -> ListingPage:
@@ -117,6 +123,7 @@ def parse_fast_list(text: str, url: str) -> ListingPage:
         entries=entries,
         total=_as_int(data.get("total")),
         next_cursor=str(cursor) if cursor not in (None, "") else None,
+        rejected=len(rows) - len(entries),
     )
 
 

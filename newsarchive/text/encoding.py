@@ -24,6 +24,7 @@ _SUPERSETS = {
     "ascii": "utf-8",
     "us-ascii": "utf-8",
 }
+_SINGLE_BYTE = {"cp437", "cp850", "koi8-r", "koi8-u", "mac-roman", "tis-620"}
 _BOMS = ((codecs.BOM_UTF8, "utf-8-sig"), (codecs.BOM_UTF16_LE, "utf-16"), (codecs.BOM_UTF16_BE, "utf-16"))
 
 
@@ -41,13 +42,24 @@ def declared_charsets(body: bytes, content_type: str | None) -> list[str]:
 
 
 def decode_html(body: bytes, content_type: str | None = None) -> str:
-    """Text of an HTML/JSON body; never raises."""
-    for name in (*declared_charsets(body, content_type), "utf-8", "gb18030"):
+    """Text of an HTML/JSON body; never raises.
+
+    Single-byte charsets (ISO-8859-1 and kin) accept any bytes, so they can never be refuted by
+    strict decoding: they are tried only after UTF-8 and GB18030 have failed.
+    """
+    declared = declared_charsets(body, content_type)
+    multibyte = [name for name in declared if not _single_byte(name)]
+    single = [name for name in declared if _single_byte(name)]
+    for name in _unique([*multibyte, "utf-8", "gb18030", *single]):
         try:
             return body.decode(name)
         except (UnicodeDecodeError, LookupError):
             continue
     return body.decode("utf-8", errors="replace")  # unreachable in practice: gb18030 maps every byte run
+
+
+def _single_byte(name: str) -> bool:
+    return name.startswith(("latin", "iso8859", "iso-8859", "cp125", "windows-125")) or name in _SINGLE_BYTE
 
 
 def _normalize(name: str) -> str:

@@ -50,6 +50,9 @@ def page(meta: str = "", body: str = TEXT, script: str = "") -> str:
         (page('<meta httpequiv="ContentType" content="text/html; charset=gbk" />').encode("gbk"), None),
         # GB18030-only characters
         (page('<meta charset="gb18030">', body=TEXT + "𠀀").encode("gb18030"), None),
+        # a single-byte header charset accepts any bytes, so it must not win over UTF-8 and the meta
+        (page('<meta charset="utf-8">').encode("utf-8"), "text/html; charset=ISO-8859-1"),
+        (page().encode("gbk"), "text/html; charset=windows-1252"),
         # UTF-8 with BOM
         (b"\xef\xbb\xbf" + page().encode("utf-8"), "text/html"),
         # JSON list API without charset
