@@ -186,3 +186,28 @@ def test_the_category_does_not_depend_on_which_spider_ran_first(
     assert in_both  # articles carried by both feeds are archived as 7x24 posts, as the original did
     assert {(one[code]["category"], one[code]["tags"][0]) for code in in_both} == {("emnews", "东财滚动新闻")}
     assert f"moved to 7x24 feed:    {len(in_both)}" in moved
+
+
+def test_a_gbk_page_without_a_charset_header_is_stored_correctly(tmp_path: Path, sqlite_url: str) -> None:
+    root = tmp_path / "site"
+    shutil.copytree(SAMPLE.parent, root)
+    code = "202204292366280343"
+    page = root / "eastmoney" / "articles" / f"{code}.html"
+    html = page.read_text(encoding="utf-8").replace('<meta charset="utf-8">', '<meta charset="gb2312">')
+    page.write_bytes(html.encode("gb18030"))  # served as text/html with no charset, like the real site
+    with SampleSite(root) as site:
+        site.start()
+        crawl(
+            "eastmoney",
+            site.origin,
+            sqlite_url,
+            tmp_path,
+            "-a",
+            "columns=344",
+            "-a",
+            "page_size=10",
+            "-a",
+            "pages=1",
+        )
+    seed = stored_rows(sqlite_url)[f"NW{code}"]
+    assert seed["body_html"] == seed_body()

@@ -170,3 +170,15 @@ def test_adversarial_article_builds_literally_with_real_jekyll(jekyll: str, tmp_
     assert "金融消息" not in shown
     assert not re.search(r"<(script|iframe)|onclick|onerror|javascript:", html, re.I)
     assert "正文最后一段" in html
+
+
+@settings(max_examples=200, derandomize=True, deadline=None)
+@given(st.text(max_size=300), st.text(max_size=300), st.text(max_size=40))
+def test_any_scraped_text_renders_to_a_post_that_parses(summary: str, body: str, media: str) -> None:
+    article = replace(seed_article(), feed="eastmoney_fast", summary=summary, body_html=body, media=media)
+    post = render_post(article)
+    assert front_matter(post)["title"] == article.title
+    text = post.split("---\n", 2)[2]
+    assert "{{" not in text and "{%" not in text
+    # no executable markup: plain text may say "onclick=" or "javascript:", a tag may not
+    assert not re.search(r"<(script|iframe)|<[^>]*\son\w+\s*=|<[^>]*javascript:", text, re.I)
