@@ -14,13 +14,20 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from types import TracebackType
 from typing import Any
-from urllib.parse import parse_qs, urlsplit
+from urllib.parse import parse_qs, unquote, urlsplit
 
 DEFAULT_ROOT = Path(__file__).resolve().parents[2] / "data" / "sample"
 COLUMN_PATH = "/comm/web/getNewsByColumns"
 FAST_PATH = "/comm/web/getFastNewsList"
 JSON_TYPE = "application/json;charset=UTF-8"
 HTML_TYPE = "text/html"  # article pages: no charset in the header (real quirk; the meta tag carries it)
+# Static sites under sites/<host>/ (证券日报网 and others send HTML without a charset too).
+STATIC_TYPES = {
+    ".html": HTML_TYPE,
+    ".htm": HTML_TYPE,
+    ".json": "application/json",
+    ".js": "application/javascript",
+}
 MAX_PAGE_SIZE = 200
 _ARTICLE = re.compile(r"^/a/(\d{18})\.html$")
 _CALLBACK = re.compile(r"^[\w$.]+$")
@@ -121,8 +128,16 @@ class SampleSite:
         self._fast = {p.stem: _rows(p) for p in sorted(site.glob("fastnews/*.json"))}
         self._pages = {p.stem: p.read_bytes() for p in sorted(site.glob("articles/*.html"))}
 
-    def respond(self, path: str, query: str) -> Response:
-        """The response for a GET of ``path?query`` (HEAD sends the same headers without the body)."""
+    def respond(self, path: str, query: str, host: str = "") -> Response:
+        """The response for a GET of ``path?query`` (HEAD sends the same headers without the body).
+
+        A host with a folder under ``sites/`` (e.g. ``sites/www.zqrb.cn/``) is served as static files
+        from it, ``/`` paths as ``index.html``, HTML as ``text/html`` with no charset (as those sites
+        send it); everything else is the East Money API and article pages.
+        """
+        static = self._static(host.split(":", 1)[0].lower(), path)
+        if static is not None:
+            return static
         params = {key: values[-1] for key, values in parse_qs(query, keep_blank_values=True).items()}
         if path == COLUMN_PATH:
             return _json_response(self._column_payload(params), params.get("callback"))
@@ -132,6 +147,18 @@ class SampleSite:
         if article and article.group(1) in self._pages:
             return Response(200, HTML_TYPE, self._pages[article.group(1)])
         return Response(404, "text/html; charset=utf-8", NOT_FOUND_PAGE)
+
+    def _static(self, host: str, path: str) -> Response | None:
+        folder = (self.root / "sites" / host).resolve()
+        if not host or not folder.is_dir():
+            return None
+        target = (folder / unquote(path).lstrip("/")).resolve()
+        if target.is_dir():
+            target = target / "index.html"
+        if not target.is_relative_to(folder) or not target.is_file():
+            return Response(404, "text/html; charset=utf-8", NOT_FOUND_PAGE)
+        content_type = STATIC_TYPES.get(target.suffix, "application/octet-stream")
+        return Response(200, content_type, target.read_bytes())
 
     def _column_payload(self, params: dict[str, str]) -> dict[str, Any]:
         if "req_trace" not in params:
@@ -202,7 +229,7 @@ class _Handler(BaseHTTPRequestHandler):
         site = self.server.site
         parts = urlsplit(self.path)
         site.record(RequestRecord(self.command, self.headers.get("Host", ""), parts.path, parts.query))
-        response = site.respond(parts.path, parts.query)
+        response = site.respond(parts.path, parts.query, self.headers.get("Host", ""))
         self.send_response(response.status)
         self.send_header("Content-Type", response.content_type)
         self.send_header("Content-Length", str(len(response.body)))

@@ -10,6 +10,7 @@ import urllib.request
 from collections.abc import Iterator
 from dataclasses import dataclass
 from email.message import Message
+from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
 
@@ -216,3 +217,18 @@ def test_start_binds_an_ephemeral_loopback_port_and_stop_releases_it() -> None:
         second.stop()
     with pytest.raises(RuntimeError):
         _ = first.origin
+
+
+def test_static_sites_are_served_by_host_from_their_folder(tmp_path: Path) -> None:
+    column = tmp_path / "sites" / "www.zqrb.cn" / "finance" / "hongguanjingji"
+    column.mkdir(parents=True)
+    (column / "index.html").write_bytes("<html>宏观经济</html>".encode())
+    (tmp_path / "eastmoney").mkdir()
+    site = SampleSite(tmp_path)
+    site._load()
+    listing = site.respond("/finance/hongguanjingji/", "", "www.zqrb.cn:8080")
+    assert (listing.status, listing.content_type) == (200, "text/html")  # no charset, as zqrb sends it
+    assert listing.body.decode() == "<html>宏观经济</html>"
+    assert site.respond("/finance/hongguanjingji/index.html", "", "www.zqrb.cn").status == 200
+    assert site.respond("/../../../etc/passwd", "", "www.zqrb.cn").status == 404
+    assert site.respond("/finance/hongguanjingji/", "", "finance.eastmoney.com").status == 404
