@@ -1,0 +1,280 @@
+"""Generic parser for declared sites (newsarchive/sites/*.toml): listing rows and article pages.
+
+Pure: decoded text + URL + :class:`SiteSpec` in, plain data out (callers decode with
+``newsarchive.text.encoding.decode_html``). Without a body selector the main text comes from
+trafilatura, offline, and the article is marked ``extraction="generic"``.
+"""
+
+from __future__ import annotations
+
+import html as html_escape
+import re
+from copy import deepcopy
+from dataclasses import dataclass
+from typing import Literal
+from urllib.parse import urljoin, urlsplit
+
+import lxml.html
+from lxml import etree
+
+from newsarchive.sites.loader import BoilerplateSpec, SiteSpec
+
+INFO_CODE = re.compile(r"[A-Z][A-Z0-9]*-[A-Za-z0-9]+")
+_ID_PART = re.compile(r"[A-Za-z0-9]+")
+
+Extraction = Literal["selectors", "generic"]
+
+
+class DeclaredPageError(ValueError):
+    """A page the site's selectors cannot read; ``reason`` is a short stats key (``no_title``…)."""
+
+    def __init__(self, reason: str, detail: str = "") -> None:
+        super().__init__(f"{reason}: {detail}" if detail else reason)
+        self.reason = reason
+
+
+@dataclass(frozen=True)
+class DeclaredEntry:
+    """One listing row: the absolute article URL and what the row says about it."""
+
+    column: str
+    url: str
+    info_code: str | None  # None: the URL does not fit the site's id_pattern (not an article)
+    title: str | None
+    date_raw: str | None  # as printed ("08-08 07:37", "14:31"); see the site's listing.date_formats
+
+
+@dataclass(frozen=True)
+class DeclaredArticle:
+    url: str
+    info_code: str | None
+    title: str
+    published_raw: str | None
+    media: str  # the site's canonical outlet (site file ``media``)
+    source: str | None  # the page's own 来源 line, label stripped
+    author: str | None
+    body_html: str
+    extraction: Extraction
+
+
+def info_code(spec: SiteSpec, url: str) -> str | None:
+    """``NAMESPACE-<id>`` from the article URL, or None; never contains ``/`` or ``.``."""
+    match = spec.id_pattern.search(url)
+    if match is None or match.group(1) is None or not _ID_PART.fullmatch(match.group(1)):
+        return None
+    return f"{spec.id_namespace}-{match.group(1)}"
+
+
+def next_page_url(spec: SiteSpec, column: str, page_number: int) -> str | None:
+    """URL of list page ``page_number`` of ``column`` (1 is the start URL; cs.com.cn's page 2 is
+    ``index_1.html``); None when the site does not number its pages (see :func:`linked_next_page`)."""
+    if page_number < 1:
+        raise ValueError(f"page numbers start at 1, not {page_number}")
+    start = spec.column_url(column)
+    if page_number == 1:
+        return start
+    if spec.listing.page_pattern is None:
+        return None
+    number = spec.listing.first_page + page_number - 2
+    return urljoin(start, spec.listing.page_pattern.replace("{n}", str(number)))
+
+
+def linked_next_page(spec: SiteSpec, html: str, url: str) -> str | None:
+    """The next list page named by the site's ``listing.next_link`` selector, absolute, or None."""
+    if spec.listing.next_link is None:
+        return None
+    document = _document(html)
+    if document is None:
+        return None
+    href = _first_text(document, (spec.listing.next_link,))
+    return _absolute(url, href)
+
+
+def parse_listing(spec: SiteSpec, column: str, html: str, url: str) -> list[DeclaredEntry]:
+    """Rows of a listing page, in page order, each URL absolute and listed once."""
+    document = _document(html)
+    if document is None:
+        return []
+    entries: list[DeclaredEntry] = []
+    seen: set[str] = set()
+    for row in document.xpath(spec.listing.entry):
+        if not isinstance(row, etree._Element):
+            continue
+        link = _absolute(url, _first_text(row, (spec.listing.link,)))
+        if link is None or link in seen:
+            continue  # separator rows (cs.com.cn li.nobg) and repeats
+        seen.add(link)
+        entries.append(
+            DeclaredEntry(
+                column=column,
+                url=link,
+                info_code=info_code(spec, link),
+                title=_first_text(row, (spec.listing.title,)) if spec.listing.title else None,
+                date_raw=_first_text(row, (spec.listing.date,)) if spec.listing.date else None,
+            )
+        )
+    return entries
+
+
+def parse_article(spec: SiteSpec, html: str, url: str) -> DeclaredArticle:
+    """An article page read with the site's selectors (or trafilatura for the body, see module doc)."""
+    document = _document(html)
+    if document is None:
+        raise DeclaredPageError("empty_page", url)
+    article = spec.article
+    title = _first_text(document, article.title)
+    if title is None:
+        raise DeclaredPageError("no_title", url)
+    extraction: Extraction
+    if article.body:
+        body = _first_element(document, article.body)
+        if body is None:
+            raise DeclaredPageError("no_body", url)
+        body = deepcopy(body)
+        extraction = "selectors"
+    else:
+        body = _generic_body(html, url)
+        extraction = "generic"
+    _drop_boilerplate(body, spec.boilerplate)
+    body_html = _inner_html(body).strip()
+    if not body_html:
+        raise DeclaredPageError("empty_body", url)
+    return DeclaredArticle(
+        url=url,
+        info_code=info_code(spec, url),
+        title=title,
+        published_raw=_first_text(document, article.time),
+        media=spec.media,
+        source=_unlabel(_first_text(document, article.source), article.strip_labels),
+        author=_unlabel(_first_text(document, article.author), article.strip_labels),
+        body_html=body_html,
+        extraction=extraction,
+    )
+
+
+def _document(html: str) -> lxml.html.HtmlElement | None:
+    if not html.strip():
+        return None
+    try:
+        return lxml.html.document_fromstring(html)
+    except (etree.ParserError, ValueError):
+        return None
+
+
+def _clean(text: str) -> str:
+    # str.split() also splits on \u3000, \xa0 and \u2002, which XPath normalize-space() keeps
+    return " ".join(text.split())
+
+
+def _first_text(node: etree._Element, xpaths: tuple[str, ...]) -> str | None:
+    for expression in xpaths:
+        results = node.xpath(expression)
+        for result in results if isinstance(results, list) else [results]:
+            if isinstance(result, etree._Element):
+                text = _clean(result.text_content() if isinstance(result, lxml.html.HtmlElement) else "")
+            else:
+                text = _clean(str(result))
+            if text:
+                return text
+    return None
+
+
+def _first_element(node: etree._Element, xpaths: tuple[str, ...]) -> lxml.html.HtmlElement | None:
+    for expression in xpaths:
+        results = node.xpath(expression)
+        for result in results if isinstance(results, list) else []:
+            if isinstance(result, lxml.html.HtmlElement):
+                return result
+    return None
+
+
+def _absolute(base: str, href: str | None) -> str | None:
+    if not href or href.lower().startswith(("javascript:", "#", "mailto:")):
+        return None
+    absolute = urljoin(base, href)
+    return absolute if urlsplit(absolute).scheme in ("http", "https") else None
+
+
+def _unlabel(text: str | None, labels: tuple[str, ...]) -> str | None:
+    if text is None:
+        return None
+    for label in labels:
+        if text.startswith(label):
+            text = text[len(label) :].strip()
+            break
+    return text or None
+
+
+def _generic_body(html: str, url: str) -> lxml.html.HtmlElement:
+    """Main text by trafilatura (imported lazily: only sites without a body selector need it)."""
+    import trafilatura
+
+    extracted = None
+    # precision first: it keeps the paragraphs and leaves out the title/byline header; recall only
+    # when precision finds nothing (very short pages)
+    for favor_precision in (True, False):
+        extracted = trafilatura.extract(
+            html,
+            url=url,
+            output_format="html",
+            include_formatting=True,
+            include_comments=False,
+            include_tables=True,
+            include_links=False,
+            deduplicate=False,
+            favor_precision=favor_precision,
+        )
+        if extracted:
+            break
+    if not extracted:
+        raise DeclaredPageError("no_body", f"{url} (generic extraction found no main text)")
+    document = lxml.html.document_fromstring(extracted)
+    body = document.find("body")
+    return body if body is not None else document
+
+
+def _drop_boilerplate(body: lxml.html.HtmlElement, rules: BoilerplateSpec) -> None:
+    """Apply a site's boilerplate rules in place, at any depth (cnstock nests its paragraphs in divs).
+
+    ``cut_from``: the first element, in document order, whose text matches is removed with everything
+    after it up to the end of the body. ``drop_paragraphs``: every matching element is removed. The
+    patterns should be anchored (``^相关阅读``) so that a wrapper holding the whole text never matches.
+    """
+    for expression in rules.drop:
+        for node in body.xpath(expression):
+            if isinstance(node, lxml.html.HtmlElement) and node is not body:
+                node.drop_tree()
+    if rules.cut_from:
+        for element in _descendants(body):
+            if any(pattern.search(_clean(element.text_content())) for pattern in rules.cut_from):
+                _cut_to_end(body, element)
+                break
+    if rules.drop_paragraphs:
+        for element in _descendants(body):
+            if any(pattern.search(_clean(element.text_content())) for pattern in rules.drop_paragraphs):
+                element.drop_tree()
+
+
+def _descendants(body: lxml.html.HtmlElement) -> list[lxml.html.HtmlElement]:
+    return [node for node in body.iterdescendants() if isinstance(node, lxml.html.HtmlElement)]
+
+
+def _cut_to_end(body: lxml.html.HtmlElement, start: lxml.html.HtmlElement) -> None:
+    node = start
+    while node is not body:
+        parent = node.getparent()
+        if parent is None:
+            return
+        for later in list(node.itersiblings()):
+            parent.remove(later)
+        node.tail = None
+        if node is start:
+            parent.remove(node)
+        node = parent
+
+
+def _inner_html(node: lxml.html.HtmlElement) -> str:
+    head = html_escape.escape(node.text or "", quote=False)
+    return head + "".join(
+        etree.tostring(child, encoding="unicode", method="html", with_tail=True) for child in node
+    )
