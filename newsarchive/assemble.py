@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from newsarchive.ids import article_url, canonical_info_code, code_from_url
+from newsarchive.ids import canonical_info_code, canonical_url, code_from_url
 from newsarchive.items import Article
-from newsarchive.pages.eastmoney import ArticlePage, ListingEntry
+from newsarchive.pages.model import ArticlePage, ListingEntry
 
 
 def assemble_article(
@@ -26,7 +26,7 @@ def assemble_article(
         return None
     return Article(
         info_code=info_code,
-        url=article_url(info_code),
+        url=canonical_url(info_code, url),
         feed=feed,
         title=_first(entry.title if entry else None, page.title),
         published_raw=_first(entry.show_time if entry else None, page.published_raw),
@@ -35,6 +35,7 @@ def assemble_article(
         author=page.author,
         body_html=page.body_html,
         fetched_at=fetched_at,
+        section=page.section,
     )
 
 

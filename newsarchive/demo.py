@@ -1,5 +1,6 @@
-"""``newsarchive demo``: serve the committed sample site on loopback, crawl it with both spiders
-through NEWSARCHIVE_REPLAY_ORIGIN, export Jekyll posts, and say what happened. No network needed."""
+"""``newsarchive demo``: serve the committed sample site on loopback, crawl it with the East Money
+spiders and ``zqrb`` through NEWSARCHIVE_REPLAY_ORIGIN, export Jekyll posts, and say what happened.
+No network needed."""
 
 from __future__ import annotations
 
@@ -17,6 +18,7 @@ from newsarchive.samplesite import SampleSite
 DEMO_JOBS = (
     Job("eastmoney", {"columns": "344,345", "page_size": "10", "pages": "10"}),
     Job("eastmoney_fast", {"page_size": "10", "pages": "10"}),
+    Job("zqrb", {"columns": "finance/hangyedongtai,finance/hongguanjingji", "pages": "2"}),
 )
 
 

@@ -7,6 +7,7 @@ from datetime import datetime
 
 COLUMN_FEED = "eastmoney"  # East Money column lists
 FAST_FEED = "eastmoney_fast"  # East Money's 7x24 list
+ZQRB_FEED = "zqrb"  # 证券日报网's own 栏目 listings
 # An article carried by both is archived as a 7x24 post (category emnews, the list digest kept),
 # as the original did, whichever spider reached it first.
 PREFERRED_FEED = FAST_FEED
@@ -23,7 +24,7 @@ class Article:
 
     info_code: str
     url: str
-    feed: str  # the listing that produced it: COLUMN_FEED or FAST_FEED
+    feed: str  # the listing that produced it: COLUMN_FEED, FAST_FEED, ZQRB_FEED, …
     title: str | None = None
     published_raw: str | None = None
     published_at: datetime | None = None
@@ -35,6 +36,7 @@ class Article:
     body_html: str | None = None
     body_text: str | None = None
     fetched_at: datetime | None = None
+    section: str | None = None  # the site's own 栏目 name; kept as a tag, not a column
 
 
 @dataclass

@@ -1,4 +1,5 @@
-"""Taxonomy: canonical media name, category (its slug, or ``emnews`` for the 7x24 feed) and tags.
+"""Taxonomy: canonical media name, category (its slug, or ``emnews`` for the 7x24 feed) and tags
+(the media tag, then the site's own 栏目 when the page names one).
 
 Media names not in newsarchive/data/media.toml keep their spelling and a pinyin slug; each distinct
 one is logged once per crawl and counted in ``newsarchive/unknown_media`` so it can be added.
@@ -53,6 +54,9 @@ class TaxonomyPipeline(CountingPipeline):
             item.category, item.tags = category_slug(item.media), [media_tag(item.media)]
         else:
             item.category, item.tags = "unknown", []
+        section = " ".join((item.section or "").split())
+        if item.feed != FAST_FEED and section and section not in item.tags:
+            item.tags.append(section)  # the site's own 栏目, e.g. ["证券日报网新闻", "宏观经济"]
         return item
 
     def report_unknown(self, media: str) -> None:

@@ -1,4 +1,5 @@
-"""Shared crawling for East Money feeds: skip what is stored, follow the rest, parse article pages.
+"""Shared crawling for listing spiders: skip what is stored, follow the rest, parse article pages
+(with each spider's :meth:`ArchiveSpider.parse_page`; East Money's parser by default).
 
 Reads ``NEWSARCHIVE_DATABASE_URL`` (to ask the archive before following) and ``NEWSARCHIVE_MAX_PAGES``
 / ``NEWSARCHIVE_PAGE_SIZE`` (defaults for the ``pages`` / ``page_size`` arguments).
@@ -24,7 +25,8 @@ from newsarchive.db.repository import stored_codes
 from newsarchive.ids import canonical_info_code
 from newsarchive.items import PREFERRED_FEED, Article, FeedClaim
 from newsarchive.middlewares import ORIGINAL_URL_KEY
-from newsarchive.pages.eastmoney import ListingEntry, ListingPage, PageError, parse_article
+from newsarchive.pages.eastmoney import parse_article
+from newsarchive.pages.model import ArticlePage, ListingEntry, ListingPage, PageError
 from newsarchive.text.encoding import decode_html
 
 
@@ -108,10 +110,14 @@ class ArchiveSpider(Spider):
                 cb_kwargs={"entry": entry},
             )
 
+    def parse_page(self, html: str, url: str) -> ArticlePage:
+        """The article parser of this spider's site (a hook: override it for another site)."""
+        return parse_article(html, url)
+
     def parse_article_page(self, response: Response, entry: ListingEntry) -> Iterator[Article]:
         self.count("article_pages")
         article = assemble_article(
-            parse_article(response_text(response), entry.url),
+            self.parse_page(response_text(response), entry.url),
             entry.url,
             feed=self.feed,
             entry=entry,

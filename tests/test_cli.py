@@ -116,7 +116,7 @@ def test_crawl_unknown_spider_names_the_available_ones(tmp_path: Path) -> None:
     done = run_cli("crawl", "nosuchspider", cwd=tmp_path)
 
     message = assert_one_line_error(done.returncode, done.stderr, expected_code=2)
-    assert message == "unknown spider 'nosuchspider' (available: eastmoney, eastmoney_fast, reparse)"
+    assert message == "unknown spider 'nosuchspider' (available: eastmoney, eastmoney_fast, reparse, zqrb)"
 
 
 @pytest.mark.parametrize(

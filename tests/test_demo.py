@@ -16,22 +16,32 @@ SEED_POST = Path(__file__).with_name("export") / "seed_post.md"
 SAMPLE = REPO / "data" / "sample" / "eastmoney"
 
 
+ZQRB_SAMPLE = REPO / "data" / "sample" / "sites" / "www.zqrb.cn"
+
+
 def sample_article_count() -> int:
-    return len(list((SAMPLE / "articles").glob("*.html")))
+    """East Money article pages plus the 证券日报网 copies of its 证券日报网 stories."""
+    return len(list((SAMPLE / "articles").glob("*.html"))) + len(list(ZQRB_SAMPLE.glob("*/*/*/A*.html")))
 
 
-def test_demo_crawls_both_feeds_and_exports_posts(tmp_path: Path) -> None:
+def test_demo_crawls_every_feed_and_exports_posts(tmp_path: Path) -> None:
     first = run_cli("demo", cwd=tmp_path)
     assert first.returncode == 0, first.stderr[-3000:]
     assert "Traceback" not in first.stderr
     posts = tmp_path / "data" / "site" / "_posts"
-    assert len(list(posts.glob("*.md"))) == sample_article_count() >= 40
+    assert len(list(posts.glob("*.md"))) == sample_article_count() == 78
     assert (posts / "2022-04-29-NW202204292366280343.md").read_bytes() == SEED_POST.read_bytes()
     rows = stored_rows(f"sqlite:///{tmp_path / 'data' / 'newsarchive.db'}")
     assert len(rows) == sample_article_count()
     assert len({row["media"] for row in rows.values()}) >= 3
     assert f"holds {len(rows)} articles" in first.stdout
-    assert len(list((tmp_path / "data" / "warc").glob("*.warc.gz"))) == 2
+    assert len(list((tmp_path / "data" / "warc").glob("*.warc.gz"))) == 3
+    assert "(78 article pages)" in first.stdout
+    zqrb_copies = {code for code, row in rows.items() if row["feed"] == "zqrb"}
+    assert len(zqrb_copies) == 8  # each the canonical copy of one East Money 证券日报网 story
+    linked = {code: row["duplicate_of"] for code, row in rows.items() if row["duplicate_of"]}
+    assert len(linked) == 8 and set(linked.values()) == zqrb_copies
+    assert linked["NW202204292366280343"] == "ZQRB-A1651215300343"
 
     again = run_cli("demo", cwd=tmp_path)
     assert again.returncode == 0, again.stderr[-3000:]
@@ -50,7 +60,7 @@ def test_scrapy_crawl_works_from_the_repository_root(tmp_path: Path) -> None:
         text=True,
         check=False,
     )
-    assert {"eastmoney", "eastmoney_fast", "reparse"} <= set(listed.stdout.split())
+    assert {"eastmoney", "eastmoney_fast", "reparse", "zqrb"} <= set(listed.stdout.split())
     with SampleSite() as site:
         site.start()
         command = [sys.executable, "-m", "scrapy", "crawl", "eastmoney", "-a", "media=证券日报网"]

@@ -225,3 +225,24 @@ def test_the_media_filter_compares_canonical_names(
 def test_an_empty_media_filter_is_an_error_not_everything(make_spider: Any, media: str) -> None:
     with pytest.raises(ValueError, match="spider argument media is empty"):
         make_spider(media=media)
+
+
+@pytest.mark.parametrize(
+    ("feed", "media", "section", "tags"),
+    [
+        ("zqrb", "证券日报", "宏观经济", ["证券日报网新闻", "宏观经济"]),
+        ("zqrb", "证券日报网", " 行业\n动态 ", ["证券日报网新闻", "行业 动态"]),
+        ("zqrb", "证券日报网", "证券日报网新闻", ["证券日报网新闻"]),  # the same as the media tag: once
+        ("zqrb", "证券日报网", None, ["证券日报网新闻"]),
+        ("zqrb", None, "宏观经济", ["宏观经济"]),
+        ("eastmoney_fast", "证券日报网", "宏观经济", ["东财滚动新闻"]),  # 7x24 posts keep their one tag
+    ],
+)
+def test_the_site_section_is_kept_as_a_tag(
+    feed: str, media: str | None, section: str | None, tags: list[str]
+) -> None:
+    _, pipeline = pipeline_for()
+    item = article(1, media, feed=feed)
+    item.section = section
+
+    assert pipeline.process_item(item).tags == tags

@@ -1,5 +1,6 @@
 """Turn archived responses back into Articles with no network: route each response by URL to its
-parser, and merge listing rows with article pages by info_code (same logic as the live spiders)."""
+site's parser (newsarchive.pages.routes), and merge listing rows with article pages by info_code
+(same logic as the live spiders)."""
 
 from __future__ import annotations
 
@@ -8,21 +9,13 @@ from pathlib import Path
 
 from newsarchive.archive.warc import ArchivedResponse, read_responses
 from newsarchive.assemble import assemble_article
-from newsarchive.ids import canonical_info_code, code_from_url
-from newsarchive.items import COLUMN_FEED, FAST_FEED, PREFERRED_FEED, Article
-from newsarchive.pages.eastmoney import (
-    ListingEntry,
-    ListingPage,
-    PageError,
-    classify_url,
-    parse_article,
-    parse_column_list,
-    parse_fast_list,
-)
+from newsarchive.ids import canonical_info_code
+from newsarchive.items import PREFERRED_FEED, Article
+from newsarchive.pages.model import ArticlePage, ListingEntry, ListingPage, PageError
+from newsarchive.pages.routes import ARTICLE, LISTING, route
 from newsarchive.text.encoding import decode_html
 
 Counter = Callable[[str], None]
-_LISTING_PARSERS = {"columns": (parse_column_list, COLUMN_FEED), "fast": (parse_fast_list, FAST_FEED)}
 # code -> {file number -> (first listing row for it in that file, its feed)}
 ListingIndex = dict[str, dict[int, tuple[ListingEntry, str]]]
 
@@ -41,7 +34,8 @@ def replay_articles(paths: Iterable[Path], count: Counter = lambda key: None) ->
         _index_listings(read_responses(path), number, listings, preferred, count)
     for number, path in enumerate(files):
         for response in read_responses(path):
-            if classify_url(response.url) != "article":
+            found = route(response.url)
+            if found is None or found.kind != ARTICLE:
                 continue
             count("article_pages")
             if not response.complete:
@@ -50,11 +44,12 @@ def replay_articles(paths: Iterable[Path], count: Counter = lambda key: None) ->
             if response.status != 200:
                 count(f"skipped/http_{response.status}")
                 continue
-            code = code_from_url(response.url)
-            key = canonical_info_code(code) if code else ""
+            key = found.info_code or ""
             rows = listings.get(key, {})
-            entry, feed = rows.get(number) or next(iter(rows.values()), (None, COLUMN_FEED))
-            page = parse_article(_decode(response), response.url)
+            entry, feed = rows.get(number) or next(iter(rows.values()), (None, found.feed))
+            page = found.parse(_decode(response), response.url)
+            if not isinstance(page, ArticlePage):
+                continue
             article = assemble_article(
                 page, response.url, feed=feed, entry=entry, fetched_at=response.fetched_at
             )
@@ -75,17 +70,19 @@ def _index_listings(
     count: Counter,
 ) -> None:
     for response in responses:
-        kind = classify_url(response.url)
-        if kind not in _LISTING_PARSERS or response.status != 200:
+        found = route(response.url)
+        if found is None or found.kind != LISTING or response.status != 200:
             continue
         if not response.complete:
             count("skipped/truncated_record")
             continue
-        parser, feed = _LISTING_PARSERS[kind]
+        feed = found.feed
         try:
-            listing: ListingPage = parser(_decode(response), response.url)
+            listing = found.parse(_decode(response), response.url)
         except PageError as error:
             count(f"listing_error/{error.reason}")
+            continue
+        if not isinstance(listing, ListingPage):
             continue
         count("listing_pages")
         for entry in listing.entries:

@@ -73,8 +73,8 @@ def render_post(article: Any, options: JekyllOptions = JekyllOptions()) -> str:
 def write_jekyll(articles: Iterable[Any], out_dir: Path, options: JekyllOptions = JekyllOptions()) -> int:
     """Write one post per article under ``out_dir/_posts``; returns the number written.
 
-    A row whose info_code is not a valid East Money code is skipped with a warning: its file
-    name could not be trusted."""
+    A row whose info_code is not a valid article code is skipped with a warning: its file
+    name could not be trusted (valid: an East Money or a namespaced id, newsarchive.ids)."""
     posts = out_dir / "_posts"
     posts.mkdir(parents=True, exist_ok=True)
     count = 0

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import json
 import re
-from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -15,6 +14,20 @@ import lxml.html
 from lxml import etree
 
 from newsarchive.ids import article_url, code_from_url
+from newsarchive.pages.model import ArticlePage, ListingEntry, ListingPage, PageError
+
+# The page model moved to newsarchive.pages.model; re-exported so existing imports keep working.
+__all__ = [
+    "CFH_KIND",
+    "ArticlePage",
+    "ListingEntry",
+    "ListingPage",
+    "PageError",
+    "classify_url",
+    "parse_article",
+    "parse_column_list",
+    "parse_fast_list",
+]
 
 COLUMN_LIST_PATH = "/comm/web/getNewsByColumns"
 FAST_LIST_PATH = "/comm/web/getFastNewsList"
@@ -43,50 +56,6 @@ _BODY = "//div[@id='ContentBody']"
 _EM_MEDIA_P = ".//p[contains(@class, 'em_media')]"
 _DESCRIPTION = "//meta[@name='description']/@content"
 _ABSTRACT = "//div[@class='abstract']"
-
-
-class PageError(ValueError):
-    """A response that cannot be parsed; ``reason`` is a short stats key (e.g. ``bad_json``)."""
-
-    def __init__(self, reason: str, detail: str = "") -> None:
-        super().__init__(f"{reason}: {detail}" if detail else reason)
-        self.reason = reason
-
-
-@dataclass(frozen=True)
-class ListingEntry:
-    """One row of a list API: enough to decide whether to follow it and to fill the item."""
-
-    code: str
-    kind: str
-    title: str | None
-    show_time: str | None
-    media: str | None
-    summary: str | None
-    url: str
-
-
-@dataclass(frozen=True)
-class ListingPage:
-    entries: list[ListingEntry]
-    total: int | None = None
-    page_index: int | None = None
-    next_cursor: str | None = None
-    rejected: int = 0  # rows without a usable article code, counted by the caller
-
-
-@dataclass(frozen=True)
-class ArticlePage:
-    """What an article page says about itself; ``body_html`` is the raw inner HTML of #ContentBody."""
-
-    code: str | None
-    layout: str
-    title: str | None
-    published_raw: str | None
-    media: str | None
-    author: str | None
-    summary: str | None
-    body_html: str | None
 
 
 def classify_url(url: str) -> str | None:

@@ -1,4 +1,5 @@
-"""Build the committed sample East Money site (article pages, column lists, 7x24 list) from ../shared.
+"""Build the committed sample East Money site (article pages, column lists, 7x24 list) from ../shared,
+and the sample 证券日报网 site (sites/www.zqrb.cn/) carrying the same 证券日报网 stories.
 
 Run: ``python -m newsarchive.samplesite.build --shared ../shared --out data/sample``; output is deterministic.
 """
@@ -14,7 +15,7 @@ from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
-from newsarchive.samplesite import templates
+from newsarchive.samplesite import templates, zqrb
 from newsarchive.samplesite.templates import PageData
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
@@ -56,6 +57,7 @@ CFH_ROWS: dict[str, tuple[tuple[str, str, str, str], ...]] = {
     "353": (("202112082206634102", "2021-12-08 08:30:00", "券商晨会精华：关注军工与消费", "晨会精华摘要"),),
 }
 BEIJING = timezone(timedelta(hours=8))
+ZQRB_MEDIA = "证券日报网"  # these stories are also published on the sample www.zqrb.cn
 
 _FRONT_MATTER = re.compile(r"\A\s*---\n(.*?)\n---\n(.*)\Z", re.S)
 _URL_CODE = re.compile(r"^https?://([\w.]+)/news/(\d+),(\d{18})\.html$")
@@ -315,7 +317,20 @@ def build(shared: Path, out: Path) -> dict[str, int]:
     fast = _fast_rows(articles)
     files[f"fastnews/{FAST_COLUMN}.json"] = _json(fast)
     _write(out / "eastmoney", files)
-    return {"articles": len(articles), "columns": len(listed), "fast_rows": len(fast)}
+    stories = [zqrb_story(article) for article in articles if article.media == ZQRB_MEDIA]
+    counts = zqrb.build_site(stories, out / "sites" / zqrb.HOST)
+    return {"articles": len(articles), "columns": len(listed), "fast_rows": len(fast), **counts}
+
+
+def zqrb_story(article: Article) -> zqrb.Story:
+    """The zqrb copy of an East Money 证券日报网 story: the same paragraphs, plain text for digests."""
+    post = article.post
+    if post.body_html:
+        lines = cms_body_lines(post.body_html)
+    else:
+        paragraphs = (_HEADLINE.sub("", line.strip()) for line in post.digest.splitlines())
+        lines = [f"<p>　　{templates.text(paragraph)}</p>" for paragraph in paragraphs if paragraph]
+    return zqrb.Story(post.code, post.title, post.published, tuple(lines))
 
 
 def _json(value: Any) -> bytes:
@@ -344,7 +359,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--out", type=Path, default=REPO_ROOT / "data" / "sample")
     args = parser.parse_args(argv)
     counts = build(args.shared, args.out)
-    print(", ".join(f"{key}={value}" for key, value in counts.items()), "->", args.out / "eastmoney")
+    print(", ".join(f"{key}={value}" for key, value in counts.items()), "->", args.out)
 
 
 if __name__ == "__main__":

@@ -20,6 +20,7 @@ DEFAULT_ROOT = Path(__file__).resolve().parents[2] / "data" / "sample"
 COLUMN_PATH = "/comm/web/getNewsByColumns"
 FAST_PATH = "/comm/web/getFastNewsList"
 JSON_TYPE = "application/json;charset=UTF-8"
+_ARTICLE_PAGE = re.compile(r"^/a/.*\.html$|/A\d{13}\.html$")
 HTML_TYPE = "text/html"  # article pages: no charset in the header (real quirk; the meta tag carries it)
 # Static sites under sites/<host>/ (证券日报网 and others send HTML without a charset too).
 STATIC_TYPES = {
@@ -110,9 +111,10 @@ class SampleSite:
         self.stop()
 
     def article_requests(self) -> list[str]:
-        """Paths of the ``/a/*.html`` requests received, in order."""
+        """Paths of the article page requests received, in order: East Money ``/a/*.html`` and
+        证券日报网 ``/…/A<13 digits>.html``."""
         with self._lock:
-            return [r.path for r in self.requests if r.path.startswith("/a/") and r.path.endswith(".html")]
+            return [r.path for r in self.requests if _ARTICLE_PAGE.search(r.path)]
 
     def clear_requests(self) -> None:
         with self._lock:

@@ -6,6 +6,7 @@ import json
 import re
 from collections import Counter
 from datetime import datetime, timedelta, timezone
+from html import escape
 from pathlib import Path
 from typing import Any
 
@@ -16,6 +17,8 @@ from newsarchive.samplesite.server import DEFAULT_ROOT
 
 SHARED = Path(__file__).resolve().parents[2].parent / "shared"
 SITE = DEFAULT_ROOT / "eastmoney"
+ZQRB_HOST = "www.zqrb.cn"
+ZQRB_SITE = DEFAULT_ROOT / "sites" / ZQRB_HOST
 SEED_CODE = "202204292366280343"
 COLUMN_KEYS = ["code", "np_dst", "showTime", "title", "mediaName", "summary", "image", "url", "uniqueUrl"]
 FAST_KEYS = ["summary", "code", "titleColor", "realSort", "showTime", "title", "stockList", "image"]
@@ -49,6 +52,8 @@ def test_rebuild_is_byte_identical_to_the_committed_data(tmp_path: Path) -> None
     assert sorted(rebuilt) == sorted(committed)
     changed = [name for name in rebuilt if rebuilt[name] != committed[name]]
     assert changed == [], "data/sample drifted: rerun python -m newsarchive.samplesite.build"
+    rebuilt, committed = tree(tmp_path / "sites" / ZQRB_HOST), tree(ZQRB_SITE)
+    assert rebuilt == committed, "data/sample/sites/www.zqrb.cn drifted: rerun the builder"
 
 
 @needs_shared
@@ -151,3 +156,46 @@ def test_an_article_is_shared_by_both_columns_and_the_fast_feed() -> None:
     in_fast = {row["code"] for row in rows("fastnews/102.json")}
     assert in_344 & in_345 & in_fast
     assert in_344 - in_fast and in_fast - in_344  # and each feed also has articles of its own
+
+
+def test_zqrb_site_has_both_list_templates_pagination_and_every_zqrb_story() -> None:
+    listings = {
+        str(p.relative_to(ZQRB_SITE)): p.read_text(encoding="utf-8")
+        for p in ZQRB_SITE.glob("*/*/index*.html")
+    }
+    assert sorted(listings) == [
+        "finance/hangyedongtai/index.html",
+        "finance/hangyedongtai/index_p1.html",
+        "finance/hangyedongtai/index_p2.html",
+        "finance/hongguanjingji/index.html",
+        "finance/hongguanjingji/index_p1.html",
+    ]
+    assert '<div class="news_content">' in listings["finance/hangyedongtai/index.html"]
+    assert 'title="下一页">下一页</a>' in listings["finance/hangyedongtai/index.html"]
+    assert "下一页" not in listings["finance/hangyedongtai/index_p2.html"]
+    assert '<div class="listMain">' in listings["finance/hongguanjingji/index.html"]
+    articles = {p.stem: p.read_text(encoding="utf-8") for p in ZQRB_SITE.glob("*/*/*/A*.html")}
+    zqrb_titles = {re.search(r"<h1>(.*?)</h1>", page).group(1) for page in articles.values()}  # type: ignore[union-attr]
+    listed = [row for path in sorted(SITE.glob("columns/*.json")) for row in rows(f"columns/{path.name}")]
+    html = pages()
+    east_money = {
+        code
+        for code, page in html.items()
+        if "来源：证券日报网" in page or 'data-source="证券日报网"' in page
+    }
+    assert len(articles) == len(east_money) == 8  # every East Money 证券日报网 story has its zqrb copy
+    assert {row["title"] for row in listed if row["code"] in east_money} <= {
+        escape(t) for t in zqrb_titles
+    } | zqrb_titles
+    assert all(re.fullmatch(r"A\d{13}", code) for code in articles)
+    assert all(
+        "<!--con-->" in page and "本报记者 " in page and "&ensp;来源：" in page for page in articles.values()
+    )
+    assert sum('<div class="content">' in page for page in articles.values()) == 1  # the older body container
+
+
+def test_the_zqrb_seed_copy_is_earlier_than_east_money_s() -> None:
+    page = (ZQRB_SITE / "finance/hangyedongtai/2022-04-29/A1651215300343.html").read_text(encoding="utf-8")
+    assert '<div class="info_news">2022-04-29 14:58&ensp;&ensp;来源：证券日报网&ensp;&ensp;</div>' in page
+    assert "<p>　　本报记者 王明</p>" in page
+    assert rows("columns/344.json")[0]["showTime"] == "2022-04-29 15:03:20"
