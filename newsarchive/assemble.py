@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from newsarchive.ids import canonical_info_code, canonical_url, code_from_url
-from newsarchive.items import Article
+from newsarchive.items import GENERIC_EXTRACTION, Article
 from newsarchive.pages.model import ArticlePage, ListingEntry
 
 
@@ -36,6 +36,7 @@ def assemble_article(
         body_html=page.body_html,
         fetched_at=fetched_at,
         section=page.section,
+        extraction=GENERIC_EXTRACTION if page.layout == GENERIC_EXTRACTION else None,
     )
 
 

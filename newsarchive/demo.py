@@ -19,6 +19,8 @@ DEMO_JOBS = (
     Job("eastmoney", {"columns": "344,345", "page_size": "10", "pages": "10"}),
     Job("eastmoney_fast", {"page_size": "10", "pages": "10"}),
     Job("zqrb", {"columns": "finance/hangyedongtai,finance/hongguanjingji", "pages": "2"}),
+    Job("cnstock", {"pages": "2"}),  # declared in newsarchive/sites/cnstock.toml
+    Job("cs_com_cn", {"pages": "3"}),  # declared in newsarchive/sites/cs_com_cn.toml (GBK pages)
 )
 
 
@@ -47,7 +49,7 @@ def run_demo(db: str | None, out: Path) -> int:
         status = report(results)
         click.echo(
             f"sample site answered {len(site.requests)} requests "
-            f"({len(site.article_requests())} article pages)"
+            f"({sum(result.summary.articles_fetched for result in results)} article pages)"
         )
     engine = open_database(url)
     with session_factory(engine)() as session:

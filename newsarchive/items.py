@@ -7,6 +7,7 @@ from datetime import datetime
 
 COLUMN_FEED = "eastmoney"  # East Money column lists
 FAST_FEED = "eastmoney_fast"  # East Money's 7x24 list
+GENERIC_EXTRACTION = "generic"  # Article.extraction / ArticlePage.layout of trafilatura bodies
 ZQRB_FEED = "zqrb"  # 证券日报网's own 栏目 listings
 # An article carried by both is archived as a 7x24 post (category emnews, the list digest kept),
 # as the original did, whichever spider reached it first.
@@ -37,6 +38,8 @@ class Article:
     body_text: str | None = None
     fetched_at: datetime | None = None
     section: str | None = None  # the site's own 栏目 name; kept as a tag, not a column
+    # "generic" when a general main-text extractor (trafilatura) found the body, not site selectors
+    extraction: str | None = None
 
 
 @dataclass

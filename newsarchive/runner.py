@@ -42,9 +42,15 @@ def project_settings(overrides: dict[str, Any] | None = None) -> Settings:
 
 
 def spider_names(settings: Settings) -> list[str]:
+    """Every spider's name; a broken declared-site file is a one-line RunError naming file and field."""
     from scrapy.spiderloader import SpiderLoader
 
-    return sorted(SpiderLoader.from_settings(settings).list())
+    from newsarchive.sites.loader import SiteFileError
+
+    try:
+        return sorted(SpiderLoader.from_settings(settings).list())
+    except SiteFileError as error:
+        raise RunError(str(error)) from None
 
 
 def run_jobs(jobs: Sequence[Job], settings: Settings) -> list[JobResult]:

@@ -68,6 +68,7 @@ def test_column_crawl_stores_every_article_once_then_fetches_nothing(
         "body_html": seed_body(),
         "body_text": seed["body_text"],
         "duplicate_of": None,
+        "extraction": None,
     }
     assert seed["published_at"].utcoffset().total_seconds() == 8 * 3600
     assert seed["body_text"].startswith("订单锐减、原材料价格上涨")

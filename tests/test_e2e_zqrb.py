@@ -65,6 +65,7 @@ def test_zqrb_crawl_stores_every_article_once_then_fetches_nothing(
         "body_html": seed_body(),  # the same story as East Money's, byline and editor line removed
         "body_text": seed["body_text"],
         "duplicate_of": None,
+        "extraction": None,
     }
     assert seed["published_at"].utcoffset().total_seconds() == 8 * 3600
     assert "本报记者" not in seed["body_text"] and "编辑" not in seed["body_text"]

@@ -13,6 +13,7 @@ from newsarchive.ids import canonical_info_code
 from newsarchive.items import PREFERRED_FEED, Article
 from newsarchive.pages.model import ArticlePage, ListingEntry, ListingPage, PageError
 from newsarchive.pages.routes import ARTICLE, LISTING, route
+from newsarchive.sites.adapter import register_declared_sites
 from newsarchive.text.encoding import decode_html
 
 Counter = Callable[[str], None]
@@ -27,6 +28,7 @@ def replay_articles(paths: Iterable[Path], count: Counter = lambda key: None) ->
     never the article pages. A page pairs with a row from its own file first (the crawl that
     fetched it); an article also listed on the preferred feed moves to it, as a live FeedClaim does.
     """
+    register_declared_sites()  # declared sites' URLs route to their data files' parsers
     files = list(paths)
     listings: ListingIndex = {}
     preferred: dict[str, str | None] = {}  # code -> digest on the preferred feed's listing

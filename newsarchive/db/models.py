@@ -62,6 +62,7 @@ class ArticleRow(Base):
     body_text: Mapped[str] = mapped_column(Text, nullable=False)
     first_seen_at: Mapped[datetime] = mapped_column(AwareDateTime, nullable=False)
     last_seen_at: Mapped[datetime] = mapped_column(AwareDateTime, nullable=False)
+    extraction: Mapped[str | None] = mapped_column(String(16))  # "generic": trafilatura found the body
     # Near-duplicates are kept and linked, never dropped: the info_code of the earliest copy.
     duplicate_of: Mapped[str | None] = mapped_column(String(40), index=True)
     # newsarchive.text.fingerprint signatures (whole text and lead), for finding near-duplicates.
@@ -82,4 +83,5 @@ ARTICLE_FIELDS = (
     "feed",
     "body_html",
     "body_text",
+    "extraction",
 )

@@ -1,0 +1,80 @@
+"""Spiders for the declared sites: one Scrapy spider per data file in newsarchive/sites/.
+
+Each is named after its file's ``name`` (``cnstock``, ``cs_com_cn``…) and takes ``columns`` (comma
+list of the file's column names, default all) and ``pages``. Listing and article pages are read by
+the generic parser with the file's selectors (newsarchive.pages.declared via sites.adapter).
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Iterator
+from typing import Any
+
+from scrapy import Request
+from scrapy.http import Response
+from twisted.python.failure import Failure
+
+from newsarchive.items import FeedClaim
+from newsarchive.pages import declared
+from newsarchive.pages.model import ArticlePage
+from newsarchive.sites.adapter import article_page, listing_page, register_declared_sites
+from newsarchive.sites.loader import SiteSpec
+from spiders.base import ArchiveSpider, response_text, split_arg
+
+
+class DeclaredSiteSpider(ArchiveSpider):
+    """Base of the generated spiders; ``site`` is the loaded data file."""
+
+    site: SiteSpec
+    arguments = frozenset({"columns", "pages"})
+
+    def __init__(self, columns: str | None = None, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        known = [name for name, _ in self.site.listing.columns]
+        self.columns = split_arg(columns, "columns") or known
+        unknown = [column for column in self.columns if column not in known]
+        if unknown:
+            raise ValueError(f"{self.name} has no column {unknown[0]!r} (known: {', '.join(known)})")
+
+    async def start(self) -> AsyncIterator[Request]:
+        for column in self.columns:
+            yield self.listing_page(self.site.column_url(column), column, 1)
+
+    def listing_page(self, url: str, column: str, page: int) -> Request:
+        return Request(
+            url,
+            callback=self.parse_listing,
+            errback=self.listing_missing if page > 1 else self.request_failed,
+            cb_kwargs={"column": column, "page": page},
+            dont_filter=True,  # paging must never be deduplicated away
+        )
+
+    def parse_listing(self, response: Response, column: str, page: int) -> Iterator[Request | FeedClaim]:
+        listing = listing_page(self.site, response_text(response), response.url, column)
+        self.listing_read(listing)
+        yield from self.follow(listing.entries)
+        following = declared.next_page_url(self.site, column, page + 1) or listing.next_cursor
+        if listing.entries and following and page < self.max_pages:
+            yield self.listing_page(following, column, page + 1)
+
+    def listing_missing(self, failure: Failure) -> None:
+        """Numbered pages end with a 404 (the sites print the page count only in a script)."""
+        response = getattr(failure.value, "response", None)
+        if response is not None and response.status == 404:
+            self.count("listing_end")
+            return
+        self.request_failed(failure)
+
+    def parse_page(self, html: str, url: str) -> ArticlePage:
+        return article_page(self.site, html, url)
+
+
+def _spider_class(site: SiteSpec) -> type[DeclaredSiteSpider]:
+    class_name = "".join(part.title() for part in site.name.split("_")) + "Spider"
+    attributes = {"name": site.name, "feed": site.name, "site": site, "__module__": __name__}
+    return type(class_name, (DeclaredSiteSpider,), attributes)
+
+
+# Scrapy finds spiders as module attributes: one class per site file. A broken file fails loudly
+# here (`scrapy list`, `newsarchive crawl`) with the loader's one-line error naming file and field.
+globals().update({cls.__name__: cls for cls in map(_spider_class, register_declared_sites())})
