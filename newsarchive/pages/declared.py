@@ -17,6 +17,7 @@ from urllib.parse import urljoin, urlsplit
 import lxml.html
 from lxml import etree
 
+from newsarchive.pages.model import PageError
 from newsarchive.sites.loader import BoilerplateSpec, SiteSpec
 
 INFO_CODE = re.compile(r"[A-Z][A-Z0-9]*-[A-Za-z0-9]+")
@@ -25,12 +26,8 @@ _ID_PART = re.compile(r"[A-Za-z0-9]+")
 Extraction = Literal["selectors", "generic"]
 
 
-class DeclaredPageError(ValueError):
+class DeclaredPageError(PageError):
     """A page the site's selectors cannot read; ``reason`` is a short stats key (``no_title``…)."""
-
-    def __init__(self, reason: str, detail: str = "") -> None:
-        super().__init__(f"{reason}: {detail}" if detail else reason)
-        self.reason = reason
 
 
 @dataclass(frozen=True)

@@ -10,10 +10,8 @@ import re
 from typing import Any
 from urllib.parse import urlsplit
 
-import lxml.html
-from lxml import etree
-
 from newsarchive.ids import article_url, code_from_url
+from newsarchive.pages.html import first, inner_html, match, node_text, parse_tree, plain_text
 from newsarchive.pages.model import ArticlePage, ListingEntry, ListingPage, PageError
 
 # The page model moved to newsarchive.pages.model; re-exported so existing imports keep working.
@@ -39,8 +37,6 @@ _PAGE_TIME = re.compile(r"\d{4}年\d{1,2}月\d{1,2}日\s*\d{1,2}:\d{2}(?::\d{2})
 _SOURCE_ITEM = re.compile(r"来源[：:]\s*(.+)")
 _AUTHOR_ITEM = re.compile(r"作者[：:]\s*(.+)")
 _EM_MEDIA = re.compile(r"文章来源[：:]\s*([^）)]+)")
-_TAG = re.compile(r"<[^<>]*>")
-_UNPRINTABLE = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ud800-\udfff]")
 
 # current layout (≈2023–): header items in .tipbox .infos, body in div.txtinfos#ContentBody
 _INFO_ITEMS = "//div[contains(concat(' ', normalize-space(@class), ' '), ' infos ')]/div"
@@ -98,29 +94,26 @@ def parse_fast_list(text: str, url: str) -> ListingPage:
 
 def parse_article(html: str, url: str) -> ArticlePage:
     """Parse an article page of either layout. Missing fields come back as None, never raise on junk."""
-    try:
-        tree = lxml.html.fromstring(html) if html.strip() else None
-    except (etree.ParserError, ValueError):
-        tree = None
+    tree = parse_tree(html)
     if tree is None:
         return ArticlePage(code_from_url(url), "unknown", None, None, None, None, None, None)
     layout = "older" if tree.xpath(_OLD_TITLE) else "current"
-    body = _first(tree.xpath(_BODY))
+    body = first(tree.xpath(_BODY))
     if layout == "older":
-        title = _text(_first(tree.xpath(_OLD_TITLE)))
-        published = _match(_PAGE_TIME, _text(_first(tree.xpath(_OLD_TIME))))
-        media = _clean(_first(tree.xpath(_OLD_SOURCE)) or _first(tree.xpath(_OLD_SOURCE_IMG)))
-        author = _match(_AUTHOR_ITEM, _text(_first(tree.xpath(_OLD_AUTHOR))))
-        summary = _text(_first(tree.xpath(_OLD_REVIEW)))
+        title = node_text(first(tree.xpath(_OLD_TITLE)))
+        published = match(_PAGE_TIME, node_text(first(tree.xpath(_OLD_TIME))))
+        media = plain_text(first(tree.xpath(_OLD_SOURCE)) or first(tree.xpath(_OLD_SOURCE_IMG)))
+        author = match(_AUTHOR_ITEM, node_text(first(tree.xpath(_OLD_AUTHOR))))
+        summary = node_text(first(tree.xpath(_OLD_REVIEW)))
     else:
-        items = [_text(node) or "" for node in tree.xpath(_INFO_ITEMS)]
+        items = [node_text(node) or "" for node in tree.xpath(_INFO_ITEMS)]
         title = _page_title(tree)
-        published = next((m for item in items if (m := _match(_PAGE_TIME, item))), None)
-        media = next((m for item in items if (m := _match(_SOURCE_ITEM, item))), None)
-        author = next((m for item in items if (m := _match(_AUTHOR_ITEM, item))), None)
-        summary = _clean(_first(tree.xpath(_DESCRIPTION))) or _text(_first(tree.xpath(_ABSTRACT)))
+        published = next((m for item in items if (m := match(_PAGE_TIME, item))), None)
+        media = next((m for item in items if (m := match(_SOURCE_ITEM, item))), None)
+        author = next((m for item in items if (m := match(_AUTHOR_ITEM, item))), None)
+        summary = plain_text(first(tree.xpath(_DESCRIPTION))) or node_text(first(tree.xpath(_ABSTRACT)))
     if media is None and body is not None:
-        media = _match(_EM_MEDIA, _text(_first(body.xpath(_EM_MEDIA_P))))
+        media = match(_EM_MEDIA, node_text(first(body.xpath(_EM_MEDIA_P))))
     return ArticlePage(
         code=code_from_url(url),
         layout=layout,
@@ -129,7 +122,7 @@ def parse_article(html: str, url: str) -> ArticlePage:
         media=media,
         author=author,
         summary=summary,
-        body_html=_inner_html(body) if body is not None else None,
+        body_html=inner_html(body) if body is not None else None,
     )
 
 
@@ -143,10 +136,10 @@ def _column_entry(row: Any) -> ListingEntry | None:
     return ListingEntry(
         code=code,
         kind=kind,
-        title=_clean(row.get("title")),
-        show_time=_clean(row.get("showTime")),
-        media=_clean(row.get("mediaName")),
-        summary=_clean(row.get("summary")),
+        title=plain_text(row.get("title")),
+        show_time=plain_text(row.get("showTime")),
+        media=plain_text(row.get("mediaName")),
+        summary=plain_text(row.get("summary")),
         url=url,
     )
 
@@ -158,10 +151,10 @@ def _fast_entry(row: Any) -> ListingEntry | None:
     return ListingEntry(
         code=code,
         kind="CMS",
-        title=_clean(row.get("title")),
-        show_time=_clean(row.get("showTime")),
+        title=plain_text(row.get("title")),
+        show_time=plain_text(row.get("showTime")),
         media=None,
-        summary=_clean(row.get("summary")),
+        summary=plain_text(row.get("summary")),
         url=article_url(code),
     )
 
@@ -193,43 +186,10 @@ def _load_json(text: str) -> dict[str, Any]:
 
 def _page_title(tree: Any) -> str | None:
     # The page has no h1; the real title is in <title> with the site suffix (div.title is a fallback).
-    raw = _text(_first(tree.xpath("//title")))
+    raw = node_text(first(tree.xpath("//title")))
     if raw:
-        return _clean(_TITLE_SUFFIX.sub("", raw))
-    return _text(_first(tree.xpath(_CURRENT_TITLE)))
-
-
-def _inner_html(node: Any) -> str:
-    parts = [node.text or ""]
-    parts.extend(etree.tostring(child, encoding="unicode", with_tail=True) for child in node)
-    return "".join(parts)
-
-
-def _first(values: list[Any]) -> Any:
-    return values[0] if values else None
-
-
-def _text(node: Any) -> str | None:
-    return None if node is None else _clean(node.text_content())
-
-
-def _clean(value: Any) -> str | None:
-    """Plain single-line text: no tags (the search API wraps hits in <em>), no control characters
-    or lone surrogates (JSON can carry them; no database or file encoding accepts them)."""
-    if value is None:
-        return None
-    text = _UNPRINTABLE.sub("", _TAG.sub("", str(value)))
-    text = " ".join(text.split())
-    return text or None
-
-
-def _match(pattern: re.Pattern[str], text: str | None) -> str | None:
-    if not text:
-        return None
-    found = pattern.search(text)
-    if not found:
-        return None
-    return _clean(found.group(1) if pattern.groups else found.group(0))
+        return plain_text(_TITLE_SUFFIX.sub("", raw))
+    return node_text(first(tree.xpath(_CURRENT_TITLE)))
 
 
 def _as_int(value: Any) -> int | None:

@@ -9,10 +9,8 @@ import re
 from typing import Any
 from urllib.parse import urljoin, urlsplit
 
-import lxml.html
-from lxml import etree
-
 from newsarchive.ids import ZQRB_HOSTS, zqrb_info_code
+from newsarchive.pages.html import first, inner_html, match, node_text, parse_tree, plain_text
 from newsarchive.pages.model import ArticlePage, ListingEntry, ListingPage
 
 DEFAULT_MEDIA = "证券日报网"  # an article page without a 来源 line is the site's own
@@ -49,7 +47,6 @@ _NAME = r"[\u4e00-\u9fff·]{2,8}"
 _BYLINE = re.compile(rf"^本报(?:见习|特约)?记者\s*({_NAME}(?:[\s、，,]+{_NAME})*)$")
 _CRUMB_SPLIT = re.compile(r"\s*(?:>|＞|»|›)\s*")
 _CRUMB_SKIP = frozenset({"首页", "正文", ""})
-_UNPRINTABLE = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ud800-\udfff]")
 
 
 def is_listing_url(url: str) -> bool:
@@ -63,7 +60,7 @@ def is_listing_url(url: str) -> bool:
 def parse_listing(html: str, url: str) -> ListingPage:
     """Rows of either list template; hrefs resolve against ``url``. ``next_cursor`` is the absolute
     URL of the next page when the page links one (and it is not this page), else None."""
-    tree = _tree(html)
+    tree = parse_tree(html)
     if tree is None:
         return ListingPage(entries=[])
     rows = tree.xpath(LIST_ROWS_B) or tree.xpath(LIST_ROWS_A)
@@ -81,26 +78,26 @@ def parse_listing(html: str, url: str) -> ListingPage:
 def parse_article(html: str, url: str) -> ArticlePage:
     """Title, time, 来源, author (作者 or the 本报记者 byline), raw body and 栏目; never raises on junk."""
     code = zqrb_info_code(url)
-    tree = _tree(html)
+    tree = parse_tree(html)
     if tree is None:
         return ArticlePage(code, "unknown", None, None, None, None, None, None)
     layout, body = next(
         ((name, nodes[0]) for name, xpath in BODIES if (nodes := tree.xpath(xpath))), ("unknown", None)
     )
-    info = _text(_first(tree.xpath(INFO_LINE))) or _text(_first(tree.xpath(ERA_A_INFO))) or ""
-    title = _text(_first(tree.xpath(ARTICLE_TITLE)))
+    info = node_text(first(tree.xpath(INFO_LINE))) or node_text(first(tree.xpath(ERA_A_INFO))) or ""
+    title = node_text(first(tree.xpath(ARTICLE_TITLE)))
     if title is None:
-        raw_title = _text(_first(tree.xpath(PAGE_TITLE)))
-        title = _clean(_TITLE_SUFFIX.sub("", raw_title)) if raw_title else None
+        raw_title = node_text(first(tree.xpath(PAGE_TITLE)))
+        title = plain_text(_TITLE_SUFFIX.sub("", raw_title)) if raw_title else None
     return ArticlePage(
         code=code,
         layout=layout,
         title=title,
-        published_raw=_match(_TIME, info),
-        media=_match(_SOURCE, info) or DEFAULT_MEDIA,
-        author=_match(_AUTHOR, info) or (_byline(body) if body is not None else None),
-        summary=_clean(_first(tree.xpath(DESCRIPTION))),
-        body_html=_inner_html(body) if body is not None else None,
+        published_raw=match(_TIME, info),
+        media=match(_SOURCE, info) or DEFAULT_MEDIA,
+        author=match(_AUTHOR, info) or (_byline(body) if body is not None else None),
+        summary=plain_text(first(tree.xpath(DESCRIPTION))),
+        body_html=inner_html(body) if body is not None else None,
         section=_section(tree),
     )
 
@@ -114,8 +111,8 @@ def _entry(row: Any, page_url: str) -> ListingEntry | None:
         return ListingEntry(
             code=code,
             kind=ENTRY_KIND,
-            title=_clean(link.get("title")) or _text(link),
-            show_time=_match(_TIME, _text(_first(row.xpath(ROW_DATE)))),
+            title=plain_text(link.get("title")) or node_text(link),
+            show_time=match(_TIME, node_text(first(row.xpath(ROW_DATE)))),
             media=None,  # the lists name no source; the article page does
             summary=None,
             url=absolute,
@@ -143,41 +140,6 @@ def _byline(body: Any) -> str | None:
 
 def _section(tree: Any) -> str | None:
     """The last breadcrumb part that is not 首页 or 正文: ``首页 > 财经 > 宏观经济 > 正文`` → 宏观经济."""
-    crumb = _text(_first(tree.xpath(CRUMB)))
+    crumb = node_text(first(tree.xpath(CRUMB)))
     parts = [part for part in _CRUMB_SPLIT.split(crumb or "") if part not in _CRUMB_SKIP]
     return parts[-1] if parts else None
-
-
-def _tree(html: str) -> Any:
-    try:
-        return lxml.html.fromstring(html) if html.strip() else None
-    except (etree.ParserError, ValueError):
-        return None
-
-
-def _inner_html(node: Any) -> str:
-    parts = [node.text or ""]
-    parts.extend(etree.tostring(child, encoding="unicode", with_tail=True) for child in node)
-    return "".join(parts)
-
-
-def _first(values: list[Any]) -> Any:
-    return values[0] if values else None
-
-
-def _text(node: Any) -> str | None:
-    return None if node is None else _clean(node.text_content())
-
-
-def _clean(value: Any) -> str | None:
-    if value is None:
-        return None
-    text = " ".join(_UNPRINTABLE.sub("", str(value)).split())
-    return text or None
-
-
-def _match(pattern: re.Pattern[str], text: str | None) -> str | None:
-    found = pattern.search(text) if text else None
-    if not found:
-        return None
-    return _clean(found.group(1) if pattern.groups else found.group(0))
