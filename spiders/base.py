@@ -127,15 +127,23 @@ class ArchiveSpider(Spider):
             yield article
 
     def listing(
-        self, url: str, query: dict[str, str], callback: Callable[..., Any], **cb_kwargs: Any
+        self,
+        url: str,
+        callback: Callable[..., Any],
+        *,
+        query: dict[str, str] | None = None,
+        errback: Callable[[Failure], Any] | None = None,
+        **cb_kwargs: Any,
     ) -> Request:
-        """A list API request; ``req_trace`` is added (the APIs answer an error shell without it,
-        the site's own pages send epoch milliseconds)."""
-        query = {**query, "req_trace": str(int(time.time() * 1000))}
+        """A listing request, never deduplicated. With ``query`` it is an East Money list API call
+        and ``req_trace`` is added (the APIs answer an error shell without it; the site's own pages
+        send epoch milliseconds)."""
+        if query is not None:
+            url = f"{url}?{urlencode({**query, 'req_trace': str(int(time.time() * 1000))})}"
         return Request(
-            f"{url}?{urlencode(query)}",
+            url,
             callback=callback,
-            errback=self.request_failed,
+            errback=errback or self.request_failed,
             cb_kwargs=cb_kwargs,
             dont_filter=True,  # paging must never be deduplicated away
         )

@@ -41,13 +41,8 @@ class DeclaredSiteSpider(ArchiveSpider):
             yield self.listing_page(self.site.column_url(column), column, 1)
 
     def listing_page(self, url: str, column: str, page: int) -> Request:
-        return Request(
-            url,
-            callback=self.parse_listing,
-            errback=self.listing_missing if page > 1 else self.request_failed,
-            cb_kwargs={"column": column, "page": page},
-            dont_filter=True,  # paging must never be deduplicated away
-        )
+        missing = self.listing_missing if page > 1 else None
+        return self.listing(url, self.parse_listing, errback=missing, column=column, page=page)
 
     def parse_listing(self, response: Response, column: str, page: int) -> Iterator[Request | FeedClaim]:
         listing = listing_page(self.site, response_text(response), response.url, column)

@@ -51,7 +51,7 @@ class EastMoneySpider(ArchiveSpider):
             "page_size": str(self.page_size),
             "fields": LIST_FIELDS,
         }
-        return self.listing(COLUMN_LIST_URL, query, self.parse_listing, column=column, page=page)
+        return self.listing(COLUMN_LIST_URL, self.parse_listing, query=query, column=column, page=page)
 
     def parse_listing(self, response: Response, column: str, page: int) -> Iterator[Request | FeedClaim]:
         try:

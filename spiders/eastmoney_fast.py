@@ -42,7 +42,7 @@ class EastMoneyFastSpider(ArchiveSpider):
             "sortEnd": cursor,
             "pageSize": str(self.page_size),
         }
-        return self.listing(FAST_LIST_URL, query, self.parse_listing, page=page)
+        return self.listing(FAST_LIST_URL, self.parse_listing, query=query, page=page)
 
     def parse_listing(self, response: Response, page: int) -> Iterator[Request | FeedClaim]:
         try:

@@ -14,7 +14,7 @@ from typing import Any
 from scrapy import Request
 from scrapy.http import Response
 
-from newsarchive.items import ZQRB_FEED
+from newsarchive.items import ZQRB_FEED, FeedClaim
 from newsarchive.pages import zqrb
 from newsarchive.pages.model import ArticlePage
 from spiders.base import ArchiveSpider, response_text, split_arg
@@ -47,25 +47,14 @@ class ZqrbSpider(ArchiveSpider):
 
     async def start(self) -> AsyncIterator[Request]:
         for column in self.columns:
-            yield self.listing_page(LISTING_URL.format(column=column), 1)
+            yield self.listing(LISTING_URL.format(column=column), self.parse_listing, page=1)
 
-    def listing_page(self, url: str, page: int) -> Request:
-        return Request(
-            url,
-            callback=self.parse_listing,
-            errback=self.request_failed,
-            cb_kwargs={"page": page},
-            dont_filter=True,  # paging must never be deduplicated away
-        )
-
-    def parse_listing(self, response: Response, page: int) -> Iterator[Request]:
+    def parse_listing(self, response: Response, page: int) -> Iterator[Request | FeedClaim]:
         listing = zqrb.parse_listing(response_text(response), response.url)
         self.listing_read(listing)
-        for request in self.follow(listing.entries):
-            if isinstance(request, Request):
-                yield request
+        yield from self.follow(listing.entries)
         if listing.entries and listing.next_cursor and page < self.max_pages:
-            yield self.listing_page(listing.next_cursor, page + 1)
+            yield self.listing(listing.next_cursor, self.parse_listing, page=page + 1)
 
     def parse_page(self, html: str, url: str) -> ArticlePage:
         return zqrb.parse_article(html, url)
