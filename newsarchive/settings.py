@@ -33,6 +33,13 @@ NEWSARCHIVE_PAGE_SIZE = 50  # listing rows per API request (East Money caps it a
 NEWSARCHIVE_MAX_PAGES = 5  # listing pages per column unless the spider gets -a pages=N
 # Rows per database transaction in the store pipeline; the tail is flushed when the spider closes.
 NEWSARCHIVE_STORE_BATCH_SIZE = 50
+# While the database is unreachable or locked, the store retries with backoff (0.5 s, doubling, at
+# most 30 s apart) for this long, then stops the crawl and dead-letters what it could not write.
+NEWSARCHIVE_DB_RETRY_SECONDS = 120.0
+NEWSARCHIVE_DB_BUSY_TIMEOUT = 30.0  # SQLite: seconds a write waits for another process's lock
+# Stored articles are not requested again, except those published less than this many hours ago
+# (news is often corrected in its first hours; a changed one is revised). 0: never re-fetch.
+NEWSARCHIVE_REFETCH_HOURS = 0.0
 # An article body (raw HTML) longer than this is dropped as body_too_large; real ones are < 100 k.
 # 0: no limit.
 NEWSARCHIVE_MAX_BODY_CHARS = 2_000_000

@@ -1,49 +1,65 @@
-"""Store: batched upserts into the archive database, deduplicated by ``info_code`` in the database.
+"""Store: batched writes into the archive database (dedup and revisions in the database).
 
 Settings: ``NEWSARCHIVE_DATABASE_URL``, ``NEWSARCHIVE_STORE_BATCH_SIZE``, ``NEWSARCHIVE_DEADLETTER_DIR``,
-``NEWSARCHIVE_NEAR_DUPLICATE_HOURS`` (window for near-duplicate linking; 0 turns it off).
+``NEWSARCHIVE_NEAR_DUPLICATE_HOURS`` (window for near-duplicate linking; 0 turns it off),
+``NEWSARCHIVE_DB_RETRY_SECONDS`` and ``NEWSARCHIVE_DB_BUSY_TIMEOUT``.
 A spider with ``replace_existing = True`` (reparse) rewrites stored rows instead of keeping them.
-If a batch cannot be written, its items go to a dead-letter JSON Lines file: nothing is lost silently.
+
+Batches are written in a worker thread (``asyncio.to_thread``; Scrapy runs on the asyncio
+reactor), one at a time, so the crawl keeps running while the database is slow or being retried.
+If the database stays unreachable past the retry budget, the crawl is stopped (finish reason
+``database_unavailable``) and every item not committed, including the ones still arriving, goes to
+a dead-letter file for ``newsarchive load``: nothing is lost.
 """
 
 from __future__ import annotations
 
-import json
+import asyncio
 import logging
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from pathlib import Path
-from typing import Any
 
-from scrapy import Spider
 from scrapy.crawler import Crawler
 from scrapy.statscollectors import StatsCollector
+from scrapy.utils.defer import deferred_from_coro
 from sqlalchemy.engine import Engine
-from sqlalchemy.exc import SQLAlchemyError
 
-from newsarchive.db.duplicates import link_near_duplicates
-from newsarchive.db.engine import open_database, session_factory
-from newsarchive.db.models import ARTICLE_FIELDS
-from newsarchive.db.repository import claim_for_feed, store_articles
-from newsarchive.export.records import article_record
+from newsarchive.db.engine import open_database
+from newsarchive.db.writer import BatchResult, BatchWriter, StoreUnavailable
+from newsarchive.deadletter import DeadLetterFile
 from newsarchive.items import Article, FeedClaim
 
 logger = logging.getLogger(__name__)
 
+DATABASE_UNAVAILABLE = "database_unavailable"  # the crawl's finish reason when the store gave up
+
 
 class StorePipeline:
     def __init__(
-        self, crawler: Crawler, url: str, batch_size: int, deadletter_dir: Path, near_duplicate_hours: float
+        self,
+        crawler: Crawler,
+        url: str,
+        batch_size: int,
+        deadletter_dir: Path,
+        near_duplicate_hours: float,
+        retry_seconds: float,
+        busy_timeout: float,
     ) -> None:
         self.crawler = crawler
-        self.near_duplicate_window = timedelta(hours=near_duplicate_hours)
         self.url = url
         self.batch_size = max(1, batch_size)
         self.deadletter_dir = deadletter_dir
+        self.near_duplicate_window = timedelta(hours=near_duplicate_hours)
+        self.retry_seconds = retry_seconds
+        self.busy_timeout = busy_timeout
         self.stats: StatsCollector | None = crawler.stats
         self.engine: Engine | None = None
-        self.replace = False
+        self.writer: BatchWriter | None = None
+        self.deadletter: DeadLetterFile | None = None
         self.pending: list[Article] = []
         self.claims: list[FeedClaim] = []
+        self.unavailable: str | None = None  # set once the retries are exhausted
+        self._lock = asyncio.Lock()  # one batch in flight at a time
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> StorePipeline:
@@ -54,74 +70,89 @@ class StorePipeline:
             settings.getint("NEWSARCHIVE_STORE_BATCH_SIZE"),
             Path(settings.get("NEWSARCHIVE_DEADLETTER_DIR")),
             settings.getfloat("NEWSARCHIVE_NEAR_DUPLICATE_HOURS"),
+            settings.getfloat("NEWSARCHIVE_DB_RETRY_SECONDS"),
+            settings.getfloat("NEWSARCHIVE_DB_BUSY_TIMEOUT"),
         )
 
-    def open_spider(self, spider: Spider | None = None) -> None:
-        self.engine = open_database(self.url)
-        self.replace = bool(getattr(self.crawler.spider, "replace_existing", False))
+    def open_spider(self) -> None:
+        self.engine = open_database(self.url, busy_timeout=self.busy_timeout)
+        spider = self.crawler.spider
+        self.writer = BatchWriter(
+            self.engine,
+            replace=bool(getattr(spider, "replace_existing", False)),
+            near_duplicate_window=self.near_duplicate_window,
+            retry_seconds=self.retry_seconds,
+        )
+        self.deadletter = DeadLetterFile(self.deadletter_dir, spider.name if spider else "crawl")
 
-    def process_item(self, item: Article | FeedClaim, spider: Spider | None = None) -> Article | FeedClaim:
+    async def process_item(self, item: Article | FeedClaim) -> Article | FeedClaim:
         if isinstance(item, FeedClaim):
             self.claims.append(item)
         else:
             self.pending.append(item)
         if len(self.pending) + len(self.claims) >= self.batch_size:
-            self.flush()
+            await self._flush()
         return item
 
-    def close_spider(self, spider: Spider | None = None) -> None:
-        self.flush()
-        if self.engine is not None:
-            self.engine.dispose()
-
-    def flush(self) -> None:
-        if self.engine is None or not (self.pending or self.claims):
-            return
-        batch, self.pending = self.pending, []
-        claims, self.claims = self.claims, []
-        now = datetime.now(UTC)
-        rows = [_row(item, now) for item in batch]
+    async def close_spider(self) -> None:
         try:
-            with session_factory(self.engine).begin() as session:
-                result = store_articles(session, rows, replace=self.replace)
-                moved = claim_for_feed(session, [vars(claim) for claim in claims])
-                linked = 0
-                if self.near_duplicate_window:
-                    written = {row["info_code"] for row in rows} if self.replace else result.new_codes
-                    linked = link_near_duplicates(session, written, self.near_duplicate_window)
-        except SQLAlchemyError as error:
-            path = self._dead_letter(batch)
-            self._inc("deadletter", len(batch))
-            logger.error(
-                "could not store %d articles (%s); saved to %s", len(batch), _first_line(error), path
-            )
-            return
-        self._inc("stored/new", result.new)
-        self._inc("stored/existing", result.existing)
-        self._inc("near_duplicates_linked", linked)
-        self._inc("stored/moved_to_preferred_feed", moved)
+            await self._flush()
+        finally:
+            if self.engine is not None:
+                self.engine.dispose()
 
-    def _dead_letter(self, batch: list[Article]) -> Path:
-        self.deadletter_dir.mkdir(parents=True, exist_ok=True)
-        name = self.crawler.spider.name if self.crawler.spider else "crawl"
-        path = self.deadletter_dir / f"{name}-{datetime.now(UTC):%Y%m%dT%H%M%S%f}.jsonl"
-        with path.open("a", encoding="utf-8") as stream:
-            for item in batch:
-                stream.write(json.dumps(article_record(item), ensure_ascii=False) + "\n")
-        return path
+    async def _flush(self) -> None:
+        articles, self.pending = self.pending, []
+        claims, self.claims = self.claims, []
+        items: list[Article | FeedClaim] = [*articles, *claims]
+        if not items:
+            return
+        async with self._lock:
+            if self.unavailable is not None or self.writer is None:
+                self._dead_letter(items, self.unavailable or "store not open")
+                return
+            try:
+                result = await asyncio.to_thread(self.writer.write, articles, claims)
+            except StoreUnavailable as error:
+                self._give_up(error, items)
+            except Exception as error:  # never lose a batch to an unexpected failure
+                self._dead_letter(items, f"store failed: {type(error).__name__}: {error}")
+            else:
+                self._count(result)
+
+    def _count(self, result: BatchResult) -> None:
+        for key, amount in (
+            ("stored/new", result.new),
+            ("stored/unchanged", result.unchanged),
+            ("stored/revised", result.revised),
+            ("stored/stale_version", result.stale),
+            ("stored/moved_to_preferred_feed", result.moved),
+            ("near_duplicates_linked", result.linked),
+            ("db_retries", result.retries),
+        ):
+            self._inc(key, amount)
+        for item, reason in result.rejected:
+            self._dead_letter([item], f"rejected by the database: {reason}")
+
+    def _give_up(self, error: StoreUnavailable, items: list[Article | FeedClaim]) -> None:
+        self.unavailable = f"database unavailable: {error}"
+        self._inc("db_retries", error.retries)
+        self._dead_letter(items, self.unavailable)
+        logger.error("giving up on the database after %.0f s; stopping the crawl", self.retry_seconds)
+        try:
+            engine = self.crawler.engine
+        except RuntimeError:  # not crawling (the pipeline driven on its own)
+            return
+        if engine.spider is not None:
+            closing = deferred_from_coro(engine.close_spider_async(reason=DATABASE_UNAVAILABLE))
+            closing.addErrback(lambda f: logger.error("could not stop the crawl: %s", f.getErrorMessage()))
+
+    def _dead_letter(self, items: list[Article | FeedClaim], reason: str) -> None:
+        assert self.deadletter is not None
+        self.deadletter.write(items)
+        self._inc("deadletter", len(items))
+        logger.error("could not store %d items (%s); saved to %s", len(items), reason, self.deadletter.path)
 
     def _inc(self, key: str, amount: int) -> None:
         if self.stats is not None and amount:
             self.stats.inc_value(f"newsarchive/{key}", amount)
-
-
-def _row(item: Article, now: datetime) -> dict[str, Any]:
-    row = {name: getattr(item, name) for name in ARTICLE_FIELDS}
-    seen = item.fetched_at or now
-    row["first_seen_at"] = seen
-    row["last_seen_at"] = seen
-    return row
-
-
-def _first_line(error: Exception) -> str:
-    return str(getattr(error, "orig", None) or error).strip().splitlines()[0]

@@ -1,15 +1,16 @@
 """Shared crawling for listing spiders: skip what is stored, follow the rest, parse article pages
 (with each spider's :meth:`ArchiveSpider.parse_page`; East Money's parser by default).
 
-Reads ``NEWSARCHIVE_DATABASE_URL`` (to ask the archive before following) and ``NEWSARCHIVE_MAX_PAGES``
-/ ``NEWSARCHIVE_PAGE_SIZE`` (defaults for the ``pages`` / ``page_size`` arguments).
+Reads ``NEWSARCHIVE_DATABASE_URL`` (to ask the archive before following), ``NEWSARCHIVE_REFETCH_HOURS``
+(stored articles younger than this are fetched again) and ``NEWSARCHIVE_MAX_PAGES`` /
+``NEWSARCHIVE_PAGE_SIZE`` (defaults for the ``pages`` / ``page_size`` arguments).
 """
 
 from __future__ import annotations
 
 import time
 from collections.abc import Callable, Iterable, Iterator
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any, ClassVar
 from urllib.parse import urlencode
 
@@ -17,11 +18,12 @@ from scrapy import Request, Spider
 from scrapy.crawler import Crawler
 from scrapy.http import Response
 from sqlalchemy.engine import Engine
+from sqlalchemy.exc import SQLAlchemyError
 from twisted.python.failure import Failure
 
 from newsarchive.assemble import assemble_article
 from newsarchive.db.engine import open_database, session_factory
-from newsarchive.db.repository import stored_codes
+from newsarchive.db.repository import stored_publish_times
 from newsarchive.ids import canonical_info_code
 from newsarchive.items import PREFERRED_FEED, Article, FeedClaim
 from newsarchive.middlewares import ORIGINAL_URL_KEY
@@ -36,6 +38,8 @@ class ArchiveSpider(Spider):
     feed: ClassVar[str]
     engine: Engine
     max_pages: int
+    refetch_within: timedelta
+    job_arguments: dict[str, str]  # the -a arguments, recorded with the run (newsarchive.history)
     page_size: int
 
     arguments: ClassVar[frozenset[str]] = frozenset({"pages", "page_size"})
@@ -47,7 +51,9 @@ class ArchiveSpider(Spider):
             known = ", ".join(sorted(cls.arguments))
             raise ValueError(f"unknown spider argument {unknown[0]!r} for {cls.name} (known: {known})")
         spider: ArchiveSpider = super().from_crawler(crawler, *args, **kwargs)
+        spider.job_arguments = {name: str(value) for name, value in sorted(kwargs.items())}
         spider.engine = open_database(crawler.settings.get("NEWSARCHIVE_DATABASE_URL"))
+        spider.refetch_within = timedelta(hours=crawler.settings.getfloat("NEWSARCHIVE_REFETCH_HOURS"))
         spider.max_pages = _positive_int(
             kwargs.get("pages"), crawler.settings.getint("NEWSARCHIVE_MAX_PAGES"), "pages"
         )
@@ -86,8 +92,9 @@ class ArchiveSpider(Spider):
     def follow(self, entries: Iterable[ListingEntry]) -> Iterator[Request | FeedClaim]:
         """Request the article page of every entry not already in the archive.
 
-        One database query per listing page, so memory does not grow with the archive. On the
-        preferred feed (the 7x24 list), a stored article is claimed instead of fetched.
+        One database query per listing page, so memory does not grow with the archive. A stored
+        article is fetched again only if it was published within ``NEWSARCHIVE_REFETCH_HOURS``.
+        On the preferred feed (the 7x24 list), a stored article is also claimed for that feed.
         """
         wanted: dict[str, ListingEntry] = {}
         for entry in entries:
@@ -95,14 +102,22 @@ class ArchiveSpider(Spider):
                 wanted.setdefault(canonical_info_code(entry.code), entry)
             except ValueError:
                 self.count("skipped/bad_code")
-        with session_factory(self.engine)() as session:
-            already = stored_codes(session, wanted)
+        try:
+            with session_factory(self.engine)() as session:
+                stored = stored_publish_times(session, wanted)
+        except SQLAlchemyError as error:  # unreachable: follow nothing now, the next run will
+            self.count("listing_error/database")
+            self.logger.warning("cannot check the archive, skipping %d entries: %s", len(wanted), error)
+            return
+        due = datetime.now(UTC) - self.refetch_within
         for info_code, entry in wanted.items():
-            if info_code in already:
-                self.count("skipped/already_stored")
+            if info_code in stored:
                 if self.feed == PREFERRED_FEED:
                     yield FeedClaim(info_code=info_code, feed=self.feed, summary=entry.summary)
-                continue
+                if not self.refetch_within or stored[info_code] < due:
+                    self.count("skipped/already_stored")
+                    continue
+                self.count("refetched")
             yield Request(
                 entry.url,
                 callback=self.parse_article_page,

@@ -23,6 +23,7 @@ class ReparseSpider(Spider):
 
     def __init__(self, warc: str | None = None, **kwargs: Any) -> None:
         super().__init__(**kwargs)
+        self.job_arguments = {"warc": warc or ""}  # recorded with the run (newsarchive.history)
         self.paths = [Path(path) for path in split_arg(warc, "warc")]
         if not self.paths:
             raise ValueError("reparse needs -a warc=FILE[,FILE...]")

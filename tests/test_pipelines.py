@@ -8,9 +8,12 @@ another connection while the pipeline is open).
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 import json
+import sqlite3
 from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -20,11 +23,11 @@ from scrapy import Spider
 from scrapy.crawler import Crawler
 from scrapy.exceptions import DropItem
 from scrapy.utils.test import get_crawler
-from sqlalchemy import select, text
+from sqlalchemy import create_engine, select, text
 from sqlalchemy.engine import Engine
 
 from newsarchive.db.engine import open_database, session_factory
-from newsarchive.db.models import ArticleRow
+from newsarchive.db.models import ArticleRevision, ArticleRow
 from newsarchive.items import Article
 from newsarchive.pages.eastmoney import parse_article
 from newsarchive.text.dates import SHANGHAI
@@ -34,6 +37,7 @@ from pipelines.store import StorePipeline
 from pipelines.taxonomy import TaxonomyPipeline
 from pipelines.validate import ValidatePipeline
 from spiders.reparse import ReparseSpider
+from tests.conftest import POSTGRES_ADMIN_URL
 
 SEED_CASE = Path(__file__).parent / "pages" / "cases" / "article_seed"
 CODE = "NW202204292366280343"
@@ -279,6 +283,8 @@ def test_taxonomy(feed: str, media: str | None, expected: tuple[str | None, str,
 
 
 # --- store ----------------------------------------------------------------------------------------
+# The pipeline is driven the way Scrapy drives it on the asyncio reactor: its coroutines run on an
+# event loop (asyncio.run here) and its batches are written in a worker thread.
 
 
 @pytest.fixture
@@ -287,7 +293,12 @@ def deadletter_dir(tmp_path: Path) -> Path:
 
 
 def open_store(
-    db_url: str, deadletter_dir: Path, spider: type[Spider] = CrawlSpider, **spider_args: Any
+    db_url: str,
+    deadletter_dir: Path,
+    spider: type[Spider] = CrawlSpider,
+    *,
+    settings: dict[str, Any] | None = None,
+    **spider_args: Any,
 ) -> tuple[Crawler, StorePipeline]:
     """A StorePipeline opened the way the engine opens it: from the crawler, with ``crawler.spider`` set."""
     crawler = crawler_for(
@@ -295,11 +306,24 @@ def open_store(
         NEWSARCHIVE_DATABASE_URL=db_url,
         NEWSARCHIVE_STORE_BATCH_SIZE=2,
         NEWSARCHIVE_DEADLETTER_DIR=str(deadletter_dir),
+        **(settings or {}),
     )
     crawler.spider = crawler._create_spider(**spider_args)
     pipeline = StorePipeline.from_crawler(crawler)
-    pipeline.open_spider(crawler.spider)
+    pipeline.open_spider()
     return crawler, pipeline
+
+
+def feed(pipeline: StorePipeline, items: list[Article], *, close: bool = True) -> None:
+    """Pass items through the pipeline (each comes out unchanged), then close it."""
+
+    async def scenario() -> None:
+        for item in items:
+            assert await pipeline.process_item(item) is item
+        if close:
+            await pipeline.close_spider()
+
+    asyncio.run(scenario())
 
 
 @pytest.fixture
@@ -315,13 +339,24 @@ def rows(engine: Engine) -> dict[str, ArticleRow]:
         return {row.info_code: row for row in session.scalars(select(ArticleRow))}
 
 
+def revisions(engine: Engine) -> list[tuple[str, str, datetime, str]]:
+    with session_factory(engine)() as session:
+        return [
+            (r.info_code, r.title, r.fetched_at, r.reason)
+            for r in session.scalars(select(ArticleRevision).order_by(ArticleRevision.id))
+        ]
+
+
+CORRECTED = FETCHED + timedelta(hours=1)
+
+
 def five_items() -> list[Article]:
-    """Five items over three batches of two; the fourth repeats the first one's code."""
+    """Five items over three batches of two; the fourth is a corrected version of the first."""
     return [
         stored_article(1),
         stored_article(2),
         stored_article(3),
-        stored_article(1, title="改过的标题"),
+        stored_article(1, title="改过的标题", fetched_at=CORRECTED),
         stored_article(4),
     ]
 
@@ -332,54 +367,68 @@ def test_store_batches_dedups_and_flushes_the_tail(
     crawler, pipeline = open_store(db_url, deadletter_dir)
     items = five_items()
 
-    for item in items:
-        assert pipeline.process_item(item) is item
-    # two full batches are written; the fifth item waits for the spider to close
+    feed(pipeline, items[:4], close=False)
+    # two full batches are written; nothing waits
     assert sorted(rows(archive)) == [stored_article(n).info_code for n in (1, 2, 3)]
-    assert pipeline.pending == [items[4]]
-
-    pipeline.close_spider(crawler.spider)
+    assert pipeline.pending == []
+    feed(pipeline, items[4:], close=False)
+    assert pipeline.pending == [items[4]]  # the fifth item waits for the spider to close
+    feed(pipeline, [])
 
     stored = rows(archive)
     assert sorted(stored) == [stored_article(n).info_code for n in (1, 2, 3, 4)]
     first = stored[stored_article(1).info_code]
-    assert first.title == "标题 1"  # an existing row is kept, not overwritten by a later copy
+    assert first.title == "改过的标题"  # the later fetch is the current version ...
+    assert revisions(archive) == [(first.info_code, "标题 1", FETCHED, "fetch")]  # ... the first is kept
     assert (first.published_at, first.tags, first.body_text) == (
         PUBLISHED + timedelta(minutes=1),
         ["证券日报网新闻"],
         "正文 1",
     )
     assert first.published_at.isoformat() == "2022-04-29T15:04:20+08:00"
-    assert first.first_seen_at == first.last_seen_at == FETCHED
-    assert stats_of(crawler) == {"newsarchive/stored/new": 4, "newsarchive/stored/existing": 1}
+    assert (first.first_seen_at, first.fetched_at, first.last_seen_at) == (FETCHED, CORRECTED, CORRECTED)
+    assert stats_of(crawler) == {"newsarchive/stored/new": 4, "newsarchive/stored/revised": 1}
     assert not deadletter_dir.exists()
 
 
 def test_store_second_run_with_the_same_items_stores_nothing_new(
     db_url: str, deadletter_dir: Path, archive: Engine
 ) -> None:
-    first_crawler, first = open_store(db_url, deadletter_dir)
-    for item in five_items():
-        first.process_item(item)
-    first.close_spider(first_crawler.spider)
-    before = {code: (row.id, row.title) for code, row in rows(archive).items()}
+    _, first = open_store(db_url, deadletter_dir)
+    feed(first, five_items())
+    before = {code: (row.id, row.title, row.fetched_at) for code, row in rows(archive).items()}
 
     crawler, pipeline = open_store(db_url, deadletter_dir)
-    for item in five_items():
-        pipeline.process_item(item)
-    pipeline.close_spider(crawler.spider)
+    feed(pipeline, five_items())
 
-    assert stats_of(crawler) == {"newsarchive/stored/existing": 5}
-    assert {code: (row.id, row.title) for code, row in rows(archive).items()} == before
+    # the first version of article 1 is older than the stored one: history already has it
+    assert stats_of(crawler) == {"newsarchive/stored/unchanged": 4, "newsarchive/stored/stale_version": 1}
+    assert {code: (row.id, row.title, row.fetched_at) for code, row in rows(archive).items()} == before
+    assert len(revisions(archive)) == 1
+
+
+def test_store_unchanged_refetch_only_moves_last_seen(
+    db_url: str, deadletter_dir: Path, archive: Engine
+) -> None:
+    _, first = open_store(db_url, deadletter_dir)
+    feed(first, [stored_article(1)])
+    later = FETCHED + timedelta(days=2)
+    crawler, pipeline = open_store(db_url, deadletter_dir)
+    feed(pipeline, [stored_article(1, fetched_at=later, summary="别的摘要")])
+
+    row = rows(archive)[stored_article(1).info_code]
+    assert (row.first_seen_at, row.fetched_at, row.last_seen_at) == (FETCHED, FETCHED, later)
+    assert row.summary == "摘要"  # not a revision: nothing but last_seen_at moves
+    assert revisions(archive) == []
+    assert stats_of(crawler) == {"newsarchive/stored/unchanged": 1}
 
 
 def test_store_rewrites_rows_for_a_replace_existing_spider(
     db_url: str, deadletter_dir: Path, tmp_path: Path, archive: Engine
 ) -> None:
     crawler, pipeline = open_store(db_url, deadletter_dir)
-    pipeline.process_item(stored_article(1))
-    pipeline.close_spider(crawler.spider)
-    assert pipeline.replace is False
+    feed(pipeline, [stored_article(1)])
+    assert pipeline.writer is not None and pipeline.writer.replace is False
 
     later = FETCHED + timedelta(days=3)
     reparsed = stored_article(
@@ -387,10 +436,8 @@ def test_store_rewrites_rows_for_a_replace_existing_spider(
     )
     # the real reparse spider declares replace_existing = True; its WARC argument is not read here
     crawler, pipeline = open_store(db_url, deadletter_dir, ReparseSpider, warc=str(tmp_path / "a.warc.gz"))
-    assert pipeline.replace is True
-    pipeline.process_item(reparsed)
-    pipeline.process_item(stored_article(2))
-    pipeline.close_spider(crawler.spider)
+    assert pipeline.writer is not None and pipeline.writer.replace is True
+    feed(pipeline, [reparsed, stored_article(2)])
 
     stored = rows(archive)
     assert sorted(stored) == [stored_article(1).info_code, stored_article(2).info_code]
@@ -402,32 +449,111 @@ def test_store_rewrites_rows_for_a_replace_existing_spider(
         ["x"],
     )
     assert (row.first_seen_at, row.last_seen_at) == (FETCHED, later)
-    assert stats_of(crawler) == {"newsarchive/stored/existing": 1, "newsarchive/stored/new": 1}
+    assert revisions(archive) == [(row.info_code, "标题 1", FETCHED, "reparse")]
+    assert stats_of(crawler) == {"newsarchive/stored/revised": 1, "newsarchive/stored/new": 1}
+
+
+def dead_letters(folder: Path) -> list[dict[str, Any]]:
+    return [
+        json.loads(line)
+        for path in sorted(folder.glob("*.jsonl"))
+        for line in path.read_text(encoding="utf-8").splitlines()
+    ]
 
 
 def test_store_failure_mid_crawl_dead_letters_every_pending_item(
     db_url: str, deadletter_dir: Path, archive: Engine
 ) -> None:
-    crawler, pipeline = open_store(db_url, deadletter_dir)
+    crawler, pipeline = open_store(db_url, deadletter_dir, settings={"NEWSARCHIVE_DB_RETRY_SECONDS": 1})
     items = [stored_article(n) for n in range(1, 6)]
-    pipeline.process_item(items[0])
-    pipeline.process_item(items[1])  # first batch written
+    feed(pipeline, items[:2], close=False)  # first batch written
     assert sorted(rows(archive)) == [items[0].info_code, items[1].info_code]
 
     with archive.begin() as connection:  # the database loses the table under the running crawl
+        connection.execute(text("DROP TABLE article_revisions"))
         connection.execute(text("DROP TABLE articles"))
-    for item in items[2:]:
-        assert pipeline.process_item(item) is item  # a failed batch never raises into the engine
-    pipeline.close_spider(crawler.spider)  # ... nor does the failed tail
+    feed(pipeline, items[2:])  # a failed batch never raises into the engine, nor does the failed tail
 
     files = sorted(deadletter_dir.glob("*.jsonl"))
-    assert files and all(path.name.startswith("pipelinetest-") for path in files)
-    records = [json.loads(line) for path in files for line in path.read_text(encoding="utf-8").splitlines()]
+    assert len(files) == 1 and files[0].name.startswith("pipelinetest-")
+    records = dead_letters(deadletter_dir)
     assert [record["info_code"] for record in records] == [item.info_code for item in items[2:]]
     for record, item in zip(records, items[2:], strict=True):
+        assert record["kind"] == "article"
         assert record["title"] == item.title
         assert record["body_html"] == item.body_html
         assert record["tags"] == ["证券日报网新闻"]
         assert datetime.fromisoformat(record["published_at"]) == item.published_at
-    assert stats_of(crawler) == {"newsarchive/stored/new": 2, "newsarchive/deadletter": 3}
+        assert datetime.fromisoformat(record["fetched_at"]) == FETCHED
+    stats = stats_of(crawler)
+    assert (stats["newsarchive/stored/new"], stats["newsarchive/deadletter"]) == (2, 3)
     assert pipeline.pending == []
+
+
+def test_store_retries_a_locked_sqlite_database_until_it_is_free(
+    sqlite_url: str, deadletter_dir: Path
+) -> None:
+    archive = open_database(sqlite_url)
+    archive.dispose()
+    crawler, pipeline = open_store(
+        sqlite_url,
+        deadletter_dir,
+        settings={"NEWSARCHIVE_DB_BUSY_TIMEOUT": 0.1, "NEWSARCHIVE_DB_RETRY_SECONDS": 30},
+    )
+    holder = sqlite3.connect(sqlite_url.removeprefix("sqlite:///"), isolation_level=None)
+    holder.execute("BEGIN IMMEDIATE")  # another process's long write transaction
+
+    async def scenario() -> None:
+        asyncio.get_running_loop().call_later(1.5, holder.rollback)  # ... ends after a while
+        for item in [stored_article(1), stored_article(2), stored_article(3)]:
+            await pipeline.process_item(item)
+        await pipeline.close_spider()
+
+    asyncio.run(scenario())
+    holder.close()
+    engine = open_database(sqlite_url)
+    assert sorted(rows(engine)) == [stored_article(n).info_code for n in (1, 2, 3)]
+    engine.dispose()
+    stats = stats_of(crawler)
+    assert stats["newsarchive/stored/new"] == 3
+    assert stats["newsarchive/db_retries"] >= 1
+    assert "newsarchive/deadletter" not in stats
+    assert not deadletter_dir.exists()
+
+
+def test_store_gives_up_on_an_unreachable_postgresql_and_keeps_everything(
+    postgres_url: str, deadletter_dir: Path
+) -> None:
+    crawler, pipeline = open_store(
+        postgres_url, deadletter_dir, settings={"NEWSARCHIVE_DB_RETRY_SECONDS": 2}
+    )
+    items = [stored_article(n) for n in range(1, 6)]
+    feed(pipeline, items[:2], close=False)
+    with unreachable(postgres_url):  # the server refuses the database from now on
+        feed(pipeline, items[2:])
+    assert pipeline.unavailable is not None and "database unavailable" in pipeline.unavailable
+    assert [record["info_code"] for record in dead_letters(deadletter_dir)] == [
+        item.info_code for item in items[2:]
+    ]
+    stats = stats_of(crawler)
+    assert (stats["newsarchive/stored/new"], stats["newsarchive/deadletter"]) == (2, 3)
+    assert stats["newsarchive/db_retries"] >= 1
+
+
+@contextmanager
+def unreachable(url: str) -> Iterator[None]:
+    """Refuse new connections to the test database and cut the open ones, then allow them again."""
+    name = url.rsplit("/", 1)[1]
+    admin = create_engine(POSTGRES_ADMIN_URL, isolation_level="AUTOCOMMIT")
+    with admin.connect() as connection:
+        connection.execute(text(f'ALTER DATABASE "{name}" WITH ALLOW_CONNECTIONS false'))
+        connection.execute(
+            text("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = :name"),
+            {"name": name},
+        )
+    try:
+        yield
+    finally:
+        with admin.connect() as connection:
+            connection.execute(text(f'ALTER DATABASE "{name}" WITH ALLOW_CONNECTIONS true'))
+        admin.dispose()

@@ -1,7 +1,12 @@
-"""Engine and session factory: opens any SQLAlchemy URL, tunes SQLite, and checks the schema.
+"""Engine and session factories: opens any SQLAlchemy URL, tunes SQLite, and checks the schema.
 
 A brand-new empty database is created at the current schema; a database at an older or unknown
 revision is refused (``newsarchive db upgrade`` migrates it) so its data is never touched.
+
+Several processes may write one database at once. On SQLite (WAL) a write transaction takes the
+write lock when it begins (``BEGIN IMMEDIATE``), so a writer waits its turn (the busy timeout)
+instead of failing when another process committed between its reads and its first write.
+On PostgreSQL, schema creation is serialised by an advisory lock.
 """
 
 from __future__ import annotations
@@ -13,20 +18,29 @@ from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import create_engine, event, inspect
+from sqlalchemy import create_engine, event, inspect, text
 from sqlalchemy.engine import Connection, Engine, make_url
 from sqlalchemy.exc import ArgumentError, NoSuchModuleError, SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
 MIGRATIONS_DIR = Path(__file__).with_name("migrations")
+DEFAULT_BUSY_TIMEOUT = 30.0  # seconds a SQLite writer waits for another process's write lock
+# Execution option of engines whose transactions write (see writer()).
+_WRITE_OPTION = "newsarchive_write"
+_SCHEMA_LOCK_KEY = 0x6E657773  # PostgreSQL advisory lock held while creating the schema
 
 
 class DatabaseError(RuntimeError):
     """A database problem worth one line to the user (bad URL, unreachable server, old schema)."""
 
 
-def open_database(url: str, *, check_schema: bool = True) -> Engine:
-    """Create an engine for ``url``, create the schema in an empty database, and verify it otherwise."""
+def open_database(
+    url: str, *, check_schema: bool = True, busy_timeout: float = DEFAULT_BUSY_TIMEOUT
+) -> Engine:
+    """Create an engine for ``url``, create the schema in an empty database, and verify it otherwise.
+
+    ``busy_timeout`` (SQLite only) is how long a write waits for another process's lock before
+    failing with "database is locked"."""
     try:
         parsed = make_url(url)
     except ArgumentError:
@@ -42,11 +56,11 @@ def open_database(url: str, *, check_schema: bool = True) -> Engine:
     except (NoSuchModuleError, ArgumentError, ImportError) as exc:
         raise DatabaseError(f"unsupported database URL {parsed.render_as_string()!r}: {exc}") from None
     if engine.dialect.name == "sqlite":
-        event.listen(engine, "connect", _tune_sqlite)
+        event.listen(engine, "connect", _sqlite_tuner(busy_timeout))
+        event.listen(engine, "begin", _sqlite_begin)
     if check_schema:
         try:
-            with engine.begin() as connection:
-                ensure_schema(connection)
+            ensure_schema(engine)
         except SQLAlchemyError as exc:
             engine.dispose()
             reason = str(getattr(exc, "orig", None) or exc).strip().splitlines()[0]
@@ -56,6 +70,11 @@ def open_database(url: str, *, check_schema: bool = True) -> Engine:
 
 def session_factory(engine: Engine) -> sessionmaker[Session]:
     return sessionmaker(engine, expire_on_commit=False)
+
+
+def writer(engine: Engine) -> Engine:
+    """The same engine (and pool) for transactions that write: on SQLite they begin IMMEDIATE."""
+    return engine.execution_options(**{_WRITE_OPTION: True})
 
 
 def alembic_config(connection: Connection | None = None) -> Config:
@@ -70,8 +89,24 @@ def head_revision() -> str | None:
     return ScriptDirectory.from_config(alembic_config()).get_current_head()
 
 
-def ensure_schema(connection: Connection) -> None:
-    """Create the schema in an empty database; refuse one that is not at the current revision."""
+def ensure_schema(engine: Engine) -> None:
+    """Create the schema in an empty database; refuse one that is not at the current revision.
+
+    Safe when several processes open the same new database at once: the creation happens under
+    the database's write lock (SQLite) or an advisory lock (PostgreSQL), after a second look.
+    """
+    with engine.connect() as connection:
+        if _check_revision(connection):
+            return
+    with writer(engine).begin() as connection:
+        if connection.dialect.name == "postgresql":
+            connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _SCHEMA_LOCK_KEY})
+        if not _check_revision(connection):
+            command.upgrade(alembic_config(connection), "head")
+
+
+def _check_revision(connection: Connection) -> bool:
+    """True if the schema is current, False if the database is empty; raises if it is neither."""
     current = MigrationContext.configure(connection).get_current_revision()
     if current is None:
         if inspect(connection).get_table_names():
@@ -79,20 +114,20 @@ def ensure_schema(connection: Connection) -> None:
                 "database has tables but no newsarchive schema version; run `newsarchive db upgrade` "
                 "only if it is a newsarchive database"
             )
-        command.upgrade(alembic_config(connection), "head")
-        return
+        return False
     if current != head_revision():
         raise DatabaseError(
             f"database schema is at revision {current}, not {head_revision()}; "
             "run `newsarchive db upgrade` first"
         )
+    return True
 
 
 def upgrade_database(url: str) -> str | None:
     """Migrate a database to the current schema (``newsarchive db upgrade``); returns the new revision."""
     engine = open_database(url, check_schema=False)
     try:
-        with engine.begin() as connection:
+        with writer(engine).begin() as connection:
             command.upgrade(alembic_config(connection), "head")
     except SQLAlchemyError as exc:
         raise DatabaseError(f"cannot upgrade database: {str(exc).splitlines()[0]}") from None
@@ -101,11 +136,21 @@ def upgrade_database(url: str) -> str | None:
     return head_revision()
 
 
-def _tune_sqlite(dbapi_connection: Any, _record: Any) -> None:
-    # WAL lets readers (the spider's "already stored?" lookups) run while the store pipeline writes;
-    # the busy timeout turns short lock contention between writers into waiting, not errors.
-    cursor = dbapi_connection.cursor()
-    cursor.execute("PRAGMA journal_mode=WAL")
-    cursor.execute("PRAGMA busy_timeout=30000")
-    cursor.execute("PRAGMA synchronous=NORMAL")
-    cursor.close()
+def _sqlite_tuner(busy_timeout: float) -> Any:
+    def tune(dbapi_connection: Any, _record: Any) -> None:
+        # newsarchive emits BEGIN itself (see _sqlite_begin), so the driver must not.
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        # WAL lets readers (the spider's "already stored?" lookups) run while another process
+        # writes; the busy timeout turns lock contention between writers into waiting, not errors.
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute(f"PRAGMA busy_timeout={max(0, int(busy_timeout * 1000))}")
+        cursor.execute("PRAGMA synchronous=NORMAL")
+        cursor.close()
+
+    return tune
+
+
+def _sqlite_begin(connection: Connection) -> None:
+    immediate = connection.get_execution_options().get(_WRITE_OPTION)
+    connection.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")

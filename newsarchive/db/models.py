@@ -2,10 +2,21 @@
 
 from __future__ import annotations
 
+import hashlib
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import JSON, DateTime, Integer, LargeBinary, String, Text, TypeDecorator, UniqueConstraint
+from sqlalchemy import (
+    JSON,
+    DateTime,
+    ForeignKey,
+    Integer,
+    LargeBinary,
+    String,
+    Text,
+    TypeDecorator,
+    UniqueConstraint,
+)
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
@@ -62,11 +73,66 @@ class ArticleRow(Base):
     body_text: Mapped[str] = mapped_column(Text, nullable=False)
     first_seen_at: Mapped[datetime] = mapped_column(AwareDateTime, nullable=False)
     last_seen_at: Mapped[datetime] = mapped_column(AwareDateTime, nullable=False)
+    # When the current version (title and cleaned body) was fetched, and its content_hash().
+    fetched_at: Mapped[datetime] = mapped_column(AwareDateTime, nullable=False)
+    content_hash: Mapped[str] = mapped_column(String(64), nullable=False)
     extraction: Mapped[str | None] = mapped_column(String(16))  # "generic": trafilatura found the body
     # Near-duplicates are kept and linked, never dropped: the info_code of the earliest copy.
     duplicate_of: Mapped[str | None] = mapped_column(String(40), index=True)
     # newsarchive.text.fingerprint signatures (whole text and lead), for finding near-duplicates.
     fingerprint: Mapped[bytes | None] = mapped_column(LargeBinary)
+
+
+class ArticleRevision(Base):
+    """A version of an article that a later fetch (or a reparse) replaced, kept with its fetch time.
+
+    A version is recorded once: (info_code, content_hash, fetched_at) is unique, so concurrent
+    writers and re-runs cannot double the history.
+    """
+
+    __tablename__ = "article_revisions"
+    __table_args__ = (
+        UniqueConstraint("info_code", "content_hash", "fetched_at", name="uq_article_revisions_version"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    info_code: Mapped[str] = mapped_column(
+        String(40), ForeignKey("articles.info_code", ondelete="CASCADE"), nullable=False, index=True
+    )
+    title: Mapped[str] = mapped_column(Text, nullable=False)
+    body_html: Mapped[str] = mapped_column(Text, nullable=False)
+    body_text: Mapped[str] = mapped_column(Text, nullable=False)
+    content_hash: Mapped[str] = mapped_column(String(64), nullable=False)
+    fetched_at: Mapped[datetime] = mapped_column(AwareDateTime, nullable=False)
+    replaced_at: Mapped[datetime] = mapped_column(AwareDateTime, nullable=False)
+    reason: Mapped[str] = mapped_column(String(16), nullable=False)  # REVISED_BY_FETCH / _REPARSE
+
+
+class RunRow(Base):
+    """One crawl, backfill or reparse: what ran, when, how it ended, and its counts."""
+
+    __tablename__ = "runs"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    job: Mapped[str] = mapped_column(String(512), nullable=False, index=True)  # spider + arguments
+    spider: Mapped[str] = mapped_column(String(64), nullable=False)
+    arguments: Mapped[dict[str, str]] = mapped_column(JSON, nullable=False, default=dict)
+    started_at: Mapped[datetime] = mapped_column(AwareDateTime, nullable=False, index=True)
+    finished_at: Mapped[datetime | None] = mapped_column(AwareDateTime)
+    status: Mapped[str] = mapped_column(String(16), nullable=False)  # "running" until it ends
+    finish_reason: Mapped[str | None] = mapped_column(String(64))
+    host: Mapped[str] = mapped_column(String(255), nullable=False)
+    pid: Mapped[int] = mapped_column(Integer, nullable=False)
+    counts: Mapped[dict[str, Any]] = mapped_column(JSON, nullable=False, default=dict)
+
+
+REVISED_BY_FETCH = "fetch"
+REVISED_BY_REPARSE = "reparse"
+
+
+def content_hash(title: str, body_html: str) -> str:
+    """What decides whether a re-fetched article changed: its title and cleaned body."""
+    return hashlib.sha256(f"{title}\x00{body_html}".encode()).hexdigest()
 
 
 ARTICLE_FIELDS = (

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import func, select, update
@@ -11,7 +12,14 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
-from newsarchive.db.models import ARTICLE_FIELDS, ArticleRow
+from newsarchive.db.models import (
+    ARTICLE_FIELDS,
+    REVISED_BY_FETCH,
+    REVISED_BY_REPARSE,
+    ArticleRevision,
+    ArticleRow,
+    content_hash,
+)
 
 # SQLite allows 32766 bound parameters; stay far below for IN (...) lookups.
 _LOOKUP_CHUNK = 500
@@ -19,45 +27,141 @@ _LOOKUP_CHUNK = 500
 
 @dataclass
 class StoreResult:
+    """What a batch did: every row is exactly one of new, unchanged, revised or stale."""
+
     new: int = 0
-    existing: int = 0
+    unchanged: int = 0  # same title and cleaned body as stored: only last_seen_at moved
+    revised: int = 0  # content changed: the stored version went to article_revisions
+    stale: int = 0  # an older version than the stored one (e.g. a late dead-letter load): kept as history
     new_codes: frozenset[str] = frozenset()
+    revised_codes: frozenset[str] = frozenset()
 
 
 def stored_codes(session: Session, codes: Iterable[str]) -> set[str]:
     """Which of these info codes are already in the archive (one query per 500 codes)."""
+    return set(stored_publish_times(session, codes))
+
+
+def stored_publish_times(session: Session, codes: Iterable[str]) -> dict[str, datetime]:
+    """The publish time of each of these info codes that is stored (one query per 500 codes)."""
     wanted = list(dict.fromkeys(codes))
-    found: set[str] = set()
+    found: dict[str, datetime] = {}
     for start in range(0, len(wanted), _LOOKUP_CHUNK):
         chunk = wanted[start : start + _LOOKUP_CHUNK]
-        found.update(session.scalars(select(ArticleRow.info_code).where(ArticleRow.info_code.in_(chunk))))
+        statement = select(ArticleRow.info_code, ArticleRow.published_at).where(
+            ArticleRow.info_code.in_(chunk)
+        )
+        found.update((code, published) for code, published in session.execute(statement))
     return found
 
 
-def store_articles(session: Session, rows: Sequence[dict[str, Any]], *, replace: bool) -> StoreResult:
-    """Insert rows, deduplicated by ``info_code`` inside the database.
+def store_articles(
+    session: Session, rows: Sequence[dict[str, Any]], *, replace: bool, now: datetime | None = None
+) -> StoreResult:
+    """Insert or revise rows, deduplicated by ``info_code`` inside the database.
 
-    Existing rows are left alone (only ``last_seen_at`` moves) unless ``replace`` is set, which is
-    what reparse uses to rewrite rows after a parser fix.
+    Rows need the article columns plus ``fetched_at``. New codes are inserted with the dialect's
+    ``INSERT … ON CONFLICT DO NOTHING``, so concurrent writers can never double a row. For a stored
+    code, the version with the later ``fetched_at`` becomes current and the other one is kept in
+    ``article_revisions`` (when title or cleaned body differ); an unchanged article only gets its
+    ``last_seen_at`` moved. ``replace`` (reparse) also rewrites the metadata columns of the current
+    version, for parser fixes that change more than the text.
     """
     if not rows:
         return StoreResult()
-    by_code = {row["info_code"]: row for row in rows}  # the last copy of a code in a batch wins
-    existing = stored_codes(session, by_code)
+    changed_at = now or datetime.now(UTC)
+    latest: dict[str, dict[str, Any]] = {}
+    for row in rows:  # one version per code and batch: the latest fetch (the last one on a tie)
+        row = {**row, "content_hash": content_hash(row["title"], row["body_html"])}
+        kept = latest.get(row["info_code"])
+        if kept is None or row["fetched_at"] >= kept["fetched_at"]:
+            latest[row["info_code"]] = row
+    # Sorted, so concurrent PostgreSQL writers lock rows in the same order and cannot deadlock.
+    ordered = [latest[code] for code in sorted(latest)]
     insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
-    statement = insert(ArticleRow).values(list(by_code.values()))
-    if replace:
-        columns = {name: statement.excluded[name] for name in (*ARTICLE_FIELDS, "last_seen_at")}
-        columns.pop("info_code")
-        statement = statement.on_conflict_do_update(index_elements=["info_code"], set_=columns)
-    else:
-        statement = statement.on_conflict_do_update(
-            index_elements=["info_code"], set_={"last_seen_at": statement.excluded.last_seen_at}
+    inserted = insert(ArticleRow).values(
+        [{**row, "first_seen_at": row["fetched_at"], "last_seen_at": row["fetched_at"]} for row in ordered]
+    )
+    new_codes = frozenset(
+        session.scalars(
+            inserted.on_conflict_do_nothing(index_elements=["info_code"]).returning(ArticleRow.info_code)
         )
-    session.execute(statement)
-    new_codes = frozenset(by_code) - existing
-    # a code twice in one batch counts as 1 new and 1 existing, so the counts add up to the rows
-    return StoreResult(new=len(new_codes), existing=len(rows) - len(new_codes), new_codes=new_codes)
+    )
+    result = StoreResult(new=len(new_codes), new_codes=new_codes)
+    existing = [row for row in ordered if row["info_code"] not in new_codes]
+    if existing:
+        _merge_versions(session, existing, replace=replace, changed_at=changed_at, result=result)
+    # a code twice in one batch is counted once more as unchanged, so the counts add up to the rows
+    result.unchanged += len(rows) - len(latest)
+    return result
+
+
+_CONTENT_COLUMNS = ("title", "body_html", "body_text", "extraction", "content_hash", "fetched_at")
+_REVISION_COLUMNS = ("info_code", "title", "body_html", "body_text", "content_hash", "fetched_at")
+
+
+def _merge_versions(
+    session: Session,
+    rows: list[dict[str, Any]],
+    *,
+    replace: bool,
+    changed_at: datetime,
+    result: StoreResult,
+) -> None:
+    """Compare incoming versions of stored codes with the current rows (locked for the update on
+    PostgreSQL) and write revisions, row updates and last-seen moves in a few statements."""
+    current = {
+        stored.info_code: stored
+        for stored in session.execute(
+            select(
+                ArticleRow.id, ArticleRow.last_seen_at, *(getattr(ArticleRow, c) for c in _REVISION_COLUMNS)
+            )
+            .where(ArticleRow.info_code.in_([row["info_code"] for row in rows]))
+            .order_by(ArticleRow.info_code)
+            .with_for_update()
+        )
+    }
+    reason = REVISED_BY_REPARSE if replace else REVISED_BY_FETCH
+    updates: list[dict[str, Any]] = []
+    history: list[dict[str, Any]] = []
+    revised: set[str] = set()
+    for row in rows:
+        stored = current[row["info_code"]]
+        update_values: dict[str, Any] = {
+            "id": stored.id,
+            "last_seen_at": max(stored.last_seen_at, row["fetched_at"]),
+        }
+        if row["content_hash"] == stored.content_hash:
+            result.unchanged += 1
+            if replace:
+                update_values.update(_metadata(row))
+        elif row["fetched_at"] >= stored.fetched_at:
+            result.revised += 1
+            revised.add(row["info_code"])
+            history.append({**{c: getattr(stored, c) for c in _REVISION_COLUMNS}, "reason": reason})
+            update_values.update({c: row[c] for c in _CONTENT_COLUMNS})
+            if replace:
+                update_values.update(_metadata(row))
+        else:
+            result.stale += 1
+            history.append({**{c: row[c] for c in _REVISION_COLUMNS}, "reason": reason})
+        updates.append(update_values)
+    if history:
+        insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
+        session.execute(
+            insert(ArticleRevision)
+            .values([{**version, "replaced_at": changed_at} for version in history])
+            .on_conflict_do_nothing(index_elements=["info_code", "content_hash", "fetched_at"])
+        )
+    # executemany per distinct column set (UPDATE … WHERE id = ?)
+    for columns in {tuple(sorted(values)) for values in updates}:
+        group = [values for values in updates if tuple(sorted(values)) == columns]
+        session.execute(update(ArticleRow), group)
+    result.revised_codes = frozenset(revised)
+
+
+def _metadata(row: dict[str, Any]) -> dict[str, Any]:
+    return {c: row[c] for c in ARTICLE_FIELDS if c not in _CONTENT_COLUMNS and c != "info_code"}
 
 
 def claim_for_feed(session: Session, claims: Sequence[dict[str, Any]]) -> int:

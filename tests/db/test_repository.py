@@ -16,9 +16,17 @@ from newsarchive.db.repository import count_articles, iter_articles, store_artic
 from newsarchive.text.dates import SHANGHAI
 
 
-def row(code: str, title: str = "标题", published: datetime | None = None) -> dict[str, object]:
+FETCHED = datetime(2026, 11, 24, 1, 0, tzinfo=UTC)
+
+
+def row(
+    code: str,
+    title: str = "标题",
+    published: datetime | None = None,
+    fetched: datetime = FETCHED,
+    body: str = "正文",
+) -> dict[str, object]:
     when = published or datetime(2022, 4, 29, 15, 3, 20, tzinfo=SHANGHAI)
-    seen = datetime(2026, 11, 24, 1, 0, tzinfo=UTC)
     return {
         "info_code": code,
         "title": title,
@@ -31,10 +39,10 @@ def row(code: str, title: str = "标题", published: datetime | None = None) -> 
         "author": None,
         "url": "https://finance.eastmoney.com/a/x.html",
         "feed": "eastmoney",
-        "body_html": "<p>正文</p>",
-        "body_text": "正文",
-        "first_seen_at": seen,
-        "last_seen_at": seen,
+        "body_html": f"<p>{body}</p>",
+        "body_text": body,
+        "extraction": None,
+        "fetched_at": fetched,
     }
 
 
@@ -56,14 +64,13 @@ def test_dedup_is_enforced_by_the_database(db_url: str) -> None:
     with factory.begin() as session:
         second = store_articles(
             session,
-            [row("NW202204292366280343", title="改过的标题"), row("NW202204292366280345")],
+            [row("NW202204292366280343"), row("NW202204292366280345")],
             replace=False,
         )
-    assert (first.new, first.existing) == (2, 0)
-    assert (second.new, second.existing) == (1, 1)
+    assert (first.new, first.unchanged) == (2, 0)
+    assert (second.new, second.unchanged) == (1, 1)
     with factory() as session:
         assert count_articles(session) == 3
-        assert session.query(ArticleRow).filter_by(info_code="NW202204292366280343").one().title == "标题"
         assert stored_codes(session, ["NW202204292366280343", "NW000000000000000000"]) == {
             "NW202204292366280343"
         }
@@ -79,7 +86,7 @@ def test_replace_rewrites_the_stored_row(db_url: str) -> None:
         store_articles(session, [row("NW202204292366280343")], replace=False)
     with factory.begin() as session:
         result = store_articles(session, [row("NW202204292366280343", title="新标题")], replace=True)
-    assert (result.new, result.existing) == (0, 1)
+    assert (result.new, result.unchanged, result.revised) == (0, 0, 1)
     with factory() as session:
         assert [r.title for r in iter_articles(session)] == ["新标题"]
     engine.dispose()

@@ -1,0 +1,153 @@
+"""Write one batch of items in one transaction, retrying while the database is unreachable or locked.
+
+Shared by the store pipeline and ``newsarchive load``: articles are inserted or revised
+(:func:`newsarchive.db.repository.store_articles`), feed claims applied, near-duplicates linked.
+A transient failure (connection lost, server down, "database is locked", a deadlock) is retried with
+exponential backoff until ``retry_seconds`` have passed; then :class:`StoreUnavailable` is raised
+and the caller keeps the items (dead-letter file) instead of losing them. Any other database error
+(a row the database rejects) is isolated by writing the batch's articles one by one.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from sqlalchemy.engine import Engine
+from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError, SQLAlchemyError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
+
+from newsarchive.db.duplicates import link_near_duplicates
+from newsarchive.db.engine import session_factory, writer
+from newsarchive.db.models import ARTICLE_FIELDS
+from newsarchive.db.repository import StoreResult, claim_for_feed, store_articles
+from newsarchive.items import Article, FeedClaim
+
+logger = logging.getLogger(__name__)
+
+FIRST_BACKOFF = 0.5  # seconds before the first retry; doubled after each failure
+MAX_BACKOFF = 30.0
+
+
+class StoreUnavailable(RuntimeError):
+    """The database stayed unreachable or locked for the whole retry budget."""
+
+    def __init__(self, reason: str, retries: int) -> None:
+        super().__init__(reason)
+        self.retries = retries
+
+
+@dataclass
+class BatchResult:
+    """Counts of one or more written batches (added up by ``+=``)."""
+
+    new: int = 0
+    unchanged: int = 0
+    revised: int = 0
+    stale: int = 0
+    moved: int = 0
+    linked: int = 0
+    retries: int = 0
+    rejected: list[tuple[Article | FeedClaim, str]] = field(default_factory=list)
+
+    def __iadd__(self, other: BatchResult) -> BatchResult:
+        for name in ("new", "unchanged", "revised", "stale", "moved", "linked", "retries"):
+            setattr(self, name, getattr(self, name) + getattr(other, name))
+        self.rejected += other.rejected
+        return self
+
+
+def is_transient(error: SQLAlchemyError) -> bool:
+    """Errors that a later attempt can get past: lost or refused connections, locks, deadlocks."""
+    if isinstance(error, OperationalError | InterfaceError | PoolTimeout):
+        return True
+    return isinstance(error, DBAPIError) and error.connection_invalidated
+
+
+class BatchWriter:
+    def __init__(
+        self,
+        engine: Engine,
+        *,
+        replace: bool = False,
+        near_duplicate_window: timedelta = timedelta(0),
+        retry_seconds: float = 120.0,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
+        self.engine = writer(engine)
+        self.replace = replace
+        self.near_duplicate_window = near_duplicate_window
+        self.retry_seconds = retry_seconds
+        self.sleep = sleep
+
+    def write(self, articles: Sequence[Article], claims: Sequence[FeedClaim] = ()) -> BatchResult:
+        """Store the batch; raises StoreUnavailable once retries are exhausted (nothing committed)."""
+        try:
+            return self._with_retries(articles, claims)
+        except SQLAlchemyError as error:
+            if len(articles) + len(claims) <= 1:
+                items: list[Article | FeedClaim] = [*articles, *claims]
+                return BatchResult(rejected=[(item, first_line(error)) for item in items])
+        # A row the database refuses must not take the rest of its batch down with it.
+        total = BatchResult()
+        for article in articles:
+            total += self.write([article])
+        for claim in claims:
+            total += self.write([], [claim])
+        return total
+
+    def _with_retries(self, articles: Sequence[Article], claims: Sequence[FeedClaim]) -> BatchResult:
+        deadline = time.monotonic() + self.retry_seconds
+        backoff = FIRST_BACKOFF
+        retries = 0
+        while True:
+            try:
+                result = self._transaction(articles, claims)
+                result.retries = retries
+                return result
+            except SQLAlchemyError as error:
+                if not is_transient(error):
+                    raise
+                if time.monotonic() + backoff > deadline:
+                    raise StoreUnavailable(first_line(error), retries) from error
+                retries += 1
+                logger.warning("database unavailable (%s); retrying in %.1f s", first_line(error), backoff)
+                self.sleep(backoff)
+                backoff = min(backoff * 2, MAX_BACKOFF)
+
+    def _transaction(self, articles: Sequence[Article], claims: Sequence[FeedClaim]) -> BatchResult:
+        rows = [article_row(article) for article in articles]
+        with session_factory(self.engine).begin() as session:
+            stored: StoreResult = store_articles(session, rows, replace=self.replace)
+            moved = claim_for_feed(session, [vars(claim) for claim in claims])
+            linked = 0
+            if self.near_duplicate_window:
+                written = (
+                    {row["info_code"] for row in rows}
+                    if self.replace
+                    else (stored.new_codes | stored.revised_codes)
+                )
+                linked = link_near_duplicates(session, written, self.near_duplicate_window)
+        return BatchResult(
+            new=stored.new,
+            unchanged=stored.unchanged,
+            revised=stored.revised,
+            stale=stored.stale,
+            moved=moved,
+            linked=linked,
+        )
+
+
+def article_row(article: Article) -> dict[str, Any]:
+    """The database row of a cleaned Article (its fetch time defaults to now)."""
+    row = {name: getattr(article, name) for name in ARTICLE_FIELDS}
+    row["fetched_at"] = article.fetched_at or datetime.now(UTC)
+    return row
+
+
+def first_line(error: BaseException) -> str:
+    return str(getattr(error, "orig", None) or error).strip().splitlines()[0]
