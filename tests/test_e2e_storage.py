@@ -1,0 +1,282 @@
+"""End to end storage: revisions of re-fetched articles, and a database that goes away in the middle
+of a real crawl, then comes back.
+
+The outage is real: on SQLite another connection holds the write lock; on PostgreSQL the server
+refuses the test database and its connections are cut. It starts, deterministically, when the
+sample site receives the first article request (before any article could be stored). The crawl
+must stop with a non-zero exit, keep every scraped item in a dead-letter file, and ``newsarchive
+load`` plus the next crawl must leave the archive equal to an uninterrupted crawl.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import sqlite3
+import subprocess
+import sys
+import threading
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy import create_engine, text
+
+from newsarchive.db.engine import open_database
+from newsarchive.samplesite import SampleSite
+from newsarchive.samplesite.server import _ARTICLE_PAGE, RequestRecord
+from tests.conftest import POSTGRES_ADMIN_URL, run_cli
+from tests.support import FAST_SETTINGS, crawl, stored_rows
+
+SAMPLE_ROOT = Path(__file__).resolve().parents[1] / "data" / "sample"
+
+COLUMNS = ("-a", "columns=344,345", "-a", "page_size=10")
+OUTAGE_SETTINGS = (
+    "-s", "NEWSARCHIVE_STORE_BATCH_SIZE=5",
+    "-s", "NEWSARCHIVE_DB_RETRY_SECONDS=2",
+    "-s", "NEWSARCHIVE_DB_BUSY_TIMEOUT=0.2",
+)  # fmt: skip
+
+
+class OutageSite(SampleSite):
+    """The sample site, calling ``on_first_article`` before it answers the first article request."""
+
+    def __init__(self, on_first_article: Callable[[], None]) -> None:
+        super().__init__()
+        self.on_first_article = on_first_article
+        self.fired = False
+
+    def record(self, record: RequestRecord) -> None:
+        super().record(record)
+        if not self.fired and _ARTICLE_PAGE.search(record.path):
+            self.fired = True
+            self.on_first_article()
+
+
+class Outage:
+    """Starts and ends a real outage of the database at ``url``."""
+
+    def __init__(self, url: str) -> None:
+        self.url = url
+        self._holder: sqlite3.Connection | None = None
+
+    def begin(self) -> None:
+        if self.url.startswith("sqlite"):
+            # another process's write transaction that never ends (check_same_thread: the sample
+            # site's handler thread starts it, the test thread ends it)
+            self._holder = sqlite3.connect(
+                self.url.removeprefix("sqlite:///"), isolation_level=None, check_same_thread=False
+            )
+            self._holder.execute("BEGIN IMMEDIATE")
+        else:
+            self._postgres(allow=False)
+
+    def end(self) -> None:
+        if self._holder is not None:
+            self._holder.rollback()
+            self._holder.close()
+            self._holder = None
+        elif not self.url.startswith("sqlite"):
+            self._postgres(allow=True)
+
+    def _postgres(self, *, allow: bool) -> None:
+        name = self.url.rsplit("/", 1)[1]
+        admin = create_engine(POSTGRES_ADMIN_URL, isolation_level="AUTOCOMMIT")
+        with admin.connect() as connection:
+            connection.execute(text(f'ALTER DATABASE "{name}" WITH ALLOW_CONNECTIONS {str(allow).lower()}'))
+            if not allow:
+                connection.execute(
+                    text("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = :name"),
+                    {"name": name},
+                )
+        admin.dispose()
+
+
+@contextmanager
+def outage_site(outage: Outage) -> Iterator[OutageSite]:
+    site = OutageSite(outage.begin)
+    try:
+        with site:
+            yield site
+    finally:
+        outage.end()
+
+
+def crawl_process(origin: str, db_url: str, cwd: Path, *settings: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [
+            sys.executable, "-m", "newsarchive", "crawl", "eastmoney", *COLUMNS, "--db", db_url,
+            "-s", f"NEWSARCHIVE_REPLAY_ORIGIN={origin}", *FAST_SETTINGS, *settings,
+        ],
+        cwd=cwd, capture_output=True, text=True, timeout=120, check=False,
+    )  # fmt: skip
+
+
+@pytest.fixture
+def reference(tmp_path: Path) -> dict[str, dict[str, Any]]:
+    """What an uninterrupted crawl of the same listings stores."""
+    url = f"sqlite:///{tmp_path / 'reference.db'}"
+    with SampleSite() as site:
+        crawl("eastmoney", site.origin, url, tmp_path, *COLUMNS)
+    return stored_rows(url)
+
+
+def test_outage_mid_crawl_stops_dead_letters_and_load_restores_everything(
+    db_url: str, tmp_path: Path, reference: dict[str, dict[str, Any]]
+) -> None:
+    open_database(db_url).dispose()  # the archive exists before the crawl, as in production
+    deadletters = tmp_path / "deadletter"
+    outage = Outage(db_url)
+    with outage_site(outage) as site:
+        result = crawl_process(
+            site.origin, db_url, tmp_path, *OUTAGE_SETTINGS, "-s", f"NEWSARCHIVE_DEADLETTER_DIR={deadletters}"
+        )
+        fetched = len(site.article_requests())
+    assert result.returncode == 1, result.stderr[-3000:]
+    assert "Traceback" not in result.stderr
+    assert "ended early: database_unavailable" in result.stderr
+    assert "they were saved to the dead-letter directory" in result.stderr
+    assert stored_rows(db_url) == {}  # the outage began before the first article arrived
+
+    files = sorted(deadletters.glob("eastmoney-*.jsonl"))
+    assert len(files) == 1
+    records = [json.loads(line) for line in files[0].read_text(encoding="utf-8").splitlines()]
+    assert len(records) == len({record["info_code"] for record in records}) > 0
+    # every article page that was answered was scraped and kept (none of the sample pages is bad)
+    assert len(records) == fetched
+
+    loaded = run_cli("load", str(files[0]), "--db", db_url, cwd=tmp_path)
+    assert loaded.returncode == 0, loaded.stderr
+    assert f"{len(records)} items: {len(records)} new" in loaded.stdout
+    assert set(stored_rows(db_url)) == {record["info_code"] for record in records}
+
+    again = run_cli("load", str(files[0]), "--db", db_url, cwd=tmp_path)  # loading twice is harmless
+    assert f"{len(records)} items: 0 new, {len(records)} already stored" in again.stdout
+
+    with SampleSite() as site:  # the next scheduled run fetches whatever the stopped crawl left
+        crawl("eastmoney", site.origin, db_url, tmp_path, *COLUMNS)
+        assert len(site.article_requests()) == len(reference) - len(records)
+    assert stored_rows(db_url) == reference
+
+
+def test_short_lock_is_waited_out_without_losing_anything(
+    sqlite_url: str, tmp_path: Path, reference: dict[str, dict[str, Any]]
+) -> None:
+    open_database(sqlite_url).dispose()
+    holder = sqlite3.connect(
+        sqlite_url.removeprefix("sqlite:///"), isolation_level=None, check_same_thread=False
+    )
+    timers: list[threading.Timer] = []
+
+    def lock_briefly() -> None:  # another writer holds the lock for 3 s from the first article on
+        holder.execute("BEGIN IMMEDIATE")
+        timers.append(threading.Timer(3.0, holder.rollback))
+        timers[0].start()
+
+    with OutageSite(lock_briefly) as site:
+        result = crawl_process(
+            site.origin, sqlite_url, tmp_path,
+            "-s", "NEWSARCHIVE_STORE_BATCH_SIZE=5", "-s", "NEWSARCHIVE_DB_RETRY_SECONDS=60",
+            "-s", "NEWSARCHIVE_DB_BUSY_TIMEOUT=0.2",
+        )  # fmt: skip
+    timers[0].join()
+    holder.close()
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert "database retries:" in result.stdout
+    assert not (tmp_path / "data" / "deadletter").exists()
+    assert stored_rows(sqlite_url) == reference
+
+
+def test_load_reports_bad_lines_and_stores_the_good_ones(db_url: str, tmp_path: Path) -> None:
+    good = {
+        "kind": "article", "info_code": "NW202204292366280343", "title": "标题",
+        "published_at": "2022-04-29T15:03:20+08:00", "published_raw": "2022-04-29 15:03:20",
+        "media": "证券日报网", "category": "zhengquanribaowang", "tags": ["证券日报网新闻"],
+        "summary": None, "author": None, "url": "https://finance.eastmoney.com/a/202204292366280343.html",
+        "feed": "eastmoney", "body_html": "<p>正文</p>", "body_text": "正文", "extraction": None,
+        "fetched_at": "2026-11-24T01:00:00+00:00",
+    }  # fmt: skip
+    lines = [
+        json.dumps(good, ensure_ascii=False),
+        "{not json",
+        json.dumps({**good, "info_code": "../../etc"}),
+        json.dumps({**good, "info_code": "NW202204292366280344", "title": ""}),
+        json.dumps({**good, "info_code": "NW202204292366280345", "published_at": "2022-04-29 15:03:20"}),
+        json.dumps({"kind": "claim", "info_code": "NW202204292366280343", "feed": "eastmoney_fast",
+                    "summary": "快讯摘要", "category": "emnews", "tags": ["东财滚动新闻"]}),
+    ]  # fmt: skip
+    path = tmp_path / "dead.jsonl"
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+
+    result = run_cli("load", str(path), "--db", db_url, cwd=tmp_path)
+
+    assert result.returncode == 1
+    errors = result.stderr.strip().splitlines()
+    assert [line.split(": ")[2].split(":")[1] for line in errors] == ["2", "3", "4", "5"]
+    assert all(line.startswith("newsarchive: error: ") for line in errors)
+    assert "Traceback" not in result.stderr
+    assert "2 items: 1 new, 0 already stored, 0 revised, 1 moved to the 7x24 feed" in result.stdout
+    rows = stored_rows(db_url)
+    assert list(rows) == ["NW202204292366280343"]
+    assert (rows["NW202204292366280343"]["feed"], rows["NW202204292366280343"]["category"]) == (
+        "eastmoney_fast",
+        "emnews",
+    )
+
+
+@pytest.mark.parametrize(
+    ("make", "message"),
+    [
+        (lambda p: None, "no such file"),
+        (lambda p: p.mkdir(), "is a directory, not a dead-letter file"),
+        (lambda p: p.write_bytes("标题".encode("gbk")), "not a UTF-8 JSON Lines file"),
+    ],
+)
+def test_load_rejects_unreadable_files_in_one_line(
+    make: Callable[[Path], None], message: str, sqlite_url: str, tmp_path: Path
+) -> None:
+    path = tmp_path / "dead.jsonl"
+    make(path)
+    result = run_cli("load", str(path), "--db", sqlite_url, cwd=tmp_path)
+    assert result.returncode == 1
+    assert result.stderr.strip() == f"newsarchive: error: {path}: {message}"
+
+
+def test_refetched_corrected_article_is_revised_and_its_old_version_kept(
+    db_url: str, tmp_path: Path
+) -> None:
+    root = tmp_path / "sample"
+    shutil.copytree(SAMPLE_ROOT, root)
+    page = root / "eastmoney" / "articles" / "202204292366280343.html"
+    with SampleSite(root) as site:
+        crawl("eastmoney", site.origin, db_url, tmp_path, *COLUMNS)
+        before = stored_rows(db_url)
+        html = page.read_text(encoding="utf-8")
+        assert html.count("订单锐减") == 1
+        page.write_text(html.replace("订单锐减", "订单大幅减少"), encoding="utf-8")  # the site corrects it
+        site.stop()
+        site.start()  # reload the pages (same data directory)
+        site.clear_requests()
+        # without NEWSARCHIVE_REFETCH_HOURS nothing stored is requested again
+        crawl("eastmoney", site.origin, db_url, tmp_path, *COLUMNS)
+        assert site.article_requests() == []
+        # the sample articles are from 2021-2022: a window of years re-fetches all of them
+        output = crawl(
+            "eastmoney", site.origin, db_url, tmp_path, *COLUMNS, "-s", "NEWSARCHIVE_REFETCH_HOURS=100000"
+        )
+        assert len(site.article_requests()) == len(before)
+    assert "revised:               1  (" in output
+    after = stored_rows(db_url)
+    code = "NW202204292366280343"
+    assert "订单大幅减少" in after[code]["body_text"] and "订单锐减" not in after[code]["body_text"]
+    assert {c: r for c, r in after.items() if c != code} == {c: r for c, r in before.items() if c != code}
+    engine = open_database(db_url)
+    with engine.connect() as connection:
+        history = connection.execute(
+            text("SELECT info_code, title, body_text, reason FROM article_revisions")
+        ).all()
+    engine.dispose()
+    assert [(r.info_code, r.title, r.reason) for r in history] == [(code, before[code]["title"], "fetch")]
+    assert history[0].body_text == before[code]["body_text"]
