@@ -129,6 +129,7 @@ class StorePipeline:
             ("stored/moved_to_preferred_feed", result.moved),
             ("near_duplicates_linked", result.linked),
             ("db_retries", result.retries),
+            ("fitted_fields", result.fitted),
         ):
             self._inc(key, amount)
         for item, reason in result.rejected:

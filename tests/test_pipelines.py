@@ -453,6 +453,28 @@ def test_store_rewrites_rows_for_a_replace_existing_spider(
     assert stats_of(crawler) == {"newsarchive/stored/revised": 1, "newsarchive/stored/new": 1}
 
 
+def test_store_fits_hostile_values_the_same_on_every_database(
+    db_url: str, deadletter_dir: Path, archive: Engine
+) -> None:
+    crawler, pipeline = open_store(db_url, deadletter_dir)
+    hostile = stored_article(
+        1,
+        author="记" * 300,
+        media="来" * 200,
+        published_raw="2" * 80,
+        title="标\x00题",
+        body_text="正\x00文",
+        tags=["证券\x00日报"],
+    )
+    feed(pipeline, [hostile])
+
+    row = rows(archive)[stored_article(1).info_code]
+    assert (row.author, row.media, row.published_raw) == ("记" * 255 + "…", "来" * 127 + "…", "2" * 63 + "…")
+    assert (row.title, row.body_text, row.tags) == ("标题", "正文", ["证券日报"])
+    assert stats_of(crawler) == {"newsarchive/stored/new": 1, "newsarchive/fitted_fields": 6}
+    assert not deadletter_dir.exists()
+
+
 def dead_letters(folder: Path) -> list[dict[str, Any]]:
     return [
         json.loads(line)

@@ -151,3 +151,13 @@ ARTICLE_FIELDS = (
     "body_text",
     "extraction",
 )
+
+
+def column_limits() -> dict[str, int]:
+    """The length limit of every bounded text column of ``articles`` (PostgreSQL enforces them,
+    SQLite does not: the writer clips values to these so both dialects store the same row)."""
+    return {
+        column.name: column.type.length
+        for column in ArticleRow.__table__.columns
+        if isinstance(column.type, String) and column.type.length and column.name in ARTICLE_FIELDS
+    }

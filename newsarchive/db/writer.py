@@ -23,7 +23,7 @@ from sqlalchemy.exc import TimeoutError as PoolTimeout
 
 from newsarchive.db.duplicates import link_near_duplicates
 from newsarchive.db.engine import session_factory, writer
-from newsarchive.db.models import ARTICLE_FIELDS
+from newsarchive.db.models import ARTICLE_FIELDS, column_limits
 from newsarchive.db.repository import StoreResult, claim_for_feed, store_articles
 from newsarchive.items import Article, FeedClaim
 
@@ -52,10 +52,11 @@ class BatchResult:
     moved: int = 0
     linked: int = 0
     retries: int = 0
+    fitted: int = 0  # values changed to fit the database (NUL removed, cut to the column's length)
     rejected: list[tuple[Article | FeedClaim, str]] = field(default_factory=list)
 
     def __iadd__(self, other: BatchResult) -> BatchResult:
-        for name in ("new", "unchanged", "revised", "stale", "moved", "linked", "retries"):
+        for name in ("new", "unchanged", "revised", "stale", "moved", "linked", "retries", "fitted"):
             setattr(self, name, getattr(self, name) + getattr(other, name))
         self.rejected += other.rejected
         return self
@@ -121,6 +122,7 @@ class BatchWriter:
 
     def _transaction(self, articles: Sequence[Article], claims: Sequence[FeedClaim]) -> BatchResult:
         rows = [article_row(article) for article in articles]
+        fitted = sum(len(fit_to_columns(row)) for row in rows)
         with session_factory(self.engine).begin() as session:
             stored: StoreResult = store_articles(session, rows, replace=self.replace)
             moved = claim_for_feed(session, [vars(claim) for claim in claims])
@@ -139,6 +141,7 @@ class BatchWriter:
             stale=stored.stale,
             moved=moved,
             linked=linked,
+            fitted=fitted,
         )
 
 
@@ -147,6 +150,34 @@ def article_row(article: Article) -> dict[str, Any]:
     row = {name: getattr(article, name) for name in ARTICLE_FIELDS}
     row["fetched_at"] = article.fetched_at or datetime.now(UTC)
     return row
+
+
+_LIMITS = column_limits()
+
+
+def fit_to_columns(row: dict[str, Any]) -> list[str]:
+    """Make a row storable the same way on every dialect, in place; returns the fields changed.
+
+    PostgreSQL refuses NUL characters in text and values longer than a bounded column, SQLite takes
+    both: NULs are removed and over-long values (a hostile 来源 or byline) cut to the column's
+    length. An info_code is never changed (the validate pipeline refuses a bad one)."""
+    changed = []
+    for name, value in row.items():
+        if name == "info_code":
+            continue
+        if isinstance(value, str) and "\x00" in value:
+            row[name] = value = value.replace("\x00", "")
+            changed.append(name)
+        elif isinstance(value, list) and any(isinstance(tag, str) and "\x00" in tag for tag in value):
+            row[name] = [tag.replace("\x00", "") if isinstance(tag, str) else tag for tag in value]
+            changed.append(name)
+        limit = _LIMITS.get(name)
+        if limit and isinstance(value, str) and len(value) > limit:
+            row[name] = value[: limit - 1] + "…"
+            changed.append(name)
+    for name in changed:
+        logger.warning("%s: %s changed to fit the database (NUL or over-long)", row.get("info_code"), name)
+    return changed
 
 
 def first_line(error: BaseException) -> str:
