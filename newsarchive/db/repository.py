@@ -18,6 +18,7 @@ from newsarchive.db.models import (
     REVISED_BY_REPARSE,
     ArticleRevision,
     ArticleRow,
+    Base,
     content_hash,
 )
 
@@ -78,8 +79,7 @@ def store_articles(
             latest[row["info_code"]] = row
     # Sorted, so concurrent PostgreSQL writers lock rows in the same order and cannot deadlock.
     ordered = [latest[code] for code in sorted(latest)]
-    insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
-    inserted = insert(ArticleRow).values(
+    inserted = _insert(session, ArticleRow).values(
         [{**row, "first_seen_at": row["fetched_at"], "last_seen_at": row["fetched_at"]} for row in ordered]
     )
     new_codes = frozenset(
@@ -147,9 +147,8 @@ def _merge_versions(
             history.append({**{c: row[c] for c in _REVISION_COLUMNS}, "reason": reason})
         updates.append(update_values)
     if history:
-        insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
         session.execute(
-            insert(ArticleRevision)
+            _insert(session, ArticleRevision)
             .values([{**version, "replaced_at": changed_at} for version in history])
             .on_conflict_do_nothing(index_elements=["info_code", "content_hash", "fetched_at"])
         )
@@ -158,6 +157,12 @@ def _merge_versions(
         group = [values for values in updates if tuple(sorted(values)) == columns]
         session.execute(update(ArticleRow), group)
     result.revised_codes = frozenset(revised)
+
+
+def _insert(session: Session, model: type[Base]) -> Any:
+    """The dialect's own INSERT (both have ``on_conflict_do_nothing``)."""
+    dialect_insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
+    return dialect_insert(model)
 
 
 def _metadata(row: dict[str, Any]) -> dict[str, Any]:

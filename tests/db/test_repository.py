@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from alembic.autogenerate import compare_metadata
@@ -11,10 +11,9 @@ from sqlalchemy import text
 from sqlalchemy.exc import IntegrityError
 
 from newsarchive.db.engine import DatabaseError, open_database, session_factory
-from newsarchive.db.models import ArticleRow, Base
+from newsarchive.db.models import ArticleRevision, ArticleRow, Base, content_hash
 from newsarchive.db.repository import count_articles, iter_articles, store_articles, stored_codes
 from newsarchive.text.dates import SHANGHAI
-
 
 FETCHED = datetime(2026, 11, 24, 1, 0, tzinfo=UTC)
 
@@ -132,3 +131,37 @@ def test_bad_database_urls_raise_one_line_errors(url: str, message: str) -> None
         open_database(url)
     assert message in str(raised.value)
     assert "\n" not in str(raised.value)
+
+
+def test_versions_in_any_order_end_with_the_latest_current_and_each_other_once(db_url: str) -> None:
+    engine = open_database(db_url)
+    factory = session_factory(engine)
+    code = "NW202204292366280343"
+    hour = timedelta(hours=1)
+    v1, v2, v3 = (row(code, body=f"第{n}版", fetched=FETCHED + n * hour) for n in (1, 2, 3))
+    results = []
+    for batch in ([v2], [v3], [v1], [v1], [v2, v3]):  # v1 arrives late, twice; v2 and v3 again
+        with factory.begin() as session:
+            results.append(store_articles(session, batch, replace=False))
+    assert [(r.new, r.unchanged, r.revised, r.stale) for r in results] == [
+        (1, 0, 0, 0),
+        (0, 0, 1, 0),
+        (0, 0, 0, 1),
+        (0, 0, 0, 1),
+        (0, 2, 0, 0),  # v2 and v3 in one batch: only the latest is compared, v2 counts as unchanged
+    ]
+    with factory() as session:
+        current = session.query(ArticleRow).one()
+        history = session.query(ArticleRevision).order_by(ArticleRevision.fetched_at).all()
+    assert (current.body_text, current.fetched_at, current.first_seen_at) == (
+        "第3版",
+        v3["fetched_at"],
+        v2["fetched_at"],
+    )
+    assert current.last_seen_at == v3["fetched_at"]
+    assert current.content_hash == content_hash(str(v3["title"]), str(v3["body_html"]))
+    assert [(h.body_text, h.fetched_at, h.reason) for h in history] == [
+        ("第1版", v1["fetched_at"], "fetch"),
+        ("第2版", v2["fetched_at"], "fetch"),
+    ]
+    engine.dispose()
