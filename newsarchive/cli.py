@@ -59,29 +59,9 @@ def report(results: list[JobResult]) -> int:
         )
         for line in result.summary.lines():
             click.echo(f"   {line}")
-        if result.failure:
-            click.echo(f"newsarchive: error: {result.job.spider} failed: {result.failure}", err=True)
-            status = EXIT_FAILED
-        elif result.summary.finish_reason not in (None, "finished"):
-            click.echo(
-                f"newsarchive: error: {result.job.spider} ended early: {result.summary.finish_reason}",
-                err=True,
-            )
-            status = EXIT_FAILED
-        if result.summary.listing_pages == 0 and result.summary.errors and result.job.spider != "reparse":
-            click.echo(f"newsarchive: error: {result.job.spider} could not read any listing page", err=True)
-            status = EXIT_FAILED
-        if result.summary.warc_errors:
-            click.echo(
-                f"newsarchive: error: {result.summary.warc_errors} responses could not be archived", err=True
-            )
-            status = EXIT_FAILED
-        if result.summary.deadletter:
-            click.echo(
-                f"newsarchive: error: {result.summary.deadletter} articles could not be stored; "
-                f"they were saved to the dead-letter directory",
-                err=True,
-            )
+        # the same decision as the status recorded in the run history (newsarchive.history)
+        for problem in result.summary.problems(result.job.spider, result.failure):
+            click.echo(f"newsarchive: error: {problem}", err=True)
             status = EXIT_FAILED
     return status
 
@@ -152,6 +132,56 @@ def reparse(archives: tuple[Path, ...], settings: tuple[str, ...], db: str | Non
             fail(str(error))
     job = Job("reparse", {"warc": ",".join(str(path) for path in archives)})
     sys.exit(run([job], (*settings, "NEWSARCHIVE_WARC_ENABLED=0"), db, log_level))
+
+
+@main.command()
+@click.argument("files", nargs=-1, required=True, type=click.Path(path_type=Path))
+@click.option("--db", metavar="URL", help="SQLAlchemy database URL (default: data/newsarchive.db).")
+def load(files: tuple[Path, ...], db: str | None) -> None:
+    """Store the items of dead-letter FILES (written when the database was unavailable)."""
+    from datetime import timedelta
+
+    from newsarchive.db.writer import BatchWriter, StoreUnavailable
+    from newsarchive.load import LoadError, read_files, store_file
+
+    try:
+        loaded = read_files(files)
+    except LoadError as error:
+        fail(str(error))
+    settings = project_settings({"NEWSARCHIVE_DATABASE_URL": db} if db else {})
+    try:
+        engine = open_database(
+            settings.get("NEWSARCHIVE_DATABASE_URL"),
+            busy_timeout=settings.getfloat("NEWSARCHIVE_DB_BUSY_TIMEOUT"),
+        )
+    except DatabaseError as error:
+        fail(str(error))
+    writer = BatchWriter(
+        engine,
+        near_duplicate_window=timedelta(hours=settings.getfloat("NEWSARCHIVE_NEAR_DUPLICATE_HOURS")),
+        retry_seconds=settings.getfloat("NEWSARCHIVE_DB_RETRY_SECONDS"),
+    )
+    status = 0
+    try:
+        for entry in loaded:
+            try:
+                result = store_file(writer, entry, settings.getint("NEWSARCHIVE_STORE_BATCH_SIZE"))
+            except StoreUnavailable as error:
+                fail(f"database unavailable while loading {entry.path}: {error}; run load again")
+            click.echo(
+                f"{entry.path}: {len(entry.items)} items: {result.new} new, "
+                f"{result.unchanged + result.stale} already stored, {result.revised} revised, "
+                f"{result.moved} moved to the 7x24 feed"
+            )
+            for bad in entry.bad_lines:
+                click.echo(f"newsarchive: error: {entry.path}:{bad.line}: {bad.reason}", err=True)
+            for item, reason in result.rejected:
+                click.echo(f"newsarchive: error: {item.info_code} not stored: {reason}", err=True)
+            if entry.bad_lines or result.rejected:
+                status = EXIT_FAILED
+    finally:
+        engine.dispose()
+    sys.exit(status)
 
 
 EXCLUDE_DUPLICATES = click.option(
@@ -243,6 +273,47 @@ def demo(db: str | None, out: Path) -> None:
     from newsarchive.demo import run_demo
 
     sys.exit(run_demo(db, out))
+
+
+@main.command()
+@click.option("--db", metavar="URL", help="SQLAlchemy database URL (default: data/newsarchive.db).")
+@click.option("--spider", metavar="NAME", help="Only the runs of this spider.")
+@click.option(
+    "--limit", default=20, show_default=True, type=click.IntRange(min=1), help="How many runs to show."
+)
+@click.option("--json", "as_json", is_flag=True, help="A JSON array with every field and all counts.")
+def runs(db: str | None, spider: str | None, limit: int, as_json: bool) -> None:
+    """List the recorded crawls, backfills and reparses, newest first."""
+    from newsarchive.views import read_archive, runs_output
+
+    url = database_url(project_settings().get("NEWSARCHIVE_DATABASE_URL"), db)
+    try:
+        click.echo(read_archive(url, lambda session: runs_output(session, spider, limit, as_json=as_json)))
+    except DatabaseError as error:
+        fail(str(error))
+
+
+@main.command()
+@click.argument("info_code")
+@click.option("--db", metavar="URL", help="SQLAlchemy database URL (default: data/newsarchive.db).")
+@click.option("--json", "as_json", is_flag=True, help="The article and its revisions as one JSON object.")
+def show(info_code: str, db: str | None, as_json: bool) -> None:
+    """Print the article INFO_CODE (a bare 18-digit East Money code too) with its revision history."""
+    from newsarchive.ids import canonical_info_code
+    from newsarchive.views import article_output, read_archive
+
+    try:
+        code = canonical_info_code(info_code)
+    except ValueError as error:
+        fail(str(error))
+    url = database_url(project_settings().get("NEWSARCHIVE_DATABASE_URL"), db)
+    try:
+        shown = read_archive(url, lambda session: article_output(session, code, as_json=as_json))
+    except DatabaseError as error:
+        fail(str(error))
+    if shown is None:
+        fail(f"no article {code} in the archive")
+    click.echo(shown)
 
 
 if __name__ == "__main__":  # pragma: no cover

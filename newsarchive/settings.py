@@ -87,6 +87,7 @@ DOWNLOADER_MIDDLEWARES = {
 }
 EXTENSIONS = {
     "newsarchive.archive.extension.WarcArchiveExtension": 500,
+    "newsarchive.history.RunHistoryExtension": 505,
     "newsarchive.progress.ProgressExtension": 510,
 }
 ITEM_PIPELINES = {

@@ -8,6 +8,10 @@ from typing import Any
 DROPPED_PREFIX = "newsarchive/dropped/"
 SKIPPED_PREFIX = "newsarchive/skipped/"
 LISTING_ERROR_PREFIX = "newsarchive/listing_error/"
+RESPONSE_STATUS_PREFIX = "downloader/response_status_count/"
+REQUESTS_SENT = "newsarchive/requests_sent"  # counted by newsarchive.history.RunHistoryExtension
+OK = "ok"
+FAILED = "failed"
 
 
 @dataclass
@@ -16,7 +20,10 @@ class RunSummary:
     articles_fetched: int = 0
     kept: int = 0
     new: int = 0
-    already_stored: int = 0
+    already_stored: int = 0  # skipped at the listing, or fetched again and unchanged
+    revised: int = 0
+    refetched: int = 0
+    db_retries: int = 0
     near_duplicates: int = 0
     moved: int = 0
     dropped: dict[str, int] = field(default_factory=dict)
@@ -29,6 +36,8 @@ class RunSummary:
     warc_errors: int = 0
     warc_file: str | None = None
     finish_reason: str | None = None
+    requests: int = 0  # HTTP requests sent (retries included)
+    responses_by_status: dict[str, int] = field(default_factory=dict)  # HTTP status -> responses
 
     @classmethod
     def from_stats(cls, stats: dict[str, Any]) -> RunSummary:
@@ -44,8 +53,12 @@ class RunSummary:
             articles_fetched=int(stats.get("newsarchive/article_pages", 0)),
             kept=int(stats.get("item_scraped_count", 0)),
             new=int(stats.get("newsarchive/stored/new", 0)),
-            already_stored=int(stats.get("newsarchive/stored/existing", 0))
+            already_stored=int(stats.get("newsarchive/stored/unchanged", 0))
+            + int(stats.get("newsarchive/stored/stale_version", 0))
             + int(stats.get("newsarchive/skipped/already_stored", 0)),
+            revised=int(stats.get("newsarchive/stored/revised", 0)),
+            refetched=int(stats.get("newsarchive/refetched", 0)),
+            db_retries=int(stats.get("newsarchive/db_retries", 0)),
             near_duplicates=int(stats.get("newsarchive/near_duplicates_linked", 0)),
             moved=int(stats.get("newsarchive/stored/moved_to_preferred_feed", 0)),
             dropped=prefixed(DROPPED_PREFIX),
@@ -60,11 +73,44 @@ class RunSummary:
             warc_errors=int(stats.get("newsarchive/warc_errors", 0)),
             warc_file=stats.get("newsarchive/warc_file"),
             finish_reason=stats.get("finish_reason"),
+            requests=int(stats.get(REQUESTS_SENT, stats.get("downloader/request_count", 0))),
+            responses_by_status=prefixed(RESPONSE_STATUS_PREFIX),
         )
 
     @property
     def errors(self) -> int:
         return self.download_errors + self.spider_errors + sum(self.listing_errors.values())
+
+    @property
+    def errors_by_kind(self) -> dict[str, int]:
+        """The errors behind :attr:`errors`: each listing error reason, ``download`` and ``spider``."""
+        return {**self.listing_errors, "download": self.download_errors, "spider": self.spider_errors}
+
+    def problems(self, spider: str, failure: str | None = None) -> list[str]:
+        """Why this run failed, one line each; none for a run that succeeded.
+
+        The one place a run's outcome is decided: the exit status of ``newsarchive crawl`` and the
+        status recorded in the run history both come from here. ``failure`` is a run that could not
+        start or crashed (its one-line error)."""
+        out: list[str] = []
+        if failure:
+            out.append(f"{spider} failed: {failure}")
+        elif self.finish_reason not in (None, "finished"):
+            out.append(f"{spider} ended early: {self.finish_reason}")
+        if self.listing_pages == 0 and self.errors and spider != "reparse":  # reparse reads no listing
+            out.append(f"{spider} could not read any listing page")
+        if self.warc_errors:
+            out.append(f"{self.warc_errors} responses could not be archived")
+        if self.deadletter:
+            out.append(
+                f"{self.deadletter} articles could not be stored; "
+                "they were saved to the dead-letter directory"
+            )
+        return out
+
+    def status(self, spider: str, failure: str | None = None) -> str:
+        """``ok`` when the run had no :meth:`problems`, else ``failed``."""
+        return FAILED if self.problems(spider, failure) else OK
 
     def progress_line(self) -> str:
         return (
@@ -77,6 +123,8 @@ class RunSummary:
         out = [
             f"new articles stored:   {self.new}",
             f"already stored:        {self.already_stored}",
+            f"revised:               {self.revised}"
+            + (f"  ({self.refetched} stored articles fetched again)" if self.refetched else ""),
             f"near-duplicates linked: {self.near_duplicates}",
             f"moved to 7x24 feed:    {self.moved}",
             f"dropped:               {sum(self.dropped.values())}" + _breakdown(self.dropped),
@@ -87,6 +135,8 @@ class RunSummary:
             ),
             f"responses received:    {self.responses} ({self.articles_fetched} article pages)",
         ]
+        if self.db_retries:
+            out.append(f"database retries:      {self.db_retries}")
         if self.warc_file:
             out.append(f"raw responses in:      {self.warc_file}")
         return out

@@ -82,7 +82,10 @@ def test_the_walk_finds_every_command() -> None:
         ("export",),
         ("export", "jekyll"),
         ("export", "jsonl"),
+        ("load",),
         ("reparse",),
+        ("runs",),
+        ("show",),
     ]
 
 

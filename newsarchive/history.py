@@ -1,0 +1,162 @@
+"""Scrapy extension recording every crawl, backfill and reparse in the run history (``runs`` table).
+
+Settings: ``NEWSARCHIVE_DATABASE_URL`` and ``NEWSARCHIVE_DB_BUSY_TIMEOUT``. The start (spider, its
+``job_arguments``) is written when the spider opens, the end (finish reason, status, counts) when it
+closes, each in a worker thread. The history is a record of the crawl, never a reason to stop it:
+if the database cannot be written (it may be why the crawl stopped), one warning is logged and the
+crawl carries on. A run that never opened its spider (a bad argument, an unwritable WARC folder)
+is not recorded: nothing ran.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from scrapy import Request, Spider, signals
+from scrapy.crawler import Crawler
+from scrapy.utils.defer import maybe_deferred_to_future
+from sqlalchemy.engine import Engine
+from twisted.internet.threads import deferToThread
+
+from newsarchive.db.engine import open_database, session_factory, writer
+from newsarchive.db.runs import finish_run, job_key, start_run
+from newsarchive.summary import REQUESTS_SENT, RunSummary
+
+logger = logging.getLogger(__name__)
+
+
+def run_counts(summary: RunSummary) -> dict[str, Any]:
+    """The counts stored with a run: always these keys (``newsarchive runs --json`` shows them)."""
+    return {
+        "requests": summary.requests,
+        "responses_by_status": dict(summary.responses_by_status),
+        "new": summary.new,
+        "unchanged": summary.already_stored,
+        "revised": summary.revised,
+        "moved": summary.moved,
+        "dropped": dict(summary.dropped),
+        "skipped": dict(summary.skipped),
+        "errors": {"total": summary.errors, "by_kind": summary.errors_by_kind},
+        "deadletter": summary.deadletter,
+        "warc_errors": summary.warc_errors,
+        "db_retries": summary.db_retries,
+        "near_duplicates": summary.near_duplicates,
+    }
+
+
+class RunHistoryExtension:
+    def __init__(self, crawler: Crawler, url: str, busy_timeout: float) -> None:
+        self.crawler = crawler
+        self.url = url
+        self.busy_timeout = busy_timeout
+        self.engine: Engine | None = None
+        self.run_id: int | None = None
+        self.spider_name = ""
+        self.arguments: dict[str, str] = {}
+        self.started_at: datetime | None = None
+        self._warned = False  # one warning per run, however many writes fail
+
+    @classmethod
+    def from_crawler(cls, crawler: Crawler) -> RunHistoryExtension:
+        settings = crawler.settings
+        extension = cls(
+            crawler,
+            settings.get("NEWSARCHIVE_DATABASE_URL"),
+            settings.getfloat("NEWSARCHIVE_DB_BUSY_TIMEOUT"),
+        )
+        crawler.signals.connect(extension.spider_opened, signal=signals.spider_opened)
+        crawler.signals.connect(extension.spider_closed, signal=signals.spider_closed)
+        crawler.signals.connect(
+            extension.request_reached_downloader, signal=signals.request_reached_downloader
+        )
+        return extension
+
+    async def spider_opened(self, spider: Spider) -> None:
+        self.spider_name = spider.name
+        arguments = getattr(spider, "job_arguments", None) or {}
+        self.arguments = {str(name): str(value) for name, value in arguments.items()}
+        self.started_at = datetime.now(UTC)
+        await maybe_deferred_to_future(deferToThread(self._guarded, "start", self._record_start))
+
+    def request_reached_downloader(self, request: Request) -> None:
+        # Not downloader/request_count: that also counts each request NEWSARCHIVE_REPLAY_ORIGIN
+        # reroutes (once as sent, once as the rerouted copy); this signal fires once per request sent.
+        assert self.crawler.stats is not None
+        self.crawler.stats.inc_value(REQUESTS_SENT)
+
+    async def spider_closed(self, spider: Spider, reason: str) -> None:
+        if self.started_at is None:  # the spider never opened: there is no run to finish
+            return
+        assert self.crawler.stats is not None
+        summary = RunSummary.from_stats(self.crawler.stats.get_stats())
+        summary.finish_reason = reason  # the core stats extension may not have set it yet
+        end = _RunEnd(
+            finished_at=datetime.now(UTC),
+            status=summary.status(self.spider_name),
+            finish_reason=reason,
+            counts=run_counts(summary),
+        )
+        try:
+            await maybe_deferred_to_future(deferToThread(self._guarded, "end", self._record_end, end))
+        finally:
+            if self.engine is not None:
+                self.engine.dispose()
+                self.engine = None
+
+    # --- in the worker thread ------------------------------------------------------------------
+
+    def _guarded(self, what: str, record: Callable[..., None], *args: Any) -> None:
+        """Run ``record``; any failure is one warning line, never an exception in the crawl."""
+        try:
+            record(*args)
+        except Exception as error:  # the history must never take the crawl down, whatever failed
+            if not self._warned:
+                self._warned = True
+                logger.warning(
+                    "could not record the %s of run %s in the run history: %s",
+                    what,
+                    job_key(self.spider_name, self.arguments),
+                    _one_line(error),
+                )
+
+    def _open(self) -> Engine:
+        if self.engine is None:
+            self.engine = open_database(self.url, busy_timeout=self.busy_timeout)
+        return self.engine
+
+    def _record_start(self) -> None:
+        assert self.started_at is not None
+        with session_factory(writer(self._open())).begin() as session:
+            self.run_id = start_run(session, self.spider_name, self.arguments, started_at=self.started_at)
+
+    def _record_end(self, end: _RunEnd) -> None:
+        with session_factory(writer(self._open())).begin() as session:
+            if self.run_id is None:  # the start could not be written: record the whole run now
+                self.run_id = start_run(session, self.spider_name, self.arguments, started_at=self.started_at)
+            finish_run(
+                session,
+                self.run_id,
+                status=end.status,
+                finish_reason=end.finish_reason,
+                counts=end.counts,
+                finished_at=end.finished_at,
+            )
+
+
+@dataclass(frozen=True)
+class _RunEnd:
+    """What the spider_closed signal knew, handed to the worker thread."""
+
+    finished_at: datetime
+    status: str
+    finish_reason: str
+    counts: dict[str, Any]
+
+
+def _one_line(error: BaseException) -> str:
+    text = str(getattr(error, "orig", None) or error).strip().splitlines()
+    return text[0] if text else type(error).__name__

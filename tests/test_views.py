@@ -1,0 +1,318 @@
+"""``newsarchive runs`` and ``newsarchive show`` in-process on real SQLite and PostgreSQL archives:
+exact table and article text, JSON that parses, one-line errors."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner, Result
+from sqlalchemy import update
+
+from newsarchive.cli import main
+from newsarchive.db.engine import open_database, session_factory
+from newsarchive.db.models import RunRow
+from newsarchive.db.repository import store_articles
+from newsarchive.db.runs import finish_run, start_run
+from newsarchive.text.dates import SHANGHAI
+from tests.db.test_runs import dead_pid
+
+STARTED = datetime(2026, 11, 24, 1, 0, 0, tzinfo=UTC)  # 09:00:00 in Shanghai
+CODE = "NW202204292366280343"
+LONG_WARC = ",".join(f"data/warc/eastmoney-{n}.warc.gz" for n in range(3))
+FINISHED_COUNTS = {
+    "requests": 41,
+    "responses_by_status": {"200": 40, "404": 1},
+    "new": 36,
+    "unchanged": 2,
+    "revised": 1,
+    "dropped": {"bad_date": 2, "no_body": 1},
+    "errors": {"total": 4, "by_kind": {"download": 4, "spider": 0}},
+}
+
+
+@pytest.fixture(autouse=True)
+def in_tmp(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("SCRAPY_SETTINGS_MODULE", "newsarchive.settings")
+
+
+def invoke(*args: str) -> Result:
+    return CliRunner().invoke(main, list(args))
+
+
+def one_error(result: Result) -> str:
+    assert result.exit_code == 1, result.output
+    assert result.stdout == "" and "Traceback" not in result.stderr
+    (line,) = result.stderr.splitlines()
+    assert line.startswith("newsarchive: error: ")
+    return line.removeprefix("newsarchive: error: ")
+
+
+# --- newsarchive runs -------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def history(db_url: str) -> str:
+    """Four runs: finished ok, still running (this process), killed (dead pid), failed reparse."""
+    engine = open_database(db_url)
+    with session_factory(engine).begin() as session:
+        ok = start_run(session, "eastmoney", {"page_size": "10", "columns": "344,345"}, started_at=STARTED)
+        finish_run(
+            session,
+            ok,
+            status="ok",
+            finish_reason="finished",
+            counts=FINISHED_COUNTS,
+            finished_at=STARTED + timedelta(seconds=65),
+        )
+        start_run(session, "zqrb", {}, started_at=STARTED + timedelta(hours=1))
+        killed = start_run(
+            session, "eastmoney", {"media": "证券日报网"}, started_at=STARTED + timedelta(hours=2)
+        )
+        session.execute(update(RunRow).where(RunRow.id == killed).values(pid=dead_pid()))
+        reparse = start_run(session, "reparse", {"warc": LONG_WARC}, started_at=STARTED + timedelta(hours=3))
+        finish_run(
+            session,
+            reparse,
+            status="failed",
+            finish_reason="shutdown",
+            counts={"new": 0, "unchanged": 12, "revised": 3, "dropped": {}, "errors": {"total": 0}},
+            finished_at=STARTED + timedelta(hours=5, minutes=3, seconds=10),
+        )
+    engine.dispose()
+    return db_url
+
+
+def test_runs_table(history: str) -> None:
+    result = invoke("runs", "--db", history)
+
+    assert result.exit_code == 0, result.output
+    assert result.stderr == ""
+    assert result.stdout.splitlines() == [  # a header, then the newest run first
+        "id  spider     arguments                                 "
+        "started              duration  status       new/unchanged/revised  dropped  errors",
+        "4   reparse    warc=data/warc/eastmoney-0.warc.gz,data…  "
+        "2026-11-24 12:00:00  2h03m     failed       0/12/3                 0        0",
+        "3   eastmoney  media=证券日报网                          "
+        "2026-11-24 11:00:00  -         interrupted  -                      -        -",
+        "2   zqrb                                                 "
+        "2026-11-24 10:00:00  -         running      -                      -        -",
+        "1   eastmoney  columns=344,345 page_size=10              "
+        "2026-11-24 09:00:00  1m05s     ok           36/2/1                 3        4",
+    ]
+
+
+def test_runs_filtered_and_limited(history: str) -> None:
+    eastmoney = invoke("runs", "--db", history, "--spider", "eastmoney", "--limit", "1")
+    nothing = invoke("runs", "--db", history, "--spider", "cnstock")
+
+    assert [line.split()[0] for line in eastmoney.stdout.splitlines()] == ["id", "3"]
+    assert (nothing.exit_code, nothing.stdout) == (0, "no runs recorded\n")
+
+
+def test_runs_json_has_every_field(history: str) -> None:
+    result = invoke("runs", "--db", history, "--json")
+
+    assert result.exit_code == 0, result.output
+    runs = json.loads(result.stdout)
+    assert [(run["id"], run["spider"], run["status"]) for run in runs] == [
+        (4, "reparse", "failed"),
+        (3, "eastmoney", "interrupted"),
+        (2, "zqrb", "running"),
+        (1, "eastmoney", "ok"),
+    ]
+    first = runs[-1]
+    assert first.pop("host") and first.pop("pid")
+    assert first == {
+        "id": 1,
+        "job": "eastmoney columns=344,345 page_size=10",
+        "spider": "eastmoney",
+        "arguments": {"columns": "344,345", "page_size": "10"},
+        "started_at": "2026-11-24T09:00:00+08:00",
+        "finished_at": "2026-11-24T09:01:05+08:00",
+        "duration_seconds": 65.0,
+        "status": "ok",
+        "finish_reason": "finished",
+        "counts": FINISHED_COUNTS,
+    }
+    assert runs[0]["arguments"] == {"warc": LONG_WARC}  # in full, not shortened as in the table
+    assert (runs[2]["finished_at"], runs[2]["duration_seconds"], runs[2]["counts"]) == (None, None, {})
+
+
+def test_runs_of_a_new_archive(db_url: str) -> None:
+    table = invoke("runs", "--db", db_url)
+    as_json = invoke("runs", "--db", db_url, "--json")
+
+    assert (table.exit_code, table.stdout, table.stderr) == (0, "no runs recorded\n", "")
+    assert (as_json.exit_code, json.loads(as_json.stdout)) == (0, [])
+
+
+def test_runs_without_db_reads_the_default_archive(tmp_path: Path) -> None:
+    result = invoke("runs")
+
+    assert (result.exit_code, result.stdout) == (0, "no runs recorded\n")
+    assert (tmp_path / "data" / "newsarchive.db").is_file()
+
+
+def test_runs_errors_are_one_line() -> None:
+    assert one_error(invoke("runs", "--db", "not a url")) == "bad database URL 'not a url'"
+    assert invoke("runs", "--limit", "0").exit_code == 2
+
+
+# --- newsarchive show -------------------------------------------------------------------------------
+
+
+def version(title: str, paragraphs: list[str], hours: int) -> dict[str, object]:
+    """An article row as the store pipeline writes it, fetched ``hours`` after STARTED."""
+    return {
+        "info_code": CODE,
+        "title": title,
+        "published_at": datetime(2022, 4, 29, 15, 3, 20, tzinfo=SHANGHAI),
+        "published_raw": "2022-04-29 15:03:20",
+        "media": "证券日报网",
+        "category": "zhengquanribaowang",
+        "tags": ["证券日报网新闻", "宏观经济"],
+        "summary": "摘要",
+        "author": None,
+        "url": "https://finance.eastmoney.com/a/202204292366280343.html",
+        "feed": "eastmoney",
+        "body_html": "".join(f"<p>{paragraph}</p>" for paragraph in paragraphs),
+        "body_text": "\n".join(paragraphs),
+        "extraction": None,
+        "fetched_at": STARTED + timedelta(hours=hours),
+    }
+
+
+VERSIONS = [
+    ("旧标题", ["第一段", "第二段"], 0),
+    ("新标题", ["第一段", "第二段（更正）"], 2),
+    ("新标题", ["第一段", "第二段（更正）", "第三段"], 5),
+]
+
+
+def store(db_url: str, versions: list[tuple[str, list[str], int]]) -> None:
+    """Each version in its own transaction, replaced a minute after its successor was fetched."""
+    engine = open_database(db_url)
+    for title, paragraphs, hours in versions:
+        with session_factory(engine).begin() as session:
+            replaced = STARTED + timedelta(hours=hours, minutes=1)
+            store_articles(session, [version(title, paragraphs, hours)], replace=False, now=replaced)
+    engine.dispose()
+
+
+ARTICLE_TEXT = """\
+info_code:     NW202204292366280343
+title:         新标题
+published_at:  2022-04-29 15:03:20
+media:         证券日报网
+category:      zhengquanribaowang
+tags:          证券日报网新闻, 宏观经济
+url:           https://finance.eastmoney.com/a/202204292366280343.html
+feed:          eastmoney
+first_seen_at: 2026-11-24 09:00:00
+last_seen_at:  2026-11-24 14:00:00
+fetched_at:    2026-11-24 14:00:00
+duplicate_of:  -
+extraction:    -
+
+第一段
+第二段（更正）
+第三段
+
+"""
+
+REVISIONS_TEXT = """\
+2 earlier versions, newest first:
+
+version fetched 2026-11-24 11:00:00, replaced 2026-11-24 14:01:00 (by fetch)
+--- fetched 2026-11-24 11:00:00
++++ fetched 2026-11-24 14:00:00
+@@ -1,2 +1,3 @@
+ 第一段
+ 第二段（更正）
++第三段
+
+version fetched 2026-11-24 09:00:00, replaced 2026-11-24 11:01:00 (by fetch)
+title: 旧标题
+--- fetched 2026-11-24 09:00:00
++++ fetched 2026-11-24 11:00:00
+@@ -1,2 +1,2 @@
+ 第一段
+-第二段
++第二段（更正）
+"""
+
+
+def test_show_an_article_with_its_revisions(db_url: str) -> None:
+    store(db_url, VERSIONS)
+
+    result = invoke("show", CODE, "--db", db_url)
+
+    assert result.exit_code == 0, result.output
+    assert result.stderr == ""
+    assert result.stdout == ARTICLE_TEXT + REVISIONS_TEXT
+    assert invoke("show", "202204292366280343", "--db", db_url).stdout == result.stdout  # the bare code
+
+
+def test_show_an_article_never_revised(db_url: str) -> None:
+    store(db_url, VERSIONS[-1:])
+
+    result = invoke("show", CODE, "--db", db_url)
+
+    assert result.exit_code == 0, result.output
+    assert result.stdout.endswith("第一段\n第二段（更正）\n第三段\n\nno earlier versions\n")
+    assert "first_seen_at: 2026-11-24 14:00:00\n" in result.stdout
+
+
+def test_show_json(db_url: str) -> None:
+    store(db_url, VERSIONS)
+
+    result = invoke("show", CODE, "--db", db_url, "--json")
+
+    assert result.exit_code == 0, result.output
+    article = json.loads(result.stdout)
+    revisions = article.pop("revisions")
+    assert len(article.pop("content_hash")) == 64
+    assert article == {
+        **{key: value for key, value in version(*VERSIONS[-1]).items() if key != "fetched_at"},
+        "published_at": "2022-04-29T15:03:20+08:00",
+        "duplicate_of": None,
+        "first_seen_at": "2026-11-24T09:00:00+08:00",
+        "last_seen_at": "2026-11-24T14:00:00+08:00",
+        "fetched_at": "2026-11-24T14:00:00+08:00",
+    }
+    fields = ("fetched_at", "replaced_at", "reason", "title", "body_text")
+    assert [tuple(revision[name] for name in fields) for revision in revisions] == [
+        (
+            "2026-11-24T11:00:00+08:00",
+            "2026-11-24T14:01:00+08:00",
+            "fetch",
+            "新标题",
+            "第一段\n第二段（更正）",
+        ),
+        ("2026-11-24T09:00:00+08:00", "2026-11-24T11:01:00+08:00", "fetch", "旧标题", "第一段\n第二段"),
+    ]
+    assert revisions[1]["body_html"] == "<p>第一段</p><p>第二段</p>"
+
+
+@pytest.mark.parametrize(
+    ("code", "expected"),
+    [
+        ("NW000000000000000001", "no article NW000000000000000001 in the archive"),
+        ("000000000000000001", "no article NW000000000000000001 in the archive"),
+        ("ZQRB-A1774350569667", "no article ZQRB-A1774350569667 in the archive"),
+        ("../etc/passwd", "not an article code: '../etc/passwd'"),
+        ("NW123", "not an article code: 'NW123'"),
+    ],
+)
+def test_show_an_unknown_or_malformed_code_is_one_line(db_url: str, code: str, expected: str) -> None:
+    store(db_url, VERSIONS[:1])
+    assert one_error(invoke("show", code, "--db", db_url)) == expected
+    assert one_error(invoke("show", code, "--db", db_url, "--json")) == expected
+
+
+def test_show_with_a_bad_database_is_one_line() -> None:
+    assert one_error(invoke("show", CODE, "--db", "not a url")) == "bad database URL 'not a url'"
