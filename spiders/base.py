@@ -40,6 +40,7 @@ class ArchiveSpider(Spider):
     max_pages: int
     refetch_within: timedelta
     job_arguments: dict[str, str]  # the -a arguments, recorded with the run (newsarchive.history)
+    followed: set[str]  # info codes already handled in this run (an article on two listings)
     page_size: int
 
     arguments: ClassVar[frozenset[str]] = frozenset({"pages", "page_size"})
@@ -52,6 +53,7 @@ class ArchiveSpider(Spider):
             raise ValueError(f"unknown spider argument {unknown[0]!r} for {cls.name} (known: {known})")
         spider: ArchiveSpider = super().from_crawler(crawler, *args, **kwargs)
         spider.job_arguments = {name: str(value) for name, value in sorted(kwargs.items())}
+        spider.followed = set()
         spider.engine = open_database(crawler.settings.get("NEWSARCHIVE_DATABASE_URL"))
         spider.refetch_within = timedelta(hours=crawler.settings.getfloat("NEWSARCHIVE_REFETCH_HOURS"))
         spider.max_pages = _positive_int(
@@ -92,16 +94,23 @@ class ArchiveSpider(Spider):
     def follow(self, entries: Iterable[ListingEntry]) -> Iterator[Request | FeedClaim]:
         """Request the article page of every entry not already in the archive.
 
-        One database query per listing page, so memory does not grow with the archive. A stored
+        One database query per listing page, so memory does not grow with the archive (only with
+        the codes listed in this run: an article on two listings is handled once). A stored
         article is fetched again only if it was published within ``NEWSARCHIVE_REFETCH_HOURS``.
         On the preferred feed (the 7x24 list), a stored article is also claimed for that feed.
         """
         wanted: dict[str, ListingEntry] = {}
         for entry in entries:
             try:
-                wanted.setdefault(canonical_info_code(entry.code), entry)
+                info_code = canonical_info_code(entry.code)
             except ValueError:
                 self.count("skipped/bad_code")
+                continue
+            if info_code in self.followed:
+                self.count("skipped/listed_twice")
+            else:
+                self.followed.add(info_code)
+                wanted[info_code] = entry
         try:
             with session_factory(self.engine)() as session:
                 stored = stored_publish_times(session, wanted)
