@@ -280,3 +280,9 @@ def test_refetched_corrected_article_is_revised_and_its_old_version_kept(
     engine.dispose()
     assert [(r.info_code, r.title, r.reason) for r in history] == [(code, before[code]["title"], "fetch")]
     assert history[0].body_text == before[code]["body_text"]
+
+    shown = run_cli("show", code, "--db", db_url, cwd=tmp_path)
+    assert shown.returncode == 0, shown.stderr
+    diff = [line for line in shown.stdout.splitlines() if line.startswith(("-", "+"))]
+    assert any("订单锐减" in line for line in diff if line.startswith("-"))
+    assert any("订单大幅减少" in line for line in diff if line.startswith("+"))
