@@ -15,6 +15,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from newsarchive.db.engine import first_line
 from newsarchive.export.records import article_record
 from newsarchive.ids import canonical_info_code
 from newsarchive.items import Article, FeedClaim
@@ -68,7 +69,7 @@ def read_dead_letters(path: Path) -> Iterator[Article | FeedClaim | BadLine]:
             try:
                 yield from_record(json.loads(line))
             except (ValueError, TypeError, KeyError) as error:
-                yield BadLine(number, str(error).splitlines()[0] if str(error) else type(error).__name__)
+                yield BadLine(number, first_line(error))
 
 
 def from_record(record: Any) -> Article | FeedClaim:

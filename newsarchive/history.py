@@ -22,7 +22,7 @@ from scrapy.utils.defer import maybe_deferred_to_future
 from sqlalchemy.engine import Engine
 from twisted.internet.threads import deferToThread
 
-from newsarchive.db.engine import open_database, session_factory, writer
+from newsarchive.db.engine import first_line, open_database, session_factory, writer
 from newsarchive.db.runs import finish_run, job_key, start_run
 from newsarchive.summary import REQUESTS_SENT, RunSummary
 
@@ -120,7 +120,7 @@ class RunHistoryExtension:
                     "could not record the %s of run %s in the run history: %s",
                     what,
                     job_key(self.spider_name, self.arguments),
-                    _one_line(error),
+                    first_line(error),
                 )
 
     def _open(self) -> Engine:
@@ -155,8 +155,3 @@ class _RunEnd:
     status: str
     finish_reason: str
     counts: dict[str, Any]
-
-
-def _one_line(error: BaseException) -> str:
-    text = str(getattr(error, "orig", None) or error).strip().splitlines()
-    return text[0] if text else type(error).__name__

@@ -18,7 +18,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
-from newsarchive.db.engine import DatabaseError, open_database, session_factory
+from newsarchive.db.engine import DatabaseError, first_line, open_database, session_factory
 from newsarchive.db.models import ArticleRevision, ArticleRow, RunRow
 from newsarchive.db.runs import effective_status, recent_runs
 from newsarchive.export.records import article_record
@@ -51,8 +51,7 @@ def read_archive(url: str, query: Callable[[Session], T]) -> T:
         with session_factory(engine)() as session:
             return query(session)
     except SQLAlchemyError as error:
-        reason = str(getattr(error, "orig", None) or error).strip().splitlines()[0]
-        raise DatabaseError(f"cannot read database: {reason}") from None
+        raise DatabaseError(f"cannot read database: {first_line(error)}") from None
     finally:
         engine.dispose()
 

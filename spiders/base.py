@@ -22,7 +22,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from twisted.python.failure import Failure
 
 from newsarchive.assemble import assemble_article
-from newsarchive.db.engine import open_database, session_factory
+from newsarchive.db.engine import first_line, open_database, session_factory
 from newsarchive.db.repository import stored_publish_times
 from newsarchive.ids import canonical_info_code
 from newsarchive.items import PREFERRED_FEED, Article, FeedClaim
@@ -116,7 +116,9 @@ class ArchiveSpider(Spider):
                 stored = stored_publish_times(session, wanted)
         except SQLAlchemyError as error:  # unreachable: follow nothing now, the next run will
             self.count("listing_error/database")
-            self.logger.warning("cannot check the archive, skipping %d entries: %s", len(wanted), error)
+            self.logger.warning(
+                "cannot check the archive, skipping %d entries: %s", len(wanted), first_line(error)
+            )
             return
         due = datetime.now(UTC) - self.refetch_within
         for info_code, entry in wanted.items():

@@ -3,14 +3,16 @@
 A brand-new empty database is created at the current schema; a database at an older or unknown
 revision is refused (``newsarchive db upgrade`` migrates it) so its data is never touched.
 
-Several processes may write one database at once. On SQLite (WAL) a write transaction takes the
-write lock when it begins (``BEGIN IMMEDIATE``), so a writer waits its turn (the busy timeout)
-instead of failing when another process committed between its reads and its first write.
-On PostgreSQL, schema creation is serialised by an advisory lock.
+Several processes may write one database at once. Write transactions (see :func:`writer`) take
+the database's write lock when they begin, so writers take turns and each sees everything the
+previous one committed (near-duplicate linking depends on it): ``BEGIN IMMEDIATE`` on SQLite (a
+writer waits up to the busy timeout), a transaction-level advisory lock on PostgreSQL. Readers
+never wait for them. Write transactions are short (one batch), so the turns are too.
 """
 
 from __future__ import annotations
 
+import sqlite3
 from pathlib import Path
 from typing import Any
 
@@ -18,6 +20,7 @@ from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
+from alembic.util import CommandError
 from sqlalchemy import create_engine, event, inspect, text
 from sqlalchemy.engine import Connection, Engine, make_url
 from sqlalchemy.exc import ArgumentError, NoSuchModuleError, SQLAlchemyError
@@ -27,7 +30,7 @@ MIGRATIONS_DIR = Path(__file__).with_name("migrations")
 DEFAULT_BUSY_TIMEOUT = 30.0  # seconds a SQLite writer waits for another process's write lock
 # Execution option of engines whose transactions write (see writer()).
 _WRITE_OPTION = "newsarchive_write"
-_SCHEMA_LOCK_KEY = 0x6E657773  # PostgreSQL advisory lock held while creating the schema
+_WRITE_LOCK_KEY = 0x6E657773  # PostgreSQL advisory lock ("news") held by every write transaction
 
 
 class DatabaseError(RuntimeError):
@@ -58,13 +61,16 @@ def open_database(
     if engine.dialect.name == "sqlite":
         event.listen(engine, "connect", _sqlite_tuner(busy_timeout))
         event.listen(engine, "begin", _sqlite_begin)
+    elif engine.dialect.name == "postgresql":
+        event.listen(engine, "begin", _postgresql_begin)
     if check_schema:
         try:
             ensure_schema(engine)
         except SQLAlchemyError as exc:
             engine.dispose()
-            reason = str(getattr(exc, "orig", None) or exc).strip().splitlines()[0]
-            raise DatabaseError(f"cannot use database {parsed.render_as_string()}: {reason}") from None
+            raise DatabaseError(
+                f"cannot use database {parsed.render_as_string()}: {first_line(exc)}"
+            ) from None
     return engine
 
 
@@ -96,13 +102,17 @@ def ensure_schema(engine: Engine) -> None:
     the database's write lock (SQLite) or an advisory lock (PostgreSQL), after a second look.
     """
     with engine.connect() as connection:
-        if _check_revision(connection):
-            return
+        try:
+            current = _check_revision(connection)
+        except DatabaseError:
+            current = False  # maybe another process is creating the schema now: look again, locked
+    if current:
+        _use_wal(engine)
+        return
     with writer(engine).begin() as connection:
-        if connection.dialect.name == "postgresql":
-            connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _SCHEMA_LOCK_KEY})
         if not _check_revision(connection):
             command.upgrade(alembic_config(connection), "head")
+    _use_wal(engine)
 
 
 def _check_revision(connection: Connection) -> bool:
@@ -129,11 +139,43 @@ def upgrade_database(url: str) -> str | None:
     try:
         with writer(engine).begin() as connection:
             command.upgrade(alembic_config(connection), "head")
+        _use_wal(engine)
     except SQLAlchemyError as exc:
-        raise DatabaseError(f"cannot upgrade database: {str(exc).splitlines()[0]}") from None
+        raise DatabaseError(f"cannot upgrade database: {first_line(exc)}") from None
+    except CommandError as exc:  # e.g. a revision this version of newsarchive does not know
+        raise DatabaseError(f"cannot upgrade database: {first_line(exc)}") from None
     finally:
         engine.dispose()
     return head_revision()
+
+
+def first_line(error: BaseException) -> str:
+    """The first line of a (database) error, without SQLAlchemy's SQL and background notes."""
+    lines = str(getattr(error, "orig", None) or error).strip().splitlines()
+    return lines[0] if lines else type(error).__name__
+
+
+def _use_wal(engine: Engine) -> None:
+    """Put a SQLite archive in WAL mode (persistent in the file), so readers never wait for a
+    writer. Only done to a database that passed the schema check: a refused file stays as it was."""
+    if engine.dialect.name != "sqlite":
+        return
+    connection = engine.raw_connection()
+    try:
+        cursor = connection.cursor()
+        if cursor.execute("PRAGMA journal_mode").fetchone()[0] != "wal":
+            # needs every other connection gone: try briefly, not for the whole busy timeout
+            waited = cursor.execute("PRAGMA busy_timeout").fetchone()[0]
+            cursor.execute("PRAGMA busy_timeout=200")
+            try:
+                cursor.execute("PRAGMA journal_mode=WAL")
+            finally:
+                cursor.execute(f"PRAGMA busy_timeout={int(waited)}")
+        cursor.close()
+    except sqlite3.OperationalError:
+        pass  # another process holds the database right now; the next open switches it
+    finally:
+        connection.close()
 
 
 def _sqlite_tuner(busy_timeout: float) -> Any:
@@ -141,9 +183,8 @@ def _sqlite_tuner(busy_timeout: float) -> Any:
         # newsarchive emits BEGIN itself (see _sqlite_begin), so the driver must not.
         dbapi_connection.isolation_level = None
         cursor = dbapi_connection.cursor()
-        # WAL lets readers (the spider's "already stored?" lookups) run while another process
-        # writes; the busy timeout turns lock contention between writers into waiting, not errors.
-        cursor.execute("PRAGMA journal_mode=WAL")
+        # The busy timeout turns lock contention between writers into waiting, not errors (WAL
+        # mode is set once, in the file, by _use_wal).
         cursor.execute(f"PRAGMA busy_timeout={max(0, int(busy_timeout * 1000))}")
         cursor.execute("PRAGMA synchronous=NORMAL")
         cursor.close()
@@ -154,3 +195,8 @@ def _sqlite_tuner(busy_timeout: float) -> Any:
 def _sqlite_begin(connection: Connection) -> None:
     immediate = connection.get_execution_options().get(_WRITE_OPTION)
     connection.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
+
+
+def _postgresql_begin(connection: Connection) -> None:
+    if connection.get_execution_options().get(_WRITE_OPTION):
+        connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _WRITE_LOCK_KEY})

@@ -71,12 +71,19 @@ def store_articles(
     if not rows:
         return StoreResult()
     changed_at = now or datetime.now(UTC)
+    reason = REVISED_BY_REPARSE if replace else REVISED_BY_FETCH
     latest: dict[str, dict[str, Any]] = {}
-    for row in rows:  # one version per code and batch: the latest fetch (the last one on a tie)
+    superseded: list[dict[str, Any]] = []  # other versions of a code in this batch
+    for row in rows:  # one version per code is compared: the latest fetch (the last one on a tie)
         row = {**row, "content_hash": content_hash(row["title"], row["body_html"])}
         kept = latest.get(row["info_code"])
-        if kept is None or row["fetched_at"] >= kept["fetched_at"]:
+        if kept is None:
             latest[row["info_code"]] = row
+        elif row["fetched_at"] >= kept["fetched_at"]:
+            superseded.append(kept)
+            latest[row["info_code"]] = row
+        else:
+            superseded.append(row)
     # Sorted, so concurrent PostgreSQL writers lock rows in the same order and cannot deadlock.
     ordered = [latest[code] for code in sorted(latest)]
     inserted = _insert(session, ArticleRow).values(
@@ -89,10 +96,21 @@ def store_articles(
     )
     result = StoreResult(new=len(new_codes), new_codes=new_codes)
     existing = [row for row in ordered if row["info_code"] not in new_codes]
-    if existing:
-        _merge_versions(session, existing, replace=replace, changed_at=changed_at, result=result)
-    # a code twice in one batch is counted once more as unchanged, so the counts add up to the rows
-    result.unchanged += len(rows) - len(latest)
+    history = _merge_versions(session, existing, replace=replace, result=result) if existing else []
+    # An earlier version in the same batch (dead letters of two crawls loaded at once) is history
+    # too; a copy of the version kept is simply unchanged.
+    for row in superseded:
+        if row["content_hash"] == latest[row["info_code"]]["content_hash"]:
+            result.unchanged += 1
+        else:
+            result.stale += 1
+            history.append({c: row[c] for c in _REVISION_COLUMNS})
+    if history:
+        session.execute(
+            _insert(session, ArticleRevision)
+            .values([{**version, "reason": reason, "replaced_at": changed_at} for version in history])
+            .on_conflict_do_nothing(index_elements=["info_code", "content_hash", "fetched_at"])
+        )
     return result
 
 
@@ -101,15 +119,10 @@ _REVISION_COLUMNS = ("info_code", "title", "body_html", "body_text", "content_ha
 
 
 def _merge_versions(
-    session: Session,
-    rows: list[dict[str, Any]],
-    *,
-    replace: bool,
-    changed_at: datetime,
-    result: StoreResult,
-) -> None:
+    session: Session, rows: list[dict[str, Any]], *, replace: bool, result: StoreResult
+) -> list[dict[str, Any]]:
     """Compare incoming versions of stored codes with the current rows (locked for the update on
-    PostgreSQL) and write revisions, row updates and last-seen moves in a few statements."""
+    PostgreSQL), update the rows in a few statements, and return the versions that become history."""
     current = {
         stored.info_code: stored
         for stored in session.execute(
@@ -121,7 +134,6 @@ def _merge_versions(
             .with_for_update()
         )
     }
-    reason = REVISED_BY_REPARSE if replace else REVISED_BY_FETCH
     updates: list[dict[str, Any]] = []
     history: list[dict[str, Any]] = []
     revised: set[str] = set()
@@ -138,25 +150,20 @@ def _merge_versions(
         elif row["fetched_at"] >= stored.fetched_at:
             result.revised += 1
             revised.add(row["info_code"])
-            history.append({**{c: getattr(stored, c) for c in _REVISION_COLUMNS}, "reason": reason})
+            history.append({c: getattr(stored, c) for c in _REVISION_COLUMNS})
             update_values.update({c: row[c] for c in _CONTENT_COLUMNS})
             if replace:
                 update_values.update(_metadata(row))
         else:
             result.stale += 1
-            history.append({**{c: row[c] for c in _REVISION_COLUMNS}, "reason": reason})
+            history.append({c: row[c] for c in _REVISION_COLUMNS})
         updates.append(update_values)
-    if history:
-        session.execute(
-            _insert(session, ArticleRevision)
-            .values([{**version, "replaced_at": changed_at} for version in history])
-            .on_conflict_do_nothing(index_elements=["info_code", "content_hash", "fetched_at"])
-        )
     # executemany per distinct column set (UPDATE … WHERE id = ?)
     for columns in {tuple(sorted(values)) for values in updates}:
         group = [values for values in updates if tuple(sorted(values)) == columns]
         session.execute(update(ArticleRow), group)
     result.revised_codes = frozenset(revised)
+    return history
 
 
 def _insert(session: Session, model: type[Base]) -> Any:

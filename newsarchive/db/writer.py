@@ -22,7 +22,7 @@ from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError, SQLAlch
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 
 from newsarchive.db.duplicates import link_near_duplicates
-from newsarchive.db.engine import session_factory, writer
+from newsarchive.db.engine import first_line, session_factory, writer
 from newsarchive.db.models import ARTICLE_FIELDS, column_limits
 from newsarchive.db.repository import StoreResult, claim_for_feed, store_articles
 from newsarchive.items import Article, FeedClaim
@@ -178,7 +178,3 @@ def fit_to_columns(row: dict[str, Any]) -> list[str]:
     for name in changed:
         logger.warning("%s: %s changed to fit the database (NUL or over-long)", row.get("info_code"), name)
     return changed
-
-
-def first_line(error: BaseException) -> str:
-    return str(getattr(error, "orig", None) or error).strip().splitlines()[0]

@@ -148,7 +148,7 @@ def test_versions_in_any_order_end_with_the_latest_current_and_each_other_once(d
         (0, 0, 1, 0),
         (0, 0, 0, 1),
         (0, 0, 0, 1),
-        (0, 2, 0, 0),  # v2 and v3 in one batch: only the latest is compared, v2 counts as unchanged
+        (0, 1, 0, 1),  # v2 and v3 in one batch: v3 is current (unchanged), v2 history (stale)
     ]
     with factory() as session:
         current = session.query(ArticleRow).one()
