@@ -13,6 +13,8 @@ import pytest
 from sqlalchemy import create_engine, text
 from sqlalchemy.exc import OperationalError
 
+from newsarchive.samplesite import SampleSite
+
 REPO = Path(__file__).resolve().parents[1]
 SHARED = REPO.parent / "shared"
 POSTGRES_ADMIN_URL = os.environ.get(
@@ -53,6 +55,20 @@ def db_url(request: pytest.FixtureRequest) -> str:
     """Run a database-facing test on SQLite and on PostgreSQL."""
     fixture = "sqlite_url" if request.param == "sqlite" else "postgres_url"
     return str(request.getfixturevalue(fixture))
+
+
+@pytest.fixture
+def site() -> Iterator[SampleSite]:
+    """The committed sample site, serving on an ephemeral loopback port for one test."""
+    with SampleSite() as sample:
+        yield sample
+
+
+@pytest.fixture
+def cli_in_tmp(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """In-process CLI commands resolve ``data/`` against the working directory: keep it in tmp."""
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("SCRAPY_SETTINGS_MODULE", "newsarchive.settings")
 
 
 def run_cli(

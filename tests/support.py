@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Any
 
@@ -10,6 +11,8 @@ from sqlalchemy import select
 from newsarchive.db.engine import open_database, session_factory
 from newsarchive.db.models import ARTICLE_FIELDS, ArticleRow
 from tests.conftest import run_cli
+
+SAMPLE_EASTMONEY = Path(__file__).resolve().parents[1] / "data" / "sample" / "eastmoney"
 
 # The sample site on loopback needs none of the politeness delays a live crawl keeps.
 FAST_SETTINGS = (
@@ -43,3 +46,19 @@ def stored_rows(db_url: str) -> dict[str, dict[str, Any]]:
         }
     engine.dispose()
     return rows
+
+
+def column_entries(*columns: str) -> list[str]:
+    """The info codes of the sample column rows a crawl follows (财富号 rows are skipped), in listing
+    order, an article listed in two columns once per column."""
+    codes = []
+    for column in columns:
+        path = SAMPLE_EASTMONEY / "columns" / f"{column}.json"
+        rows = json.loads(path.read_text(encoding="utf-8"))
+        codes += [f"NW{row['code']}" for row in rows if row["np_dst"] != "CFH"]
+    return codes
+
+
+def sample_codes(*columns: str) -> set[str]:
+    """The articles a crawl of these sample columns stores."""
+    return set(column_entries(*columns))

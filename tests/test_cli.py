@@ -45,11 +45,7 @@ def squash(value: str) -> str:
     return " ".join(value.split())
 
 
-@pytest.fixture(autouse=True)
-def in_tmp(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    """In-process commands resolve ``data/`` against the working directory; keep it in tmp."""
-    monkeypatch.chdir(tmp_path)
-    monkeypatch.setenv("SCRAPY_SETTINGS_MODULE", "newsarchive.settings")
+pytestmark = pytest.mark.usefixtures("cli_in_tmp")
 
 
 def invoke(*args: str) -> Result:

@@ -4,34 +4,16 @@ from __future__ import annotations
 
 import json
 import shutil
-from collections.abc import Iterator
 from datetime import datetime
 from pathlib import Path
 
-import pytest
-
 from newsarchive.samplesite import SampleSite
 from newsarchive.text.dates import SHANGHAI
-from tests.support import crawl, stored_rows
+from tests.support import SAMPLE_EASTMONEY as SAMPLE
+from tests.support import crawl, sample_codes, stored_rows
 
 SEED_POST = Path(__file__).with_name("export") / "seed_post.md"
-SAMPLE = Path(__file__).resolve().parents[1] / "data" / "sample" / "eastmoney"
 COLUMNS = ("-a", "columns=344,345", "-a", "page_size=10")
-
-
-@pytest.fixture
-def site() -> Iterator[SampleSite]:
-    with SampleSite() as sample:
-        sample.start()
-        yield sample
-
-
-def sample_codes(*columns: str) -> set[str]:
-    codes = set()
-    for column in columns:
-        rows = json.loads((SAMPLE / "columns" / f"{column}.json").read_text(encoding="utf-8"))
-        codes |= {f"NW{row['code']}" for row in rows if row["np_dst"] != "CFH"}
-    return codes
 
 
 def seed_body() -> str:

@@ -3,23 +3,13 @@ site with the real CLI, into SQLite and PostgreSQL, and replayed from their WARC
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import datetime
 from pathlib import Path
-
-import pytest
 
 from newsarchive.samplesite import SampleSite
 from newsarchive.text.dates import SHANGHAI
 from tests.conftest import run_cli
 from tests.support import crawl, stored_rows
-
-
-@pytest.fixture
-def site() -> Iterator[SampleSite]:
-    with SampleSite() as sample:
-        sample.start()
-        yield sample
 
 
 def test_cnstock_and_cs_com_cn_are_crawled_with_exact_fields(

@@ -244,9 +244,7 @@ def test_load_rejects_unreadable_files_in_one_line(
     assert result.stderr.strip() == f"newsarchive: error: {path}: {message}"
 
 
-def test_refetched_corrected_article_is_revised_and_its_old_version_kept(
-    db_url: str, tmp_path: Path
-) -> None:
+def test_refetched_corrected_article_is_revised_and_its_old_version_kept(db_url: str, tmp_path: Path) -> None:
     root = tmp_path / "sample"
     shutil.copytree(SAMPLE_ROOT, root)
     page = root / "eastmoney" / "articles" / "202204292366280343.html"

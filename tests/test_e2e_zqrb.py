@@ -3,7 +3,6 @@ reparse of its WARC, and the cross-source link between its copy and East Money's
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import datetime
 from pathlib import Path
 
@@ -20,13 +19,6 @@ SEED = "ZQRB-A1651215300343"
 SEED_URL = "http://www.zqrb.cn/finance/hangyedongtai/2022-04-29/A1651215300343.html"
 EM_SEED = "NW202204292366280343"
 SAMPLE = Path(__file__).resolve().parents[1] / "data" / "sample" / "sites" / "www.zqrb.cn"
-
-
-@pytest.fixture
-def site() -> Iterator[SampleSite]:
-    with SampleSite() as sample:
-        sample.start()
-        yield sample
 
 
 def sample_codes() -> set[str]:

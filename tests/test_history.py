@@ -8,37 +8,25 @@ and never the crawl.
 
 from __future__ import annotations
 
-import json
 import os
 import socket
 import sqlite3
 import subprocess
 import sys
-from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
-
-import pytest
 
 from newsarchive.db.engine import open_database, session_factory
 from newsarchive.db.models import RunRow
 from newsarchive.db.runs import effective_status, recent_runs
 from newsarchive.samplesite import SampleSite
 from tests.conftest import REPO, run_cli
-from tests.support import FAST_SETTINGS, crawl, stored_rows
+from tests.support import FAST_SETTINGS, column_entries, crawl, stored_rows
 
-SAMPLE = REPO / "data" / "sample" / "eastmoney"
 COLUMNS = ("-a", "columns=344,345", "-a", "page_size=10")
 ARGUMENTS = {"columns": "344,345", "page_size": "10"}
 NO_ERRORS = {"total": 0, "by_kind": {"download": 0, "spider": 0}}
 HISTORY_WARNING = "[newsarchive.history] WARNING: "
-
-
-@pytest.fixture
-def site() -> Iterator[SampleSite]:
-    with SampleSite() as sample:
-        sample.start()
-        yield sample
 
 
 def recorded_runs(db_url: str) -> list[RunRow]:
@@ -47,15 +35,6 @@ def recorded_runs(db_url: str) -> list[RunRow]:
         runs = recent_runs(session, limit=100)
     engine.dispose()
     return runs
-
-
-def listing_entries(*columns: str) -> int:
-    """Rows of these sample columns that the spider checks against the archive (not 财富号)."""
-    total = 0
-    for column in columns:
-        rows = json.loads((SAMPLE / "columns" / f"{column}.json").read_text(encoding="utf-8"))
-        total += sum(1 for row in rows if row["np_dst"] != "CFH")
-    return total
 
 
 def counts(**changed: object) -> dict[str, object]:
@@ -102,7 +81,7 @@ def test_each_crawl_records_one_finished_run_with_its_counts(
         responses_by_status={"200": sent},
         new=len(stored),
         # an article on both listings is handled once
-        skipped={"caifuhao": 3, "listed_twice": listing_entries("344", "345") - len(stored)},
+        skipped={"caifuhao": 3, "listed_twice": len(column_entries("344", "345")) - len(stored)},
     )
 
     site.clear_requests()
@@ -116,7 +95,7 @@ def test_each_crawl_records_one_finished_run_with_its_counts(
         requests=len(site.requests),
         responses_by_status={"200": len(site.requests)},
         unchanged=len(stored),  # every article was already stored
-        skipped={"caifuhao": 3, "listed_twice": listing_entries("344", "345") - len(stored)},
+        skipped={"caifuhao": 3, "listed_twice": len(column_entries("344", "345")) - len(stored)},
     )
 
 

@@ -546,9 +546,7 @@ def test_store_retries_a_locked_sqlite_database_until_it_is_free(
 def test_store_gives_up_on_an_unreachable_postgresql_and_keeps_everything(
     postgres_url: str, deadletter_dir: Path
 ) -> None:
-    crawler, pipeline = open_store(
-        postgres_url, deadletter_dir, settings={"NEWSARCHIVE_DB_RETRY_SECONDS": 2}
-    )
+    crawler, pipeline = open_store(postgres_url, deadletter_dir, settings={"NEWSARCHIVE_DB_RETRY_SECONDS": 2})
     items = [stored_article(n) for n in range(1, 6)]
     feed(pipeline, items[:2], close=False)
     with unreachable(postgres_url):  # the server refuses the database from now on

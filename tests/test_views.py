@@ -33,10 +33,7 @@ FINISHED_COUNTS = {
 }
 
 
-@pytest.fixture(autouse=True)
-def in_tmp(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.chdir(tmp_path)
-    monkeypatch.setenv("SCRAPY_SETTINGS_MODULE", "newsarchive.settings")
+pytestmark = pytest.mark.usefixtures("cli_in_tmp")
 
 
 def invoke(*args: str) -> Result:

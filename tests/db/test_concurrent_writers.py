@@ -9,7 +9,6 @@ version current, every older version kept once, and nothing shown to the user.
 
 from __future__ import annotations
 
-import json
 import multiprocessing
 import os
 import random
@@ -19,13 +18,11 @@ import sys
 import threading
 import traceback
 from collections import Counter
-from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-import pytest
 from alembic import command
 from alembic.runtime.migration import MigrationContext
 from sqlalchemy import create_engine, event, inspect, select, text
@@ -45,10 +42,9 @@ from newsarchive.items import COLUMN_FEED, Article
 from newsarchive.samplesite import SampleSite
 from newsarchive.text.dates import SHANGHAI
 from newsarchive.text.fingerprint import fingerprint
-from tests.support import FAST_SETTINGS
+from tests.support import FAST_SETTINGS, sample_codes
 
 REPO = Path(__file__).resolve().parents[2]
-SAMPLE = REPO / "data" / "sample" / "eastmoney"
 
 WORKERS = 5  # the issue asks for at least 4 concurrent writers
 CODES = 60
@@ -368,22 +364,6 @@ CRAWL_COLUMNS = ("344", "345", "353")
 CRAWL_ARGUMENTS = ("-a", f"columns={','.join(CRAWL_COLUMNS)}", "-a", "page_size=10")
 NEW_STORED = re.compile(r"^\s*new articles stored:\s+(\d+)\s*$", re.MULTILINE)
 USER_VISIBLE_TROUBLE = re.compile(r"error|traceback|locked|deadlock", re.IGNORECASE)
-
-
-@pytest.fixture
-def site() -> Iterator[SampleSite]:
-    with SampleSite() as sample:
-        sample.start()
-        yield sample
-
-
-def sample_codes(*columns: str) -> set[str]:
-    """The articles a crawl of these sample columns stores (财富号 rows are skipped)."""
-    codes = set()
-    for column in columns:
-        rows = json.loads((SAMPLE / "columns" / f"{column}.json").read_text(encoding="utf-8"))
-        codes |= {f"NW{row['code']}" for row in rows if row["np_dst"] != "CFH"}
-    return codes
 
 
 def test_four_concurrent_crawls_store_each_article_once(

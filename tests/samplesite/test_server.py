@@ -7,7 +7,6 @@ import math
 import re
 import urllib.error
 import urllib.request
-from collections.abc import Iterator
 from dataclasses import dataclass
 from email.message import Message
 from pathlib import Path
@@ -33,12 +32,6 @@ class Reply:
 
     def json(self) -> Any:
         return json.loads(self.body.decode("utf-8"))
-
-
-@pytest.fixture
-def site() -> Iterator[SampleSite]:
-    with SampleSite() as running:
-        yield running
 
 
 def fetch(site: SampleSite, path: str, *, host: str | None = None, method: str = "GET") -> Reply:
