@@ -10,11 +10,12 @@ from __future__ import annotations
 from collections.abc import Iterable
 from datetime import timedelta
 
+import numpy as np
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
 from newsarchive.db.models import ArticleRow
-from newsarchive.text.fingerprint import Fingerprint, candidates, fingerprint, near_duplicate
+from newsarchive.text.fingerprint import Fingerprint, FingerprintMatrix, fingerprint, near_duplicate
 
 
 def link_near_duplicates(session: Session, codes: Iterable[str], window: timedelta) -> int:
@@ -55,17 +56,21 @@ def _link_cluster(session: Session, rows: list[ArticleRow], window: timedelta) -
             ArticleRow.fingerprint.is_not(None),
         )
     ).all()
-    prints = [Fingerprint.from_bytes(other.fingerprint) for other in nearby]  # decoded once
+    if not nearby:
+        return 0
+    # decoded once for the cluster; each row is then compared with its window in numpy
+    prints = FingerprintMatrix.from_bytes([other.fingerprint for other in nearby])
+    codes = np.array([other.info_code for other in nearby], dtype=object)
+    seconds = np.array([other.published_at.timestamp() for other in nearby])
+    reach = window.total_seconds()
     changed = 0
     for row in rows:
-        close = [
-            index
-            for index, other in enumerate(nearby)
-            if other.info_code != row.info_code and abs(other.published_at - row.published_at) <= window
-        ]
-        found = candidates(Fingerprint.from_bytes(row.fingerprint or b""), [prints[i] for i in close])
+        close = np.flatnonzero(
+            (np.abs(seconds - row.published_at.timestamp()) <= reach) & (codes != row.info_code)
+        )
+        found = prints.candidates(Fingerprint.from_bytes(row.fingerprint or b""), close)
         if found:
-            changed += _merge(session, row, [nearby[close[index]].info_code for index in found])
+            changed += _merge(session, row, [nearby[index].info_code for index in found])
     return changed
 
 

@@ -112,12 +112,35 @@ def candidates(new: Fingerprint, others: list[Fingerprint]) -> list[int]:
     resembling the other's lead (a digest and its full article)."""
     if not others:
         return []
-    wholes = np.stack([other.whole for other in others])
-    leads = np.stack([other.lead for other in others])
-    same_text = (wholes == new.whole).mean(axis=1) >= CANDIDATE_JACCARD
-    digest_of_other = (leads == new.whole).mean(axis=1) >= CANDIDATE_LEAD
-    other_is_digest = (wholes == new.lead).mean(axis=1) >= CANDIDATE_LEAD
-    return [int(index) for index in np.flatnonzero(same_text | digest_of_other | other_is_digest)]
+    return FingerprintMatrix.of(others).candidates(new)
+
+
+@dataclass(frozen=True)
+class FingerprintMatrix:
+    """Many fingerprints as two (n, 64) arrays, so one new text is compared with all of them at once."""
+
+    wholes: npt.NDArray[np.uint32]
+    leads: npt.NDArray[np.uint32]
+
+    @classmethod
+    def of(cls, prints: list[Fingerprint]) -> FingerprintMatrix:
+        return cls(np.stack([p.whole for p in prints]), np.stack([p.lead for p in prints]))
+
+    @classmethod
+    def from_bytes(cls, blobs: list[bytes]) -> FingerprintMatrix:
+        """From stored :meth:`Fingerprint.to_bytes` values (one decode for the lot)."""
+        values = np.frombuffer(b"".join(blobs), dtype="<u4").astype(np.uint32)
+        values = values.reshape(len(blobs), 2 * NUM_PERMUTATIONS)
+        return cls(values[:, :NUM_PERMUTATIONS], values[:, NUM_PERMUTATIONS:])
+
+    def candidates(self, new: Fingerprint, among: npt.NDArray[np.intp] | None = None) -> list[int]:
+        """Indexes (into this matrix) worth an exact check, optionally only among some rows."""
+        rows = np.arange(len(self.wholes)) if among is None else among
+        wholes, leads = self.wholes[rows], self.leads[rows]
+        same_text = (wholes == new.whole).mean(axis=1) >= CANDIDATE_JACCARD
+        digest_of_other = (leads == new.whole).mean(axis=1) >= CANDIDATE_LEAD
+        other_is_digest = (wholes == new.lead).mean(axis=1) >= CANDIDATE_LEAD
+        return [int(rows[i]) for i in np.flatnonzero(same_text | digest_of_other | other_is_digest)]
 
 
 def near_duplicate(first: str, second: str) -> bool:
