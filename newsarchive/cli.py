@@ -13,6 +13,7 @@ from typing import Any, NoReturn
 
 import click
 
+from newsarchive import exitcodes
 from newsarchive.archive.warc import ArchiveError, read_responses
 from newsarchive.db.engine import DatabaseError, open_database, session_factory, upgrade_database
 from newsarchive.db.repository import iter_articles
@@ -20,8 +21,8 @@ from newsarchive.export.jekyll import DEFAULT_SHARE_URL, DEFAULT_SITE_URL, Jekyl
 from newsarchive.export.jsonl import write_jsonl
 from newsarchive.runner import Job, JobResult, RunError, project_settings, run_jobs
 
-EXIT_FAILED = 1
-EXIT_USAGE = 2
+EXIT_FAILED = exitcodes.FAILED
+EXIT_USAGE = exitcodes.CONFIG_ERROR
 
 
 def fail(message: str, code: int = EXIT_FAILED) -> NoReturn:
@@ -51,9 +52,13 @@ def check_database(url: str) -> None:
 
 
 def report(results: list[JobResult]) -> int:
-    """Print each run's summary; the exit status is non-zero if any run failed or lost items."""
-    status = 0
+    """Print each run's summary; returns the most severe of their exit codes (newsarchive.exitcodes)."""
+    codes = []
     for result in results:
+        if result.already_running:  # nothing ran: one line, no summary
+            click.echo(f"newsarchive: error: {result.already_running}", err=True)
+            codes.append(exitcodes.ALREADY_RUNNING)
+            continue
         click.echo(
             f"== {result.job.spider} {' '.join(f'{k}={v}' for k, v in result.job.arguments.items())}".rstrip()
         )
@@ -62,8 +67,8 @@ def report(results: list[JobResult]) -> int:
         # the same decision as the status recorded in the run history (newsarchive.history)
         for problem in result.summary.problems(result.job.spider, result.failure):
             click.echo(f"newsarchive: error: {problem}", err=True)
-            status = EXIT_FAILED
-    return status
+        codes.append(result.summary.exit_code(result.job.spider, result.failure))
+    return exitcodes.most_severe(codes)
 
 
 def crawl_options(function: Callable[..., Any]) -> Callable[..., Any]:

@@ -14,6 +14,7 @@ from scrapy.utils.reactor import install_reactor
 from twisted.internet import defer
 from twisted.python.failure import Failure
 
+from newsarchive.joblock import JobAlreadyRunning
 from newsarchive.summary import RunSummary
 
 
@@ -32,6 +33,7 @@ class JobResult:
     job: Job
     summary: RunSummary
     failure: str | None = None
+    already_running: str | None = None  # the job's lock was held: nothing ran (the one-line reason)
 
 
 def project_settings(overrides: dict[str, Any] | None = None) -> Settings:
@@ -72,6 +74,9 @@ def run_jobs(jobs: Sequence[Job], settings: Settings) -> list[JobResult]:
             try:
                 crawler = process.create_crawler(job.spider)
                 yield process.crawl(crawler, **job.arguments)
+            except JobAlreadyRunning as error:
+                results.append(JobResult(job, RunSummary(), already_running=str(error)))
+                continue
             except Exception as error:  # a spider that cannot start (bad argument, database down)
                 failure = _one_line(error)
             results.append(JobResult(job, RunSummary.from_stats(_crawl_stats(crawler)), failure))

@@ -40,6 +40,10 @@ NEWSARCHIVE_DB_BUSY_TIMEOUT = 30.0  # SQLite: seconds a write waits for another 
 # Stored articles are not requested again, except those published less than this many hours ago
 # (news is often corrected in its first hours; a changed one is revised). 0: never re-fetch.
 NEWSARCHIVE_REFETCH_HOURS = 0.0
+# One run per job (spider + arguments) at a time: a second one exits with ALREADY_RUNNING (5).
+NEWSARCHIVE_JOB_LOCK = True
+# A listing stops paging after this many pages in a row held nothing new (0: page to the limit).
+NEWSARCHIVE_STOP_AFTER_KNOWN_PAGES = 1
 # An article body (raw HTML) longer than this is dropped as body_too_large; real ones are < 100 k.
 # 0: no limit.
 NEWSARCHIVE_MAX_BODY_CHARS = 2_000_000
@@ -87,6 +91,7 @@ DOWNLOADER_MIDDLEWARES = {
 }
 EXTENSIONS = {
     "newsarchive.archive.extension.WarcArchiveExtension": 500,
+    "newsarchive.joblock.JobLockExtension": 100,
     "newsarchive.history.RunHistoryExtension": 505,
     "newsarchive.progress.ProgressExtension": 510,
 }

@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from newsarchive import exitcodes
+
 DROPPED_PREFIX = "newsarchive/dropped/"
 SKIPPED_PREFIX = "newsarchive/skipped/"
 LISTING_ERROR_PREFIX = "newsarchive/listing_error/"
@@ -107,6 +109,14 @@ class RunSummary:
                 "they were saved to the dead-letter directory"
             )
         return out
+
+    def exit_code(self, spider: str, failure: str | None = None) -> int:
+        """The ``newsarchive`` exit code of this run (see newsarchive.exitcodes)."""
+        if self.problems(spider, failure):
+            return exitcodes.FAILED
+        if spider != "reparse" and not (self.new or self.revised):
+            return exitcodes.NOTHING_NEW
+        return exitcodes.OK
 
     def status(self, spider: str, failure: str | None = None) -> str:
         """``ok`` when the run had no :meth:`problems`, else ``failed``."""

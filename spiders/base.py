@@ -2,7 +2,8 @@
 (with each spider's :meth:`ArchiveSpider.parse_page`; East Money's parser by default).
 
 Reads ``NEWSARCHIVE_DATABASE_URL`` (to ask the archive before following), ``NEWSARCHIVE_REFETCH_HOURS``
-(stored articles younger than this are fetched again) and ``NEWSARCHIVE_MAX_PAGES`` /
+(stored articles younger than this are fetched again), ``NEWSARCHIVE_STOP_AFTER_KNOWN_PAGES`` (stop
+paging a listing after that many pages with nothing new) and ``NEWSARCHIVE_MAX_PAGES`` /
 ``NEWSARCHIVE_PAGE_SIZE`` (defaults for the ``pages`` / ``page_size`` arguments).
 """
 
@@ -24,11 +25,13 @@ from twisted.python.failure import Failure
 from newsarchive.assemble import assemble_article
 from newsarchive.db.engine import first_line, open_database, session_factory
 from newsarchive.db.repository import stored_publish_times
+from newsarchive.db.runs import effective_status, job_key, recent_runs
 from newsarchive.ids import canonical_info_code
 from newsarchive.items import PREFERRED_FEED, Article, FeedClaim
 from newsarchive.middlewares import ORIGINAL_URL_KEY
 from newsarchive.pages.eastmoney import parse_article
 from newsarchive.pages.model import ArticlePage, ListingEntry, ListingPage, PageError
+from newsarchive.summary import OK
 from newsarchive.text.encoding import decode_html
 
 
@@ -41,6 +44,9 @@ class ArchiveSpider(Spider):
     refetch_within: timedelta
     job_arguments: dict[str, str]  # the -a arguments, recorded with the run (newsarchive.history)
     followed: set[str]  # info codes already handled in this run (an article on two listings)
+    quiet_pages: dict[str, int]  # per listing: pages in a row that held nothing new
+    stop_after_known_pages: int
+    full_pass: bool  # the job's last run did not finish ok: page every listing to the limit
     page_size: int
 
     arguments: ClassVar[frozenset[str]] = frozenset({"pages", "page_size"})
@@ -54,6 +60,7 @@ class ArchiveSpider(Spider):
         spider: ArchiveSpider = super().from_crawler(crawler, *args, **kwargs)
         spider.job_arguments = {name: str(value) for name, value in sorted(kwargs.items())}
         spider.followed = set()
+        spider.quiet_pages = {}
         spider.engine = open_database(crawler.settings.get("NEWSARCHIVE_DATABASE_URL"))
         spider.refetch_within = timedelta(hours=crawler.settings.getfloat("NEWSARCHIVE_REFETCH_HOURS"))
         spider.max_pages = _positive_int(
@@ -65,7 +72,22 @@ class ArchiveSpider(Spider):
             ),
             200,  # the list APIs cap page_size at 200
         )
+        spider.stop_after_known_pages = crawler.settings.getint("NEWSARCHIVE_STOP_AFTER_KNOWN_PAGES")
+        spider.full_pass = bool(spider.stop_after_known_pages) and not spider.last_run_was_clean()
+        if spider.full_pass:
+            # a stopped or killed run may have left a gap below the first known page: close it
+            spider.stop_after_known_pages = 0
         return spider
+
+    def last_run_was_clean(self) -> bool:
+        """Whether the previous run of this job (spider and arguments) finished ok. A job with no
+        run yet, or whose last run failed, was interrupted or is unknown, pages every listing."""
+        try:
+            with session_factory(self.engine)() as session:
+                previous = recent_runs(session, job=job_key(self.name, self.job_arguments), limit=1)
+        except SQLAlchemyError:
+            return False
+        return bool(previous) and effective_status(previous[0]) == OK
 
     def closed(self, reason: str) -> None:
         self.engine.dispose()
@@ -76,6 +98,9 @@ class ArchiveSpider(Spider):
 
     def listing_read(self, listing: ListingPage) -> None:
         self.count("listing_pages")
+        if self.full_pass:  # counted once, when the crawl has stats
+            self.count("full_pass")
+            self.full_pass = False
         if listing.rejected:
             self.count("skipped/bad_row", listing.rejected)
 
@@ -91,8 +116,10 @@ class ArchiveSpider(Spider):
         url = request.meta.get(ORIGINAL_URL_KEY, request.url) if request is not None else "?"
         self.logger.warning("download failed: %s: %s", url, failure.getErrorMessage())
 
-    def follow(self, entries: Iterable[ListingEntry]) -> Iterator[Request | FeedClaim]:
+    def follow(self, entries: Iterable[ListingEntry], listing: str = "") -> Iterator[Request | FeedClaim]:
         """Request the article page of every entry not already in the archive.
+
+        ``listing`` names the listing being paged (a column), for :meth:`more_pages`.
 
         One database query per listing page, so memory does not grow with the archive (only with
         the codes listed in this run: an article on two listings is handled once). A stored
@@ -121,6 +148,7 @@ class ArchiveSpider(Spider):
             )
             return
         due = datetime.now(UTC) - self.refetch_within
+        requested = 0
         for info_code, entry in wanted.items():
             if info_code in stored:
                 if self.feed == PREFERRED_FEED:
@@ -129,12 +157,28 @@ class ArchiveSpider(Spider):
                     self.count("skipped/already_stored")
                     continue
                 self.count("refetched")
+            requested += 1
             yield Request(
                 entry.url,
                 callback=self.parse_article_page,
                 errback=self.request_failed,
                 cb_kwargs={"entry": entry},
             )
+        # a page that asked for nothing (every article stored and not due again) is a quiet one
+        self.quiet_pages[listing] = 0 if requested else self.quiet_pages.get(listing, 0) + 1
+
+    def more_pages(self, listing: str, page: int, *, has_entries: bool) -> bool:
+        """Whether to request the next page of ``listing`` (if the site has one) after :meth:`follow`
+        handled ``page``.
+
+        Incremental by default: a listing stops once ``NEWSARCHIVE_STOP_AFTER_KNOWN_PAGES`` pages
+        in a row held nothing new, so a five-minute job costs a few listing requests."""
+        if not has_entries or page >= self.max_pages:
+            return False
+        if self.stop_after_known_pages and self.quiet_pages.get(listing, 0) >= self.stop_after_known_pages:
+            self.count("listing_stopped/nothing_new")
+            return False
+        return True
 
     def parse_page(self, html: str, url: str) -> ArticlePage:
         """The article parser of this spider's site (a hook: override it for another site)."""

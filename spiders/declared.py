@@ -47,9 +47,9 @@ class DeclaredSiteSpider(ArchiveSpider):
     def parse_listing(self, response: Response, column: str, page: int) -> Iterator[Request | FeedClaim]:
         listing = listing_page(self.site, response_text(response), response.url, column)
         self.listing_read(listing)
-        yield from self.follow(listing.entries)
+        yield from self.follow(listing.entries, column)
         following = declared.next_page_url(self.site, column, page + 1) or listing.next_cursor
-        if listing.entries and following and page < self.max_pages:
+        if following and self.more_pages(column, page, has_entries=bool(listing.entries)):
             yield self.listing_page(following, column, page + 1)
 
     def listing_missing(self, failure: Failure) -> None:

@@ -68,7 +68,7 @@ class EastMoneySpider(ArchiveSpider):
                 self.count("skipped/other_media")
             else:
                 kept.append(entry)
-        yield from self.follow(kept)
+        yield from self.follow(kept, column)
         more = listing.total is None or page * self.page_size < listing.total
-        if listing.entries and more and page < self.max_pages:
+        if more and self.more_pages(column, page, has_entries=bool(listing.entries)):
             yield self.listing_request(column, page + 1)

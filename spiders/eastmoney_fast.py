@@ -52,5 +52,5 @@ class EastMoneyFastSpider(ArchiveSpider):
             return
         self.listing_read(listing)
         yield from self.follow(listing.entries)
-        if listing.entries and listing.next_cursor and page < self.max_pages:
+        if listing.next_cursor and self.more_pages("", page, has_entries=bool(listing.entries)):
             yield self.listing_request(listing.next_cursor, page + 1)

@@ -47,14 +47,14 @@ class ZqrbSpider(ArchiveSpider):
 
     async def start(self) -> AsyncIterator[Request]:
         for column in self.columns:
-            yield self.listing(LISTING_URL.format(column=column), self.parse_listing, page=1)
+            yield self.listing(LISTING_URL.format(column=column), self.parse_listing, column=column, page=1)
 
-    def parse_listing(self, response: Response, page: int) -> Iterator[Request | FeedClaim]:
+    def parse_listing(self, response: Response, column: str, page: int) -> Iterator[Request | FeedClaim]:
         listing = zqrb.parse_listing(response_text(response), response.url)
         self.listing_read(listing)
-        yield from self.follow(listing.entries)
-        if listing.entries and listing.next_cursor and page < self.max_pages:
-            yield self.listing(listing.next_cursor, self.parse_listing, page=page + 1)
+        yield from self.follow(listing.entries, column)
+        if listing.next_cursor and self.more_pages(column, page, has_entries=bool(listing.entries)):
+            yield self.listing(listing.next_cursor, self.parse_listing, column=column, page=page + 1)
 
     def parse_page(self, html: str, url: str) -> ArticlePage:
         return zqrb.parse_article(html, url)

@@ -10,6 +10,7 @@ from sqlalchemy import select
 
 from newsarchive.db.engine import open_database, session_factory
 from newsarchive.db.models import ARTICLE_FIELDS, ArticleRow
+from newsarchive.exitcodes import NOTHING_NEW, OK
 from tests.conftest import run_cli
 
 SAMPLE_EASTMONEY = Path(__file__).resolve().parents[1] / "data" / "sample" / "eastmoney"
@@ -31,8 +32,12 @@ def crawl(spider: str, origin: str, db_url: str, cwd: Path, *args: str) -> str:
         "crawl", spider, *args, "--db", db_url, "--log-level", "WARNING",
         "-s", f"NEWSARCHIVE_REPLAY_ORIGIN={origin}", *FAST_SETTINGS, cwd=cwd,
     )  # fmt: skip
-    assert result.returncode == 0, result.stderr[-3000:]
+    # 0: something new was stored; 3: nothing new (newsarchive.exitcodes)
+    assert result.returncode in (OK, NOTHING_NEW), result.stderr[-3000:]
     assert "Traceback" not in result.stderr, result.stderr[-3000:]
+    new = int(result.stdout.split("new articles stored:")[1].split()[0])
+    revised = int(result.stdout.split("revised:")[1].split()[0])
+    assert result.returncode == (OK if new or revised else NOTHING_NEW), result.stdout
     return result.stdout
 
 

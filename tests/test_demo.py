@@ -8,6 +8,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+from newsarchive.exitcodes import NOTHING_NEW
 from newsarchive.samplesite import SampleSite
 from tests.conftest import REPO, run_cli
 from tests.support import FAST_SETTINGS, stored_rows
@@ -66,7 +67,7 @@ def test_demo_crawls_every_feed_and_exports_posts(tmp_path: Path) -> None:
     assert linked["NW202204292366280343"] == "ZQRB-A1651215300343"
 
     again = run_cli("demo", cwd=tmp_path)
-    assert again.returncode == 0, again.stderr[-3000:]
+    assert again.returncode == NOTHING_NEW, again.stderr[-3000:]
     assert "(0 article pages)" in again.stdout
     assert "new articles stored:   0" in again.stdout
 

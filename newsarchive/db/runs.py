@@ -80,11 +80,15 @@ def finish_run(
     session.flush()
 
 
-def recent_runs(session: Session, *, spider: str | None = None, limit: int = 20) -> list[RunRow]:
-    """The latest ``limit`` runs (of ``spider`` only, if given), newest first."""
+def recent_runs(
+    session: Session, *, spider: str | None = None, job: str | None = None, limit: int = 20
+) -> list[RunRow]:
+    """The latest ``limit`` runs (of ``spider`` or of one ``job`` only, if given), newest first."""
     statement = select(RunRow).order_by(RunRow.started_at.desc(), RunRow.id.desc()).limit(limit)
     if spider is not None:
         statement = statement.where(RunRow.spider == spider)
+    if job is not None:
+        statement = statement.where(RunRow.job == job)
     return list(session.scalars(statement))
 
 

@@ -1,0 +1,23 @@
+"""The exit codes of the ``newsarchive`` command, one per outcome an operator (or cron, or systemd)
+reacts to differently. Documented in the README's Operations section.
+
+When a run has several outcomes the most severe wins, in this order: configuration error, already
+running, blocked, failed, nothing new, ok.
+"""
+
+from __future__ import annotations
+
+OK = 0  # the run finished and stored something new (or had nothing to store: reparse, load, export)
+FAILED = 1  # finished with errors: articles dead-lettered, listings unreadable, WARC not written …
+CONFIG_ERROR = 2  # bad arguments, unknown spider, broken site file: nothing ran
+NOTHING_NEW = 3  # the crawl finished cleanly and every listed article was already stored
+BLOCKED = 4  # most responses were blocks (403, soft blocks, 429): the source is refusing us
+ALREADY_RUNNING = 5  # the same job (spider and arguments) holds its lock: this run did nothing
+
+_SEVERITY = (CONFIG_ERROR, ALREADY_RUNNING, BLOCKED, FAILED, NOTHING_NEW, OK)
+
+
+def most_severe(codes: list[int]) -> int:
+    """The exit code of several runs (or several findings about one run)."""
+    present = set(codes)
+    return next((code for code in _SEVERITY if code in present), OK)
