@@ -125,6 +125,40 @@ def crawl(
 
 
 @main.command()
+@click.argument("spider")
+@click.option("--since", required=True, metavar="DATE", help="Oldest day to archive (Asia/Shanghai).")
+@click.option("--until", metavar="DATE", help="Last day to archive (default: up to now).")
+@click.option(
+    "-a", "arguments", multiple=True, metavar="NAME=VALUE", help="Spider argument, e.g. -a columns=344."
+)
+@crawl_options
+def backfill(
+    spider: str,
+    since: str,
+    until: str | None,
+    arguments: tuple[str, ...],
+    settings: tuple[str, ...],
+    db: str | None,
+    log_level: str,
+) -> None:
+    """Page back through SPIDER's listings to --since, storing the articles in the window.
+
+    Resumable: after any stop, even SIGKILL, run the same command again; stored articles are
+    never fetched again."""
+    from newsarchive.window import DateWindow
+
+    try:
+        DateWindow.parse(since, until)
+    except ValueError as error:
+        fail(str(error), EXIT_USAGE)
+    pairs = parse_pairs(arguments, "-a")
+    if {"since", "until"} & set(pairs):
+        fail("give the window with --since/--until, not -a", EXIT_USAGE)
+    window = {"since": since, **({"until": until} if until else {})}
+    sys.exit(run([Job(spider, {**pairs, **window})], settings, db, log_level))
+
+
+@main.command()
 @click.argument("archives", nargs=-1, required=True, type=click.Path(path_type=Path))
 @crawl_options
 def reparse(archives: tuple[Path, ...], settings: tuple[str, ...], db: str | None, log_level: str) -> None:

@@ -51,6 +51,10 @@ class ProgressExtension:
 
     def report(self, spider: Spider) -> None:
         line = self.summary().progress_line()
+        note = getattr(spider, "progress_note", None)  # e.g. a backfill's position and estimate
+        extra = note() if callable(note) else None
+        if extra:
+            line = f"{line}; {extra}"
         if self.to_stderr:
             sys.stderr.write(f"[{spider.name}] {line}\n")
             sys.stderr.flush()

@@ -32,7 +32,12 @@ from newsarchive.middlewares import ORIGINAL_URL_KEY
 from newsarchive.pages.eastmoney import parse_article
 from newsarchive.pages.model import ArticlePage, ListingEntry, ListingPage, PageError
 from newsarchive.summary import OK
+from newsarchive.text.dates import DateError, parse_published
 from newsarchive.text.encoding import decode_html
+from newsarchive.window import DateWindow, Place
+
+WINDOW_ARGUMENTS = frozenset({"since", "until"})  # every listing spider can backfill a date window
+BACKFILL_MAX_PAGES = 100_000  # a backfill pages until --since unless -a pages caps it
 
 
 class ArchiveSpider(Spider):
@@ -47,15 +52,20 @@ class ArchiveSpider(Spider):
     quiet_pages: dict[str, int]  # per listing: pages in a row that held nothing new
     stop_after_known_pages: int
     full_pass: bool  # the job's last run did not finish ok: page every listing to the limit
+    window: DateWindow | None  # a backfill's -a since / until
+    oldest_seen: datetime | None  # the oldest listing time seen (backfill progress)
+    past_since: set[str]  # listings whose last page was entirely older than since
+    started: float  # time.monotonic() at creation, for the backfill estimate
     page_size: int
 
     arguments: ClassVar[frozenset[str]] = frozenset({"pages", "page_size"})
 
     @classmethod
     def from_crawler(cls, crawler: Crawler, *args: Any, **kwargs: Any) -> ArchiveSpider:
-        unknown = sorted(set(kwargs) - cls.arguments)
+        allowed = cls.arguments | WINDOW_ARGUMENTS
+        unknown = sorted(set(kwargs) - allowed)
         if unknown:  # a typo such as -a medias=… must not silently crawl everything
-            known = ", ".join(sorted(cls.arguments))
+            known = ", ".join(sorted(allowed))
             raise ValueError(f"unknown spider argument {unknown[0]!r} for {cls.name} (known: {known})")
         spider: ArchiveSpider = super().from_crawler(crawler, *args, **kwargs)
         spider.job_arguments = {name: str(value) for name, value in sorted(kwargs.items())}
@@ -63,9 +73,14 @@ class ArchiveSpider(Spider):
         spider.quiet_pages = {}
         spider.engine = open_database(crawler.settings.get("NEWSARCHIVE_DATABASE_URL"))
         spider.refetch_within = timedelta(hours=crawler.settings.getfloat("NEWSARCHIVE_REFETCH_HOURS"))
-        spider.max_pages = _positive_int(
-            kwargs.get("pages"), crawler.settings.getint("NEWSARCHIVE_MAX_PAGES"), "pages"
+        spider.window = _window(kwargs)
+        spider.started = time.monotonic()
+        spider.oldest_seen = None
+        spider.past_since = set()
+        default_pages = (
+            BACKFILL_MAX_PAGES if spider.window else crawler.settings.getint("NEWSARCHIVE_MAX_PAGES")
         )
+        spider.max_pages = _positive_int(kwargs.get("pages"), default_pages, "pages")
         spider.page_size = min(
             _positive_int(
                 kwargs.get("page_size"), crawler.settings.getint("NEWSARCHIVE_PAGE_SIZE"), "page_size"
@@ -73,6 +88,8 @@ class ArchiveSpider(Spider):
             200,  # the list APIs cap page_size at 200
         )
         spider.stop_after_known_pages = crawler.settings.getint("NEWSARCHIVE_STOP_AFTER_KNOWN_PAGES")
+        if spider.window:  # a backfill pages back to --since whatever it has already stored
+            spider.stop_after_known_pages = 0
         spider.full_pass = bool(spider.stop_after_known_pages) and not spider.last_run_was_clean()
         if spider.full_pass:
             # a stopped or killed run may have left a gap below the first known page: close it
@@ -127,6 +144,9 @@ class ArchiveSpider(Spider):
         On the preferred feed (the 7x24 list), a stored article is also claimed for that feed.
         """
         wanted: dict[str, ListingEntry] = {}
+        entries = list(entries)
+        if self.window:
+            self.note_page_dates(entries, listing)
         for entry in entries:
             try:
                 info_code = canonical_info_code(entry.code)
@@ -135,6 +155,8 @@ class ArchiveSpider(Spider):
                 continue
             if info_code in self.followed:
                 self.count("skipped/listed_twice")
+            elif self.outside_window(entry, listing):
+                continue
             else:
                 self.followed.add(info_code)
                 wanted[info_code] = entry
@@ -167,6 +189,45 @@ class ArchiveSpider(Spider):
         # a page that asked for nothing (every article stored and not due again) is a quiet one
         self.quiet_pages[listing] = 0 if requested else self.quiet_pages.get(listing, 0) + 1
 
+    def note_page_dates(self, entries: list[ListingEntry], listing: str) -> None:
+        """Backfill: remember the oldest time seen (progress) and whether this page of the listing
+        (newest first) is entirely older than --since (then paging stops)."""
+        assert self.window is not None
+        now = datetime.now(UTC)
+        places = [self.window.place(entry.show_time, now=now) for entry in entries]
+        dated = [place for place in places if place is not Place.UNKNOWN]
+        if dated and all(place is Place.BEFORE for place in dated):
+            self.past_since.add(listing)
+        for entry in entries:
+            try:
+                when = parse_published(entry.show_time or "", now=now)
+            except DateError:
+                continue
+            if self.oldest_seen is None or when < self.oldest_seen:
+                self.oldest_seen = when
+
+    def outside_window(self, entry: ListingEntry, listing: str) -> bool:
+        """Backfill: a row listed with a time outside --since/--until is skipped (and counted)."""
+        if self.window is None:
+            return False
+        place = self.window.place(entry.show_time, now=datetime.now(UTC))
+        if place in (Place.BEFORE, Place.AFTER):
+            self.count(f"skipped/{place.value}")
+            return True
+        return False
+
+    def progress_note(self) -> str | None:
+        """Backfill progress for the progress line: how far back it got, and a time estimate."""
+        if self.window is None or self.oldest_seen is None:
+            return None
+        now = datetime.now(UTC)
+        covered = self.window.covered(self.oldest_seen, now)
+        note = f"backfill reached {self.oldest_seen:%Y-%m-%d %H:%M} ({covered:.0%} of the window)"
+        elapsed = time.monotonic() - self.started
+        if 0 < covered < 1:
+            note += f", about {_duration(elapsed * (1 - covered) / covered)} left"
+        return note
+
     def more_pages(self, listing: str, page: int, *, has_entries: bool) -> bool:
         """Whether to request the next page of ``listing`` (if the site has one) after :meth:`follow`
         handled ``page``.
@@ -174,6 +235,9 @@ class ArchiveSpider(Spider):
         Incremental by default: a listing stops once ``NEWSARCHIVE_STOP_AFTER_KNOWN_PAGES`` pages
         in a row held nothing new, so a five-minute job costs a few listing requests."""
         if not has_entries or page >= self.max_pages:
+            return False
+        if listing in self.past_since:
+            self.count("listing_stopped/before_since")
             return False
         if self.stop_after_known_pages and self.quiet_pages.get(listing, 0) >= self.stop_after_known_pages:
             self.count("listing_stopped/nothing_new")
@@ -186,8 +250,14 @@ class ArchiveSpider(Spider):
 
     def parse_article_page(self, response: Response, entry: ListingEntry) -> Iterator[Article]:
         self.count("article_pages")
+        page = self.parse_page(response_text(response), entry.url)
+        if self.window and self.window.place(entry.show_time, now=datetime.now(UTC)) is Place.UNKNOWN:
+            place = self.window.place(page.published_raw, now=datetime.now(UTC))
+            if place in (Place.BEFORE, Place.AFTER):  # the page's own date decides an undated row
+                self.count(f"skipped/{place.value}")
+                return
         article = assemble_article(
-            self.parse_page(response_text(response), entry.url),
+            page,
             entry.url,
             feed=self.feed,
             entry=entry,
@@ -247,3 +317,17 @@ def _positive_int(value: Any, default: int, name: str) -> int:
     if number < 1:
         raise ValueError(f"spider argument {name} must be a positive integer, got {value!r}")
     return number
+
+
+def _window(arguments: dict[str, Any]) -> DateWindow | None:
+    since, until = arguments.get("since"), arguments.get("until")
+    if since is None:
+        if until is not None:
+            raise ValueError("spider argument until needs since")
+        return None
+    return DateWindow.parse(str(since), str(until) if until is not None else None)
+
+
+def _duration(seconds: float) -> str:
+    minutes = round(seconds / 60)
+    return f"{minutes // 60} h {minutes % 60} min" if minutes >= 60 else f"{max(minutes, 1)} min"

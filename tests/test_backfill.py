@@ -1,0 +1,176 @@
+"""Backfills: page back to --since, store only the window, and survive SIGKILL at any moment.
+
+The kill-and-resume trials run real ``newsarchive backfill`` processes against the loopback sample
+site (slowed a little, so a kill can land anywhere: before the first request, between listing
+pages, among article downloads, around a commit), kill them with SIGKILL after a random delay,
+re-run the same command until it completes, and compare the archive with an uninterrupted run.
+"""
+
+from __future__ import annotations
+
+import json
+import random
+import signal
+import subprocess
+import sys
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from newsarchive.exitcodes import CONFIG_ERROR, NOTHING_NEW, OK
+from newsarchive.samplesite import SampleSite
+from newsarchive.samplesite.server import _ARTICLE_PAGE, RequestRecord
+from newsarchive.window import DateWindow, Place
+from tests.conftest import run_cli
+from tests.support import FAST_SETTINGS, SAMPLE_EASTMONEY, column_entries, stored_rows
+
+SINCE, UNTIL = "2021-12-08 10:30", "2021-12-08 15:30"
+ARGS = ("-a", "columns=344,345", "-a", "page_size=5")
+SEED = 20261125
+
+
+class SlowSite(SampleSite):
+    """The sample site answering each article page after a short pause (a real site's latency)."""
+
+    def record(self, record: RequestRecord) -> None:
+        super().record(record)
+        if _ARTICLE_PAGE.search(record.path):
+            time.sleep(0.15)
+
+
+def backfill_command(origin: str, db_url: str, *extra: str) -> list[str]:
+    return [
+        sys.executable, "-m", "newsarchive", "backfill", "eastmoney", "--since", SINCE, "--until", UNTIL,
+        *ARGS, "--db", db_url, "-s", f"NEWSARCHIVE_REPLAY_ORIGIN={origin}", *FAST_SETTINGS,
+        "-s", "NEWSARCHIVE_STORE_BATCH_SIZE=3", *extra,
+    ]  # fmt: skip
+
+
+def in_window_codes() -> set[str]:
+    """What the sample lists inside the window, computed from the listing rows themselves."""
+    window = DateWindow.parse(SINCE, UNTIL)
+    now = datetime.now(UTC)
+    codes = set()
+    for column in ("344", "345"):
+        rows = json.loads((SAMPLE_EASTMONEY / "columns" / f"{column}.json").read_text(encoding="utf-8"))
+        for row in rows:
+            if row["np_dst"] != "CFH" and window.place(row["showTime"], now=now) is Place.INSIDE:
+                codes.add(f"NW{row['code']}")
+    return codes
+
+
+@pytest.fixture(scope="module")
+def reference(tmp_path_factory: pytest.TempPathFactory) -> dict[str, dict[str, Any]]:
+    """An uninterrupted backfill of the window."""
+    folder = tmp_path_factory.mktemp("reference")
+    url = f"sqlite:///{folder / 'reference.db'}"
+    with SampleSite() as site:
+        result = subprocess.run(
+            backfill_command(site.origin, url), cwd=folder, capture_output=True, text=True, timeout=120
+        )
+    assert result.returncode == OK, result.stderr[-3000:]
+    rows = stored_rows(url)
+    assert set(rows) == in_window_codes()
+    assert 0 < len(rows) < len(set(column_entries("344", "345")))  # the window is a real subset
+    return rows
+
+
+def test_backfill_stores_only_the_window_and_stops_paging_before_since(
+    reference: dict[str, dict[str, Any]], site: SampleSite, sqlite_url: str, tmp_path: Path
+) -> None:
+    result = run_cli(*backfill_command(site.origin, sqlite_url)[3:], cwd=tmp_path)
+    assert result.returncode == OK, result.stderr
+    assert stored_rows(sqlite_url) == reference
+    assert "before_since:" in result.stdout and "after_until:" in result.stdout
+    # articles outside the window are never requested
+    fetched = {"NW" + path.rsplit("/", 1)[1].removesuffix(".html") for path in site.article_requests()}
+    assert fetched == set(reference)
+
+    site.clear_requests()  # the same backfill again: every listing page, no article page
+    again = run_cli(*backfill_command(site.origin, sqlite_url)[3:], cwd=tmp_path)
+    assert again.returncode == NOTHING_NEW, again.stderr
+    assert site.article_requests() == []
+
+
+def test_backfill_shows_progress_with_an_estimate(sqlite_url: str, tmp_path: Path) -> None:
+    with SlowSite() as site:
+        result = run_cli(
+            *backfill_command(site.origin, sqlite_url, "-s", "NEWSARCHIVE_PROGRESS_INTERVAL=0.2")[3:],
+            cwd=tmp_path,
+        )
+    assert result.returncode == OK, result.stderr
+    progress = [line for line in result.stderr.splitlines() if "backfill reached" in line]
+    assert progress, result.stderr
+    assert all(line.startswith("[eastmoney] ") and "% of the window" in line for line in progress)
+
+
+@pytest.mark.parametrize(
+    ("make", "message"),
+    [
+        (("--since", "yesterday"), "since must be a date like 2022-01-31, got 'yesterday'"),
+        (("--since", "2022-02-01", "--until", "2022-01-01"), "until (2022-01-01) must be after since"),
+    ],
+)
+def test_a_bad_window_is_one_line_and_a_configuration_error(
+    make: tuple[str, ...], message: str, sqlite_url: str, tmp_path: Path
+) -> None:
+    result = run_cli("backfill", "eastmoney", *make, "--db", sqlite_url, cwd=tmp_path)
+    assert result.returncode == CONFIG_ERROR
+    assert result.stderr.startswith(f"newsarchive: error: {message}")
+    assert len(result.stderr.strip().splitlines()) == 1
+
+
+def kill_and_resume(db_url: str, tmp_path: Path, rng: random.Random, kills: int) -> list[str]:
+    """Run the backfill, SIGKILL it ``kills`` times at random moments, then let it finish.
+    Returns a description of each kill, for the failure message."""
+    story = []
+    with SlowSite() as site:
+        command = backfill_command(site.origin, db_url)
+        for attempt in range(kills + 1):
+            stored_before = set(stored_rows(db_url))
+            site.clear_requests()
+            process = subprocess.Popen(command, cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+            if attempt < kills:
+                # counted from its first request; the whole crawl takes about a second and a half
+                deadline = time.monotonic() + 60
+                while not site.requests and process.poll() is None and time.monotonic() < deadline:
+                    time.sleep(0.01)
+                delay = rng.uniform(0.0, 1.5)
+                try:
+                    process.wait(timeout=delay)
+                except subprocess.TimeoutExpired:
+                    process.send_signal(signal.SIGKILL)
+                process.wait(timeout=30)
+                story.append(
+                    f"killed {delay:.2f}s after its first request (rc {process.returncode}, "
+                    f"{len(site.article_requests())} article pages fetched, "
+                    f"{len(stored_rows(db_url)) - len(stored_before)} stored)"
+                )
+            else:
+                _, stderr = process.communicate(timeout=120)
+                assert process.returncode in (OK, NOTHING_NEW), stderr.decode()[-3000:]
+            # nothing stored before this attempt was fetched again by it
+            fetched = {"NW" + p.rsplit("/", 1)[1].removesuffix(".html") for p in site.article_requests()}
+            assert not fetched & stored_before, (story, sorted(fetched & stored_before))
+    return story
+
+
+@pytest.mark.parametrize("trial", range(4))
+def test_a_killed_backfill_completes_on_rerun_exactly_once(
+    trial: int, reference: dict[str, dict[str, Any]], sqlite_url: str, tmp_path: Path
+) -> None:
+    rng = random.Random(SEED + trial)
+    story = kill_and_resume(sqlite_url, tmp_path, rng, kills=1 + trial % 2)
+    assert stored_rows(sqlite_url) == reference, story
+
+
+@pytest.mark.parametrize("trial", range(2))
+def test_a_killed_backfill_completes_on_rerun_exactly_once_on_postgresql(
+    trial: int, reference: dict[str, dict[str, Any]], postgres_url: str, tmp_path: Path
+) -> None:
+    rng = random.Random(SEED + 100 + trial)
+    story = kill_and_resume(postgres_url, tmp_path, rng, kills=2)
+    assert stored_rows(postgres_url) == reference, story
