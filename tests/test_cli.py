@@ -71,6 +71,7 @@ COMMANDS = list(command_paths(main))
 def test_the_walk_finds_every_command() -> None:
     assert COMMANDS == [
         (),
+        ("backfill",),
         ("crawl",),
         ("db",),
         ("db", "upgrade"),
@@ -139,7 +140,7 @@ def test_crawl_unknown_spider_names_the_available_ones(tmp_path: Path) -> None:
         (
             ("-a", "medias=证券日报网", "-s", "NEWSARCHIVE_REPLAY_ORIGIN=http://127.0.0.1:1"),
             "eastmoney failed: ValueError: unknown spider argument 'medias' for eastmoney "
-            "(known: columns, media, page_size, pages)",
+            "(known: columns, media, page_size, pages, since, until)",
         ),
         (
             ("-a", "columns=", "-s", "NEWSARCHIVE_REPLAY_ORIGIN=http://127.0.0.1:1"),
