@@ -67,7 +67,10 @@ def report(results: list[JobResult]) -> int:
         # the same decision as the status recorded in the run history (newsarchive.history)
         for problem in result.summary.problems(result.job.spider, result.failure):
             click.echo(f"newsarchive: error: {problem}", err=True)
-        codes.append(result.summary.exit_code(result.job.spider, result.failure))
+        if result.config_error:
+            codes.append(exitcodes.CONFIG_ERROR)
+        else:
+            codes.append(result.summary.exit_code(result.job.spider, result.failure))
     return exitcodes.most_severe(codes)
 
 

@@ -34,6 +34,7 @@ class JobResult:
     summary: RunSummary
     failure: str | None = None
     already_running: str | None = None  # the job's lock was held: nothing ran (the one-line reason)
+    config_error: bool = False  # the failure was a bad spider argument
 
 
 def project_settings(overrides: dict[str, Any] | None = None) -> Settings:
@@ -71,15 +72,20 @@ def run_jobs(jobs: Sequence[Job], settings: Settings) -> list[JobResult]:
         for job in jobs:
             crawler: Crawler | None = None
             failure: str | None = None
+            config_error = False
             try:
                 crawler = process.create_crawler(job.spider)
                 yield process.crawl(crawler, **job.arguments)
             except JobAlreadyRunning as error:
                 results.append(JobResult(job, RunSummary(), already_running=str(error)))
                 continue
-            except Exception as error:  # a spider that cannot start (bad argument, database down)
+            except ValueError as error:  # the spiders' argument checks: a configuration error
+                failure, config_error = _one_line(error), True
+            except Exception as error:  # a spider that cannot start (database down, …)
                 failure = _one_line(error)
-            results.append(JobResult(job, RunSummary.from_stats(_crawl_stats(crawler)), failure))
+            result = JobResult(job, RunSummary.from_stats(_crawl_stats(crawler)), failure)
+            result.config_error = config_error
+            results.append(result)
             if failure:
                 break
 
