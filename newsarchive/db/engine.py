@@ -26,7 +26,8 @@ from sqlalchemy.engine import Connection, Engine, make_url
 from sqlalchemy.exc import ArgumentError, NoSuchModuleError, SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
-MIGRATIONS_DIR = Path(__file__).with_name("migrations")
+from newsarchive.resources import package_folder
+
 DEFAULT_BUSY_TIMEOUT = 30.0  # seconds a SQLite writer waits for another process's write lock
 # Execution option of engines whose transactions write (see writer()).
 _WRITE_OPTION = "newsarchive_write"
@@ -85,7 +86,8 @@ def writer(engine: Engine) -> Engine:
 
 def alembic_config(connection: Connection | None = None) -> Config:
     config = Config()
-    config.set_main_option("script_location", str(MIGRATIONS_DIR))
+    # a real folder even when running from a zipped egg (Scrapyd)
+    config.set_main_option("script_location", str(package_folder("newsarchive.db", "migrations")))
     if connection is not None:
         config.attributes["connection"] = connection
     return config

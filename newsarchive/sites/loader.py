@@ -16,9 +16,10 @@ from urllib.parse import urljoin, urlsplit
 
 from lxml import etree
 
+from newsarchive.resources import package_folder
 from newsarchive.text.media import canonical_media, is_known_media
 
-SITES_FOLDER = Path(__file__).resolve().parent
+SITES_FOLDER = package_folder("newsarchive", "sites")  # a real folder even inside a zipped egg
 NAME = re.compile(r"[a-z][a-z0-9_]*")  # also the Scrapy spider name
 NAMESPACE = re.compile(r"[A-Z][A-Z0-9]*")
 COLUMN = re.compile(r"[A-Za-z0-9_-]+")
