@@ -65,6 +65,8 @@ def report(results: list[JobResult]) -> int:
         for line in result.summary.lines():
             click.echo(f"   {line}")
         # the same decision as the status recorded in the run history (newsarchive.history)
+        for warning in result.summary.warnings:  # compared with the job's previous runs
+            click.echo(f"newsarchive: warning: {warning}", err=True)
         for problem in result.summary.problems(result.job.spider, result.failure):
             click.echo(f"newsarchive: error: {problem}", err=True)
         if result.config_error:

@@ -23,8 +23,9 @@ from sqlalchemy.engine import Engine
 from twisted.internet.threads import deferToThread
 
 from newsarchive.db.engine import first_line, open_database, session_factory, writer
-from newsarchive.db.runs import finish_run, job_key, start_run
-from newsarchive.summary import REQUESTS_SENT, RunSummary
+from newsarchive.db.runs import finish_run, job_key, recent_runs, start_run
+from newsarchive.monitor import HISTORY, run_warnings
+from newsarchive.summary import OK, REQUESTS_SENT, WARNINGS, RunSummary
 
 logger = logging.getLogger(__name__)
 
@@ -41,10 +42,17 @@ def run_counts(summary: RunSummary) -> dict[str, Any]:
         "dropped": dict(summary.dropped),
         "skipped": dict(summary.skipped),
         "errors": {"total": summary.errors, "by_kind": summary.errors_by_kind},
+        "blocked": dict(summary.blocked),
         "deadletter": summary.deadletter,
         "warc_errors": summary.warc_errors,
         "db_retries": summary.db_retries,
         "near_duplicates": summary.near_duplicates,
+        # what newsarchive.monitor compares between runs of a job
+        "listing_pages": summary.listing_pages,
+        "listing_rows": summary.listing_rows,
+        "article_pages": summary.articles_fetched,
+        "kept": summary.kept,
+        "fields_present": dict(summary.fields_present),
     }
 
 
@@ -137,6 +145,17 @@ class RunHistoryExtension:
         with session_factory(writer(self._open())).begin() as session:
             if self.run_id is None:  # the start could not be written: record the whole run now
                 self.run_id = start_run(session, self.spider_name, self.arguments, started_at=self.started_at)
+            earlier = [
+                run.counts
+                for run in recent_runs(
+                    session, job=job_key(self.spider_name, self.arguments), limit=HISTORY + 1
+                )
+                if run.id != self.run_id and run.status == OK
+            ]
+            warnings = run_warnings(end.counts, earlier)
+            end.counts["warnings"] = warnings
+            assert self.crawler.stats is not None
+            self.crawler.stats.set_value(WARNINGS, warnings)  # for the CLI's summary
             finish_run(
                 session,
                 self.run_id,

@@ -41,6 +41,8 @@ class ReplayOriginMiddleware:
         rerouted = request.replace(url=target, dont_filter=True)
         rerouted.headers["Host"] = parts.netloc
         rerouted.meta[ORIGINAL_URL_KEY] = request.url
+        # RobotsTxtMiddleware already checked the original URL against its own host's robots.txt
+        rerouted.meta["dont_obey_robotstxt"] = True
         return rerouted
 
     def process_response(

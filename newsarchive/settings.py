@@ -9,6 +9,8 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+from newsarchive import __version__
+
 BOT_NAME = "newsarchive"
 SPIDER_MODULES = ["spiders"]
 NEWSPIDER_MODULE = "spiders"
@@ -54,25 +56,40 @@ NEWSARCHIVE_PROGRESS_INTERVAL = 10.0  # seconds between progress lines on long r
 NEWSARCHIVE_PROGRESS_STDERR = False  # progress to stderr instead of the log (the CLI turns this on)
 NEWSARCHIVE_LOG_SUMMARY = True  # log the end-of-run summary (newsarchive's CLI prints it instead)
 
-# East Money blocks at >5 req/s or >=10 connections per IP (reference §4): stay well below.
-ROBOTSTXT_OBEY = (
-    False  # JSON list endpoints the site's own pages call; politeness comes from the limits below
-)
+# --- politeness (README "Politeness and blocks") -------------------------------------------------
+# East Money blocks at >5 req/s, >=10 connections, >=200/min or >=300/5 min per IP, and an empty or
+# non-browser User-Agent (reference eastmoney.md §4, "serial, >=1 s + jitter"). newsarchive.blocks
+# puts every host of a site (np-listapi. and finance.eastmoney.com) in one download slot, so these
+# limits hold per site: one request at a time, 1.0-1.5 s apart (1.25 s on average, 240 per 5 min).
+ROBOTSTXT_OBEY = True
+ROBOTSTXT_USER_AGENT = "newsarchive"  # robots.txt groups for "newsarchive" apply, else "*"
 CONCURRENT_REQUESTS = 8
-CONCURRENT_REQUESTS_PER_DOMAIN = 2
-DOWNLOAD_DELAY = 0.5
-DOWNLOAD_DELAY_JITTER = 0.5  # ±50% around DOWNLOAD_DELAY, so requests do not tick like a metronome
-AUTOTHROTTLE_ENABLED = True
-AUTOTHROTTLE_START_DELAY = 0.5
-AUTOTHROTTLE_TARGET_CONCURRENCY = 1.5
+CONCURRENT_REQUESTS_PER_DOMAIN = 1
+DOWNLOAD_DELAY = 1.25
+DOWNLOAD_DELAY_JITTER = 0.2  # ±20 % around DOWNLOAD_DELAY, so requests do not tick like a metronome
+AUTOTHROTTLE_ENABLED = True  # slows down further when the site answers slowly, never below the delay
+AUTOTHROTTLE_START_DELAY = 1.25
+AUTOTHROTTLE_TARGET_CONCURRENCY = 1.0
 DOWNLOAD_TIMEOUT = 30
 RETRY_TIMES = 3
-# 403 is the site's block signal: retrying it immediately only deepens the block.
-RETRY_HTTP_CODES = [429, 500, 502, 503, 504, 522, 524, 408]
-USER_AGENT = (
+# 403 is the site's block signal: retrying it only deepens the block. 429 is retried by
+# newsarchive.blocks.BlockMiddleware once its Retry-After has passed, never at once.
+RETRY_HTTP_CODES = [500, 502, 503, 504, 522, 524, 408]
+# After a block (403, 429 without Retry-After, HTTP 200 with an empty or passportWeb-only body, a
+# list API answering code 0) the site gets no request for this many seconds.
+NEWSARCHIVE_BLOCK_PAUSE = 30.0
+# After this many blocks in a row from one site, the run sends it nothing more (0: never give up).
+NEWSARCHIVE_BLOCK_LIMIT = 3
+# A 429 asking to wait longer than this (seconds) is not waited for: the site is given up instead.
+NEWSARCHIVE_RETRY_AFTER_MAX = 120.0
+# The User-Agent is a browser's (the site blocks anything else, §4) followed by a product token
+# naming newsarchive and where to reach whoever runs it: set NEWSARCHIVE_CONTACT_URL to yours.
+NEWSARCHIVE_CONTACT_URL = os.environ.get("NEWSARCHIVE_CONTACT_URL", "https://example.invalid/newsarchive")
+BROWSER_USER_AGENT = (
     "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) "
     "Chrome/124.0 Safari/537.36"
 )
+USER_AGENT = f"{BROWSER_USER_AGENT} newsarchive/{__version__} (+{NEWSARCHIVE_CONTACT_URL})"
 DEFAULT_REQUEST_HEADERS = {
     "Accept": "text/html,application/json;q=0.9,*/*;q=0.8",
     "Accept-Language": "zh-CN,zh;q=0.9",
@@ -86,6 +103,12 @@ LOG_LEVEL = os.environ.get("NEWSARCHIVE_LOG_LEVEL", "INFO")
 LOG_FORMATTER = "newsarchive.logformatter.ArchiveLogFormatter"
 
 DOWNLOADER_MIDDLEWARES = {
+    # Scrapy's, with every request waiting for a robots.txt checked (see newsarchive/robots.py)
+    "scrapy.downloadermiddlewares.robotstxt.RobotsTxtMiddleware": None,
+    "newsarchive.robots.RobotsTxtMiddleware": 100,
+    # Before RetryMiddleware (550), after HttpCompressionMiddleware (590): sees every decompressed
+    # response, and a 429 before anything could retry it at once.
+    "newsarchive.blocks.BlockMiddleware": 560,
     # Closest to the downloader, so every other middleware sees the original URL.
     "newsarchive.middlewares.ReplayOriginMiddleware": 990,
 }
@@ -100,5 +123,6 @@ ITEM_PIPELINES = {
     "pipelines.clean.CleanBodyPipeline": 200,
     "pipelines.dates.NormalizeDatesPipeline": 300,
     "pipelines.taxonomy.TaxonomyPipeline": 400,
+    "pipelines.coverage.CoveragePipeline": 800,
     "pipelines.store.StorePipeline": 900,
 }

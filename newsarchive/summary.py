@@ -12,6 +12,12 @@ SKIPPED_PREFIX = "newsarchive/skipped/"
 LISTING_ERROR_PREFIX = "newsarchive/listing_error/"
 RESPONSE_STATUS_PREFIX = "downloader/response_status_count/"
 REQUESTS_SENT = "newsarchive/requests_sent"  # counted by newsarchive.history.RunHistoryExtension
+WARNINGS = "newsarchive/warnings"  # set by newsarchive.history.RunHistoryExtension (newsarchive.monitor)
+# counted by newsarchive.blocks.BlockMiddleware (kept here: this module imports no Scrapy component)
+BLOCKED_PREFIX = "newsarchive/blocked/"
+GAVE_UP_PREFIX = "newsarchive/gave_up/"
+RESPONSES_CHECKED = "newsarchive/responses_checked"
+ROBOTS_TXT_SKIP = "robots_txt"  # the skipped reason of a request robots.txt disallows
 OK = "ok"
 FAILED = "failed"
 
@@ -39,7 +45,13 @@ class RunSummary:
     warc_file: str | None = None
     finish_reason: str | None = None
     requests: int = 0  # HTTP requests sent (retries included)
+    listing_rows: int = 0
+    fields_present: dict[str, int] = field(default_factory=dict)  # optional field -> articles with it
+    warnings: list[str] = field(default_factory=list)  # newsarchive.monitor, set by the run history
     responses_by_status: dict[str, int] = field(default_factory=dict)  # HTTP status -> responses
+    blocked: dict[str, int] = field(default_factory=dict)  # kind of block -> responses
+    gave_up: dict[str, int] = field(default_factory=dict)  # site given up -> requests not sent
+    responses_checked: int = 0  # responses checked for blocks: every one but robots.txt
 
     @classmethod
     def from_stats(cls, stats: dict[str, Any]) -> RunSummary:
@@ -76,8 +88,24 @@ class RunSummary:
             warc_file=stats.get("newsarchive/warc_file"),
             finish_reason=stats.get("finish_reason"),
             requests=int(stats.get(REQUESTS_SENT, stats.get("downloader/request_count", 0))),
+            listing_rows=int(stats.get("newsarchive/listing_rows", 0)),
+            fields_present=prefixed("newsarchive/field_present/"),
+            warnings=list(stats.get(WARNINGS, [])),
             responses_by_status=prefixed(RESPONSE_STATUS_PREFIX),
+            blocked=prefixed(BLOCKED_PREFIX),
+            gave_up=prefixed(GAVE_UP_PREFIX),
+            responses_checked=int(stats.get(RESPONSES_CHECKED, 0)),
         )
+
+    @property
+    def blocks(self) -> int:
+        return sum(self.blocked.values())
+
+    @property
+    def mostly_blocked(self) -> bool:
+        """The source is refusing us: at least half the responses checked were blocks, or the run
+        gave a site up after blocks in a row (``NEWSARCHIVE_BLOCK_LIMIT``)."""
+        return bool(self.gave_up) or (self.blocks > 0 and 2 * self.blocks >= self.responses_checked)
 
     @property
     def errors(self) -> int:
@@ -99,8 +127,15 @@ class RunSummary:
             out.append(f"{spider} failed: {failure}")
         elif self.finish_reason not in (None, "finished"):
             out.append(f"{spider} ended early: {self.finish_reason}")
-        if self.listing_pages == 0 and self.errors and spider != "reparse":  # reparse reads no listing
+        unread = self.errors or self.blocks or self.skipped.get(ROBOTS_TXT_SKIP)
+        if self.listing_pages == 0 and unread and spider != "reparse":  # reparse reads no listing
             out.append(f"{spider} could not read any listing page")
+        if self.mostly_blocked:
+            out.append(
+                f"{spider} was blocked: {self.blocks} of {self.responses_checked} responses were blocks"
+                + _breakdown(self.blocked)
+                + "".join(f"; gave up on {site}" for site in self.gave_up)
+            )
         if self.warc_errors:
             out.append(f"{self.warc_errors} responses could not be archived")
         if self.deadletter:
@@ -113,7 +148,7 @@ class RunSummary:
     def exit_code(self, spider: str, failure: str | None = None) -> int:
         """The ``newsarchive`` exit code of this run (see newsarchive.exitcodes)."""
         if self.problems(spider, failure):
-            return exitcodes.FAILED
+            return exitcodes.BLOCKED if self.mostly_blocked else exitcodes.FAILED
         if spider != "reparse" and not (self.new or self.revised):
             return exitcodes.NOTHING_NEW
         return exitcodes.OK
@@ -145,6 +180,12 @@ class RunSummary:
             ),
             f"responses received:    {self.responses} ({self.articles_fetched} article pages)",
         ]
+        if self.blocks or self.gave_up:
+            out.append(
+                f"blocked:               {self.blocks}"
+                + _breakdown(self.blocked)
+                + "".join(f"; gave up on {site} ({n} requests not sent)" for site, n in self.gave_up.items())
+            )
         if self.db_retries:
             out.append(f"database retries:      {self.db_retries}")
         if self.warc_file:

@@ -17,12 +17,14 @@ from urllib.parse import urlencode
 
 from scrapy import Request, Spider
 from scrapy.crawler import Crawler
+from scrapy.exceptions import IgnoreRequest
 from scrapy.http import Response
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import SQLAlchemyError
 from twisted.python.failure import Failure
 
 from newsarchive.assemble import assemble_article
+from newsarchive.blocks import Blocked
 from newsarchive.db.engine import first_line, open_database, session_factory
 from newsarchive.db.repository import stored_publish_times
 from newsarchive.db.runs import effective_status, job_key, recent_runs
@@ -31,7 +33,7 @@ from newsarchive.items import PREFERRED_FEED, Article, FeedClaim
 from newsarchive.middlewares import ORIGINAL_URL_KEY
 from newsarchive.pages.eastmoney import parse_article
 from newsarchive.pages.model import ArticlePage, ListingEntry, ListingPage, PageError
-from newsarchive.summary import OK
+from newsarchive.summary import OK, ROBOTS_TXT_SKIP
 from newsarchive.text.dates import DateError, parse_published
 from newsarchive.text.encoding import decode_html
 from newsarchive.window import DateWindow, Place
@@ -62,6 +64,7 @@ class ArchiveSpider(Spider):
 
     @classmethod
     def from_crawler(cls, crawler: Crawler, *args: Any, **kwargs: Any) -> ArchiveSpider:
+        kwargs.pop("_job", None)  # Scrapyd's job id: not part of the job (lock key, run history)
         allowed = cls.arguments | WINDOW_ARGUMENTS
         unknown = sorted(set(kwargs) - allowed)
         if unknown:  # a typo such as -a medias=… must not silently crawl everything
@@ -115,6 +118,7 @@ class ArchiveSpider(Spider):
 
     def listing_read(self, listing: ListingPage) -> None:
         self.count("listing_pages")
+        self.count("listing_rows", len(listing.entries) + listing.rejected)
         if self.full_pass:  # counted once, when the crawl has stats
             self.count("full_pass")
             self.full_pass = False
@@ -127,6 +131,11 @@ class ArchiveSpider(Spider):
 
     def request_failed(self, failure: Failure) -> None:
         """Errback: one counted line per failed download instead of a logged traceback."""
+        if isinstance(failure.value, Blocked):
+            return  # counted by newsarchive.blocks (newsarchive/blocked/<kind>, gave_up/<site>)
+        if type(failure.value) is IgnoreRequest and "robots.txt" in str(failure.value):
+            self.count(f"skipped/{ROBOTS_TXT_SKIP}")  # Scrapy's RobotsTxtMiddleware: Disallow
+            return
         reason = failure.value.__class__.__name__
         self.count(f"download_error/{reason}")
         request = getattr(failure, "request", None)

@@ -1,6 +1,7 @@
 """Loopback HTTP server for the committed sample East Money site: list APIs, 7x24 API and article pages.
 
 Routes by path (any Host header), reproducing the real envelopes and quirks of eastmoney.md §1.1, §1.2, §2.
+Every host answers ``/robots.txt`` (permissive unless ``SampleSite(robots=…)`` says otherwise).
 """
 
 from __future__ import annotations
@@ -9,7 +10,9 @@ import argparse
 import json
 import re
 import threading
-from dataclasses import dataclass
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from types import TracebackType
@@ -38,6 +41,10 @@ NOT_FOUND_PAGE = (
 ).encode()
 _MISSING_REQ_TRACE = {"code": 0, "message": "Required String parameter 'req_trace' is not present"}
 _FAST_NO_DATA = {"code": "1", "message": "success", "data": None}
+ROBOTS_PATH = "/robots.txt"
+# The real hosts' robots.txt files were not captured (the reference says nothing about them), so
+# every host serves one that allows everything; SampleSite(robots={host: text}) replaces it per host.
+PERMISSIVE_ROBOTS_TXT = "User-agent: *\nDisallow:\n"
 
 
 @dataclass(frozen=True)
@@ -48,6 +55,7 @@ class RequestRecord:
     host: str
     path: str
     query: str
+    at: float = field(default=0.0, compare=False)  # time.monotonic() when the request arrived
 
 
 @dataclass(frozen=True)
@@ -55,14 +63,18 @@ class Response:
     status: int
     content_type: str
     body: bytes
+    headers: tuple[tuple[str, str], ...] = ()  # more headers, e.g. (("Retry-After", "1"),)
 
 
 class SampleSite:
     """The sample site on 127.0.0.1 (ephemeral port unless ``port`` is given), served by a daemon thread."""
 
-    def __init__(self, root: Path = DEFAULT_ROOT, *, port: int = 0) -> None:
+    def __init__(
+        self, root: Path = DEFAULT_ROOT, *, port: int = 0, robots: Mapping[str, str] | None = None
+    ) -> None:
         self.root = root
         self.port = port
+        self.robots = dict(robots or {})  # host -> robots.txt text (default: PERMISSIVE_ROBOTS_TXT)
         self.requests: list[RequestRecord] = []
         self._lock = threading.Lock()
         self._server: _Server | None = None
@@ -137,6 +149,9 @@ class SampleSite:
         from it, ``/`` paths as ``index.html``, HTML as ``text/html`` with no charset (as those sites
         send it); everything else is the East Money API and article pages.
         """
+        if path == ROBOTS_PATH:
+            text = self.robots.get(host.split(":", 1)[0].lower(), PERMISSIVE_ROBOTS_TXT)
+            return Response(200, "text/plain", text.encode("utf-8"))
         static = self._static(host.split(":", 1)[0].lower(), path)
         if static is not None:
             return static
@@ -230,10 +245,13 @@ class _Handler(BaseHTTPRequestHandler):
         assert isinstance(self.server, _Server)
         site = self.server.site
         parts = urlsplit(self.path)
-        site.record(RequestRecord(self.command, self.headers.get("Host", ""), parts.path, parts.query))
-        response = site.respond(parts.path, parts.query, self.headers.get("Host", ""))
+        host = self.headers.get("Host", "")
+        site.record(RequestRecord(self.command, host, parts.path, parts.query, time.monotonic()))
+        response = site.respond(parts.path, parts.query, host)
         self.send_response(response.status)
         self.send_header("Content-Type", response.content_type)
+        for name, value in response.headers:
+            self.send_header(name, value)
         self.send_header("Content-Length", str(len(response.body)))
         self.end_headers()
         if with_body:
