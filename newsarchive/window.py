@@ -36,15 +36,11 @@ class DateWindow:
         return cls(start, end)
 
     def place(self, raw: str | None, *, now: datetime) -> Place:
-        if not raw:
-            return Place.UNKNOWN
-        try:
-            when = parse_published(raw, now=now)
-        except DateError:
-            return Place.UNKNOWN
-        return self.place_of(when)
+        return self.place_of(listed_time(raw, now=now))
 
-    def place_of(self, when: datetime) -> Place:
+    def place_of(self, when: datetime | None) -> Place:
+        if when is None:
+            return Place.UNKNOWN
         if when < self.since:
             return Place.BEFORE
         if self.until is not None and when >= self.until:
@@ -59,6 +55,16 @@ class DateWindow:
         if span <= 0:
             return 1.0
         return max(0.0, min(1.0, (top - oldest).total_seconds() / span))
+
+
+def listed_time(raw: str | None, *, now: datetime) -> datetime | None:
+    """The instant a listing row (or page) shows, or None if it shows none that parses."""
+    if not raw:
+        return None
+    try:
+        return parse_published(raw, now=now)
+    except DateError:
+        return None
 
 
 def _day_or_instant(text: str, name: str, *, end_of_day: bool) -> datetime:

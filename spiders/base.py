@@ -34,9 +34,8 @@ from newsarchive.middlewares import ORIGINAL_URL_KEY
 from newsarchive.pages.eastmoney import parse_article
 from newsarchive.pages.model import ArticlePage, ListingEntry, ListingPage, PageError
 from newsarchive.summary import OK, ROBOTS_TXT_SKIP
-from newsarchive.text.dates import DateError, parse_published
 from newsarchive.text.encoding import decode_html
-from newsarchive.window import DateWindow, Place
+from newsarchive.window import DateWindow, Place, listed_time
 
 WINDOW_ARGUMENTS = frozenset({"since", "until"})  # every listing spider can backfill a date window
 BACKFILL_MAX_PAGES = 100_000  # a backfill pages until --since unless -a pages caps it
@@ -153,10 +152,10 @@ class ArchiveSpider(Spider):
         On the preferred feed (the 7x24 list), a stored article is also claimed for that feed.
         """
         wanted: dict[str, ListingEntry] = {}
+        undated: set[str] = set()  # backfill: rows whose article page decides (no listed time)
         entries = list(entries)
-        if self.window:
-            self.note_page_dates(entries, listing)
-        for entry in entries:
+        places = self.window_places(entries, listing)
+        for entry, place in zip(entries, places, strict=True):
             try:
                 info_code = canonical_info_code(entry.code)
             except ValueError:
@@ -164,11 +163,13 @@ class ArchiveSpider(Spider):
                 continue
             if info_code in self.followed:
                 self.count("skipped/listed_twice")
-            elif self.outside_window(entry, listing):
-                continue
+            elif place in (Place.BEFORE, Place.AFTER):  # a backfill row listed outside its window
+                self.count(f"skipped/{place.value}")
             else:
                 self.followed.add(info_code)
                 wanted[info_code] = entry
+                if self.window and place is Place.UNKNOWN:
+                    undated.add(info_code)
         try:
             with session_factory(self.engine)() as session:
                 stored = stored_publish_times(session, wanted)
@@ -193,37 +194,27 @@ class ArchiveSpider(Spider):
                 entry.url,
                 callback=self.parse_article_page,
                 errback=self.request_failed,
-                cb_kwargs={"entry": entry},
+                cb_kwargs={"entry": entry, "check_date": info_code in undated},
             )
         # a page that asked for nothing (every article stored and not due again) is a quiet one
         self.quiet_pages[listing] = 0 if requested else self.quiet_pages.get(listing, 0) + 1
 
-    def note_page_dates(self, entries: list[ListingEntry], listing: str) -> None:
-        """Backfill: remember the oldest time seen (progress) and whether this page of the listing
-        (newest first) is entirely older than --since (then paging stops)."""
-        assert self.window is not None
+    def window_places(self, entries: list[ListingEntry], listing: str) -> list[Place]:
+        """Where each row falls in a backfill's window (all UNKNOWN outside a backfill), parsing
+        each listed time once. Also remembers the oldest time seen (progress) and whether this
+        page of the listing (newest first) is entirely older than --since (then paging stops)."""
+        if self.window is None:
+            return [Place.UNKNOWN] * len(entries)
         now = datetime.now(UTC)
-        places = [self.window.place(entry.show_time, now=now) for entry in entries]
+        times = [listed_time(entry.show_time, now=now) for entry in entries]
+        places = [self.window.place_of(when) for when in times]
         dated = [place for place in places if place is not Place.UNKNOWN]
         if dated and all(place is Place.BEFORE for place in dated):
             self.past_since.add(listing)
-        for entry in entries:
-            try:
-                when = parse_published(entry.show_time or "", now=now)
-            except DateError:
-                continue
-            if self.oldest_seen is None or when < self.oldest_seen:
-                self.oldest_seen = when
-
-    def outside_window(self, entry: ListingEntry, listing: str) -> bool:
-        """Backfill: a row listed with a time outside --since/--until is skipped (and counted)."""
-        if self.window is None:
-            return False
-        place = self.window.place(entry.show_time, now=datetime.now(UTC))
-        if place in (Place.BEFORE, Place.AFTER):
-            self.count(f"skipped/{place.value}")
-            return True
-        return False
+        oldest = min((when for when in times if when is not None), default=None)
+        if oldest is not None and (self.oldest_seen is None or oldest < self.oldest_seen):
+            self.oldest_seen = oldest
+        return places
 
     def progress_note(self) -> str | None:
         """Backfill progress for the progress line: how far back it got, and a time estimate."""
@@ -257,10 +248,12 @@ class ArchiveSpider(Spider):
         """The article parser of this spider's site (a hook: override it for another site)."""
         return parse_article(html, url)
 
-    def parse_article_page(self, response: Response, entry: ListingEntry) -> Iterator[Article]:
+    def parse_article_page(
+        self, response: Response, entry: ListingEntry, check_date: bool = False
+    ) -> Iterator[Article]:
         self.count("article_pages")
         page = self.parse_page(response_text(response), entry.url)
-        if self.window and self.window.place(entry.show_time, now=datetime.now(UTC)) is Place.UNKNOWN:
+        if check_date and self.window:  # a backfill row listed without a time
             place = self.window.place(page.published_raw, now=datetime.now(UTC))
             if place in (Place.BEFORE, Place.AFTER):  # the page's own date decides an undated row
                 self.count(f"skipped/{place.value}")
