@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import threading
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -11,6 +13,8 @@ from sqlalchemy import select
 from newsarchive.db.engine import open_database, session_factory
 from newsarchive.db.models import ARTICLE_FIELDS, ArticleRow
 from newsarchive.exitcodes import NOTHING_NEW, OK
+from newsarchive.samplesite import SampleSite
+from newsarchive.samplesite.server import _ARTICLE_PAGE, RequestRecord
 from tests.conftest import run_cli
 
 SAMPLE_EASTMONEY = Path(__file__).resolve().parents[1] / "data" / "sample" / "eastmoney"
@@ -67,3 +71,21 @@ def column_entries(*columns: str) -> list[str]:
 def sample_codes(*columns: str) -> set[str]:
     """The articles a crawl of these sample columns stores."""
     return set(column_entries(*columns))
+
+
+class ArticleHookSite(SampleSite):
+    """The sample site calling ``on_article(n)`` (n = 0 for the first) in the handler thread before
+    it answers each article page request: where tests start an outage, hold a crawl or add latency."""
+
+    def __init__(self, on_article: Callable[[int], None], root: Path | None = None) -> None:
+        super().__init__(root or SAMPLE_EASTMONEY.parent)
+        self.on_article = on_article
+        self._articles = 0
+        self._count_lock = threading.Lock()
+
+    def record(self, record: RequestRecord) -> None:
+        super().record(record)
+        if _ARTICLE_PAGE.search(record.path):
+            with self._count_lock:
+                number, self._articles = self._articles, self._articles + 1
+            self.on_article(number)

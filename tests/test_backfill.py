@@ -22,23 +22,18 @@ import pytest
 
 from newsarchive.exitcodes import CONFIG_ERROR, NOTHING_NEW, OK
 from newsarchive.samplesite import SampleSite
-from newsarchive.samplesite.server import _ARTICLE_PAGE, RequestRecord
 from newsarchive.window import DateWindow, Place
 from tests.conftest import run_cli
-from tests.support import FAST_SETTINGS, SAMPLE_EASTMONEY, column_entries, stored_rows
+from tests.support import FAST_SETTINGS, SAMPLE_EASTMONEY, ArticleHookSite, column_entries, stored_rows
 
 SINCE, UNTIL = "2021-12-08 10:30", "2021-12-08 15:30"
 ARGS = ("-a", "columns=344,345", "-a", "page_size=5")
 SEED = 20261125
 
 
-class SlowSite(SampleSite):
+def slow_site() -> ArticleHookSite:
     """The sample site answering each article page after a short pause (a real site's latency)."""
-
-    def record(self, record: RequestRecord) -> None:
-        super().record(record)
-        if _ARTICLE_PAGE.search(record.path):
-            time.sleep(0.15)
+    return ArticleHookSite(lambda _number: time.sleep(0.15))
 
 
 def backfill_command(origin: str, db_url: str, *extra: str) -> list[str]:
@@ -96,7 +91,7 @@ def test_backfill_stores_only_the_window_and_stops_paging_before_since(
 
 
 def test_backfill_shows_progress_with_an_estimate(sqlite_url: str, tmp_path: Path) -> None:
-    with SlowSite() as site:
+    with slow_site() as site:
         result = run_cli(
             *backfill_command(site.origin, sqlite_url, "-s", "NEWSARCHIVE_PROGRESS_INTERVAL=0.2")[3:],
             cwd=tmp_path,
@@ -127,7 +122,7 @@ def kill_and_resume(db_url: str, tmp_path: Path, rng: random.Random, kills: int)
     """Run the backfill, SIGKILL it ``kills`` times at random moments, then let it finish.
     Returns a description of each kill, for the failure message."""
     story = []
-    with SlowSite() as site:
+    with slow_site() as site:
         command = backfill_command(site.origin, db_url)
         for attempt in range(kills + 1):
             stored_before = set(stored_rows(db_url))

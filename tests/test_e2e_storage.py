@@ -26,9 +26,8 @@ from sqlalchemy import create_engine, text
 
 from newsarchive.db.engine import open_database
 from newsarchive.samplesite import SampleSite
-from newsarchive.samplesite.server import _ARTICLE_PAGE, RequestRecord
 from tests.conftest import POSTGRES_ADMIN_URL, run_cli
-from tests.support import FAST_SETTINGS, crawl, stored_rows
+from tests.support import FAST_SETTINGS, ArticleHookSite, crawl, stored_rows
 
 SAMPLE_ROOT = Path(__file__).resolve().parents[1] / "data" / "sample"
 
@@ -38,21 +37,6 @@ OUTAGE_SETTINGS = (
     "-s", "NEWSARCHIVE_DB_RETRY_SECONDS=2",
     "-s", "NEWSARCHIVE_DB_BUSY_TIMEOUT=0.2",
 )  # fmt: skip
-
-
-class OutageSite(SampleSite):
-    """The sample site, calling ``on_first_article`` before it answers the first article request."""
-
-    def __init__(self, on_first_article: Callable[[], None]) -> None:
-        super().__init__()
-        self.on_first_article = on_first_article
-        self.fired = False
-
-    def record(self, record: RequestRecord) -> None:
-        super().record(record)
-        if not self.fired and _ARTICLE_PAGE.search(record.path):
-            self.fired = True
-            self.on_first_article()
 
 
 class Outage:
@@ -95,8 +79,8 @@ class Outage:
 
 
 @contextmanager
-def outage_site(outage: Outage) -> Iterator[OutageSite]:
-    site = OutageSite(outage.begin)
+def outage_site(outage: Outage) -> Iterator[ArticleHookSite]:
+    site = ArticleHookSite(lambda number: outage.begin() if number == 0 else None)
     try:
         with site:
             yield site
@@ -170,12 +154,14 @@ def test_short_lock_is_waited_out_without_losing_anything(
     )
     timers: list[threading.Timer] = []
 
-    def lock_briefly() -> None:  # another writer holds the lock for 3 s from the first article on
+    def lock_briefly(number: int) -> None:  # another writer holds the lock 3 s from the 1st article on
+        if number:
+            return
         holder.execute("BEGIN IMMEDIATE")
         timers.append(threading.Timer(3.0, holder.rollback))
         timers[0].start()
 
-    with OutageSite(lock_briefly) as site:
+    with ArticleHookSite(lock_briefly) as site:
         result = crawl_process(
             site.origin, sqlite_url, tmp_path,
             "-s", "NEWSARCHIVE_STORE_BATCH_SIZE=5", "-s", "NEWSARCHIVE_DB_RETRY_SECONDS=60",

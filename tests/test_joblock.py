@@ -16,9 +16,8 @@ import pytest
 from newsarchive.exitcodes import ALREADY_RUNNING, OK
 from newsarchive.joblock import JobAlreadyRunning, lock_for
 from newsarchive.samplesite import SampleSite
-from newsarchive.samplesite.server import _ARTICLE_PAGE, RequestRecord
 from tests.conftest import run_cli
-from tests.support import FAST_SETTINGS, sample_codes, stored_rows
+from tests.support import FAST_SETTINGS, ArticleHookSite, sample_codes, stored_rows
 
 JOB = "eastmoney columns=344"
 
@@ -78,23 +77,15 @@ def test_a_lock_left_by_a_killed_process_is_taken_over(db_url: str, tmp_path: Pa
             holder.wait()
 
 
-class HeldSite(SampleSite):
-    """Holds the first article request until ``release`` is set, so a crawl stays alive."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.holding = threading.Event()
-        self.release = threading.Event()
-
-    def record(self, record: RequestRecord) -> None:
-        super().record(record)
-        if _ARTICLE_PAGE.search(record.path) and not self.holding.is_set():
-            self.holding.set()
-            self.release.wait(timeout=60)
-
-
 def test_a_second_crawl_of_a_running_job_exits_at_once(db_url: str, tmp_path: Path) -> None:
-    with HeldSite() as site:
+    holding, release = threading.Event(), threading.Event()
+
+    def hold_the_first(number: int) -> None:  # the crawl stays alive until the test is done
+        if number == 0:
+            holding.set()
+            release.wait(timeout=60)
+
+    with ArticleHookSite(hold_the_first) as site:
         command = [
             sys.executable, "-m", "newsarchive", "crawl", "eastmoney", "-a", "columns=344",
             "-a", "page_size=10", "--db", db_url, "-s", f"NEWSARCHIVE_REPLAY_ORIGIN={site.origin}",
@@ -104,7 +95,7 @@ def test_a_second_crawl_of_a_running_job_exits_at_once(db_url: str, tmp_path: Pa
             command, cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
         )
         try:
-            assert site.holding.wait(timeout=60), "the first crawl never reached an article"
+            assert holding.wait(timeout=60), "the first crawl never reached an article"
             # the same job (spider and arguments) pointed at a second site, which must see nothing
             with SampleSite() as other:
                 second = run_cli(
@@ -118,7 +109,7 @@ def test_a_second_crawl_of_a_running_job_exits_at_once(db_url: str, tmp_path: Pa
             assert line.endswith(" UTC)")
             assert second.stdout == ""  # no summary: nothing ran
         finally:
-            site.release.set()
+            release.set()
             _, stderr = first.communicate(timeout=120)
     assert first.returncode == OK, stderr[-3000:]
     assert set(stored_rows(db_url)) == sample_codes("344")
