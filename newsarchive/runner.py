@@ -83,9 +83,8 @@ def run_jobs(jobs: Sequence[Job], settings: Settings) -> list[JobResult]:
                 failure, config_error = _one_line(error), True
             except Exception as error:  # a spider that cannot start (database down, …)
                 failure = _one_line(error)
-            result = JobResult(job, RunSummary.from_stats(_crawl_stats(crawler)), failure)
-            result.config_error = config_error
-            results.append(result)
+            summary = RunSummary.from_stats(_crawl_stats(crawler))
+            results.append(JobResult(job, summary, failure, config_error=config_error))
             if failure:
                 break
 

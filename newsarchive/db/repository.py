@@ -38,11 +38,6 @@ class StoreResult:
     revised_codes: frozenset[str] = frozenset()
 
 
-def stored_codes(session: Session, codes: Iterable[str]) -> set[str]:
-    """Which of these info codes are already in the archive (one query per 500 codes)."""
-    return set(stored_publish_times(session, codes))
-
-
 def stored_publish_times(session: Session, codes: Iterable[str]) -> dict[str, datetime]:
     """The publish time of each of these info codes that is stored (one query per 500 codes)."""
     wanted = list(dict.fromkeys(codes))
