@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import random
+import shutil
 import signal
 import subprocess
 import sys
@@ -169,3 +170,26 @@ def test_a_killed_backfill_completes_on_rerun_exactly_once_on_postgresql(
     rng = random.Random(SEED + 100 + trial)
     story = kill_and_resume(postgres_url, tmp_path, rng, kills=2)
     assert stored_rows(postgres_url) == reference, story
+
+
+def test_a_row_listed_without_a_time_is_fetched_and_its_page_decides(tmp_path: Path, sqlite_url: str) -> None:
+    root = tmp_path / "site"
+    shutil.copytree(SAMPLE_EASTMONEY.parent, root)
+    listing = root / "eastmoney" / "columns" / "344.json"
+    rows = json.loads(listing.read_text(encoding="utf-8"))
+    listed = sorted((row for row in rows if row["np_dst"] != "CFH"), key=lambda row: str(row["showTime"]))
+    before = next(row for row in listed if str(row["showTime"]) < SINCE)
+    inside = next(row for row in listed if SINCE <= str(row["showTime"]) < UNTIL)
+    for row in (before, inside):
+        row["showTime"] = "时间未知"  # a listing that shows no usable time
+    listing.write_text(json.dumps(rows, ensure_ascii=False), encoding="utf-8")
+
+    with SampleSite(root) as site:
+        result = run_cli(*backfill_command(site.origin, sqlite_url)[3:], cwd=tmp_path)
+        fetched = {path.rsplit("/", 1)[1].removesuffix(".html") for path in site.article_requests()}
+    assert result.returncode == OK, result.stderr
+    assert {before["code"], inside["code"]} <= fetched  # undated rows are fetched ...
+    # ... the page of the early one dates it before --since: skipped, never reaching the pipelines;
+    # the one inside goes on (and is dropped as bad_date, the listing's time being unusable)
+    assert "bad_date: 1" in result.stdout
+    assert f"NW{before['code']}" not in stored_rows(sqlite_url)
