@@ -71,6 +71,10 @@ AUTOTHROTTLE_ENABLED = True  # slows down further when the site answers slowly, 
 AUTOTHROTTLE_START_DELAY = 1.25
 AUTOTHROTTLE_TARGET_CONCURRENCY = 1.0
 DOWNLOAD_TIMEOUT = 30
+# An article page is 20-200 KB; 8 MB is no article (an error dump, a runaway stream): refused
+# before it is read, counted as download error too_large, fetched again next run.
+DOWNLOAD_MAXSIZE = 8 * 1024 * 1024
+DOWNLOAD_WARNSIZE = 2 * 1024 * 1024
 RETRY_TIMES = 3
 # 403 is the site's block signal: retrying it only deepens the block. 429 is retried by
 # newsarchive.blocks.BlockMiddleware once its Retry-After has passed, never at once.

@@ -2,15 +2,21 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
 from newsarchive import exitcodes
+from newsarchive.failures import retry_reason
 
 DROPPED_PREFIX = "newsarchive/dropped/"
 SKIPPED_PREFIX = "newsarchive/skipped/"
 LISTING_ERROR_PREFIX = "newsarchive/listing_error/"
 RESPONSE_STATUS_PREFIX = "downloader/response_status_count/"
+DOWNLOAD_ERROR_PREFIX = "newsarchive/download_error/"  # newsarchive.failures reasons
+RETRY_PREFIX = "retry/reason_count/"  # Scrapy's RetryMiddleware
+QUIRK_PREFIX = "newsarchive/quirk/"  # odd but usable responses: unasked JSONP, charset trouble
+LISTING_STOPPED_PREFIX = "newsarchive/listing_stopped/"
 REQUESTS_SENT = "newsarchive/requests_sent"  # counted by newsarchive.history.RunHistoryExtension
 WARNINGS = "newsarchive/warnings"  # set by newsarchive.history.RunHistoryExtension (newsarchive.monitor)
 # counted by newsarchive.blocks.BlockMiddleware (kept here: this module imports no Scrapy component)
@@ -52,6 +58,10 @@ class RunSummary:
     blocked: dict[str, int] = field(default_factory=dict)  # kind of block -> responses
     gave_up: dict[str, int] = field(default_factory=dict)  # site given up -> requests not sent
     responses_checked: int = 0  # responses checked for blocks: every one but robots.txt
+    download_failures: dict[str, int] = field(default_factory=dict)  # reason -> requests given up
+    retries: dict[str, int] = field(default_factory=dict)  # reason -> requests sent again
+    quirks: dict[str, int] = field(default_factory=dict)  # kind -> responses used despite it
+    listing_stopped: dict[str, int] = field(default_factory=dict)  # why listings stopped paging
 
     @classmethod
     def from_stats(cls, stats: dict[str, Any]) -> RunSummary:
@@ -79,9 +89,7 @@ class RunSummary:
             skipped={k: v for k, v in prefixed(SKIPPED_PREFIX).items() if k != "already_stored"},
             listing_errors=prefixed(LISTING_ERROR_PREFIX),
             listing_pages=int(stats.get("newsarchive/listing_pages", 0)),
-            download_errors=sum(
-                int(v) for k, v in stats.items() if k.startswith("newsarchive/download_error/")
-            ),
+            download_errors=sum(prefixed(DOWNLOAD_ERROR_PREFIX).values()),
             spider_errors=sum(int(v) for k, v in stats.items() if k.startswith("spider_exceptions/")),
             deadletter=int(stats.get("newsarchive/deadletter", 0)),
             warc_errors=int(stats.get("newsarchive/warc_errors", 0)),
@@ -95,6 +103,10 @@ class RunSummary:
             blocked=prefixed(BLOCKED_PREFIX),
             gave_up=prefixed(GAVE_UP_PREFIX),
             responses_checked=int(stats.get(RESPONSES_CHECKED, 0)),
+            download_failures=prefixed(DOWNLOAD_ERROR_PREFIX),
+            retries=_merged((retry_reason(k), v) for k, v in prefixed(RETRY_PREFIX).items()),
+            quirks=prefixed(QUIRK_PREFIX),
+            listing_stopped=prefixed(LISTING_STOPPED_PREFIX),
         )
 
     @property
@@ -180,6 +192,12 @@ class RunSummary:
             ),
             f"responses received:    {self.responses} ({self.articles_fetched} article pages)",
         ]
+        if self.download_failures:
+            out.append(f"downloads failed:      {self.download_errors}" + _breakdown(self.download_failures))
+        if self.retries:
+            out.append(f"requests retried:      {sum(self.retries.values())}" + _breakdown(self.retries))
+        if self.quirks:
+            out.append(f"quirks handled:        {sum(self.quirks.values())}" + _breakdown(self.quirks))
         if self.blocks or self.gave_up:
             out.append(
                 f"blocked:               {self.blocks}"
@@ -191,6 +209,13 @@ class RunSummary:
         if self.warc_file:
             out.append(f"raw responses in:      {self.warc_file}")
         return out
+
+
+def _merged(pairs: Iterable[tuple[str, int]]) -> dict[str, int]:
+    merged: dict[str, int] = {}
+    for key, value in pairs:
+        merged[key] = merged.get(key, 0) + value
+    return dict(sorted(merged.items()))
 
 
 def _breakdown(counts: dict[str, int]) -> str:

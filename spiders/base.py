@@ -28,13 +28,14 @@ from newsarchive.blocks import Blocked
 from newsarchive.db.engine import first_line, open_database, session_factory
 from newsarchive.db.repository import stored_publish_times
 from newsarchive.db.runs import effective_status, job_key, recent_runs
+from newsarchive.failures import failure_reason
 from newsarchive.ids import canonical_info_code
 from newsarchive.items import PREFERRED_FEED, Article, FeedClaim
 from newsarchive.middlewares import ORIGINAL_URL_KEY
 from newsarchive.pages.eastmoney import parse_article
 from newsarchive.pages.model import ArticlePage, ListingEntry, ListingPage, PageError
 from newsarchive.summary import OK, ROBOTS_TXT_SKIP
-from newsarchive.text.encoding import decode_html
+from newsarchive.text.encoding import decode_noting_charset
 from newsarchive.window import DateWindow, Place, listed_time
 
 WINDOW_ARGUMENTS = frozenset({"since", "until"})  # every listing spider can backfill a date window
@@ -99,14 +100,19 @@ class ArchiveSpider(Spider):
         return spider
 
     def last_run_was_clean(self) -> bool:
-        """Whether the previous run of this job (spider and arguments) finished ok. A job with no
-        run yet, or whose last run failed, was interrupted or is unknown, pages every listing."""
+        """Whether the previous run of this job (spider and arguments) finished ok and fetched all
+        it listed. A job with no run yet, or whose last run failed, was interrupted, is unknown, or
+        had a download fail or a response blocked (an article it listed may since have slid below
+        the first known page), pages every listing."""
         try:
             with session_factory(self.engine)() as session:
                 previous = recent_runs(session, job=job_key(self.name, self.job_arguments), limit=1)
         except SQLAlchemyError:
             return False
-        return bool(previous) and effective_status(previous[0]) == OK
+        if not previous or effective_status(previous[0]) != OK:
+            return False
+        counts = previous[0].counts or {}
+        return not (counts.get("errors") or {}).get("total") and not counts.get("blocked")
 
     def closed(self, reason: str) -> None:
         self.engine.dispose()
@@ -115,14 +121,30 @@ class ArchiveSpider(Spider):
         assert self.crawler.stats is not None
         self.crawler.stats.inc_value(f"newsarchive/{key}", amount)
 
+    def page_text(self, response: Response) -> str:
+        """Body text of any response, decoded by newsarchive.text.encoding (header, meta, then
+        sniffing), so pages that lie about or omit their charset still parse (and are counted under
+        ``quirk/charset_…``); junk parses as junk and is counted where it fails."""
+        content_type = response.headers.get("Content-Type")
+        text, quirk = decode_noting_charset(
+            response.body, content_type.decode("latin-1") if content_type else None
+        )
+        if quirk:
+            self.count(f"quirk/{quirk}")
+        return text
+
     def listing_read(self, listing: ListingPage) -> None:
         self.count("listing_pages")
+        if listing.wrapped:
+            self.count("quirk/jsonp_wrapper")  # unasked-for JSONP: unwrapped, but the API changed
         self.count("listing_rows", len(listing.entries) + listing.rejected)
         if self.full_pass:  # counted once, when the crawl has stats
             self.count("full_pass")
             self.full_pass = False
         if listing.rejected:
             self.count("skipped/bad_row", listing.rejected)
+        elif not listing.entries:  # a page with no rows ends its listing, expected or not
+            self.count("listing_stopped/empty_page")
 
     def listing_failed(self, error: PageError) -> None:
         self.count(f"listing_error/{error.reason}")
@@ -135,8 +157,7 @@ class ArchiveSpider(Spider):
         if type(failure.value) is IgnoreRequest and "robots.txt" in str(failure.value):
             self.count(f"skipped/{ROBOTS_TXT_SKIP}")  # Scrapy's RobotsTxtMiddleware: Disallow
             return
-        reason = failure.value.__class__.__name__
-        self.count(f"download_error/{reason}")
+        self.count(f"download_error/{failure_reason(failure.value)}")
         request = getattr(failure, "request", None)
         url = request.meta.get(ORIGINAL_URL_KEY, request.url) if request is not None else "?"
         self.logger.warning("download failed: %s: %s", url, failure.getErrorMessage())
@@ -252,7 +273,7 @@ class ArchiveSpider(Spider):
         self, response: Response, entry: ListingEntry, check_date: bool = False
     ) -> Iterator[Article]:
         self.count("article_pages")
-        page = self.parse_page(response_text(response), entry.url)
+        page = self.parse_page(self.page_text(response), entry.url)
         if check_date and self.window:  # a backfill row listed without a time
             place = self.window.place(page.published_raw, now=datetime.now(UTC))
             if place in (Place.BEFORE, Place.AFTER):  # the page's own date decides an undated row
@@ -289,13 +310,6 @@ class ArchiveSpider(Spider):
             cb_kwargs=cb_kwargs,
             dont_filter=True,  # paging must never be deduplicated away
         )
-
-
-def response_text(response: Response) -> str:
-    """Body text of any response, decoded by newsarchive.text.encoding (header, meta, then sniffing),
-    so pages that lie about or omit their charset still parse; junk parses as junk and is counted."""
-    content_type = response.headers.get("Content-Type")
-    return decode_html(response.body, content_type.decode("latin-1") if content_type else None)
 
 
 def split_arg(value: str | None, name: str = "argument") -> list[str]:

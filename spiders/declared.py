@@ -19,7 +19,7 @@ from newsarchive.pages import declared
 from newsarchive.pages.model import ArticlePage
 from newsarchive.sites.adapter import article_page, listing_page, register_declared_sites
 from newsarchive.sites.loader import SiteSpec
-from spiders.base import ArchiveSpider, response_text, split_arg
+from spiders.base import ArchiveSpider, split_arg
 
 
 class DeclaredSiteSpider(ArchiveSpider):
@@ -45,7 +45,7 @@ class DeclaredSiteSpider(ArchiveSpider):
         return self.listing(url, self.parse_listing, errback=missing, column=column, page=page)
 
     def parse_listing(self, response: Response, column: str, page: int) -> Iterator[Request | FeedClaim]:
-        listing = listing_page(self.site, response_text(response), response.url, column)
+        listing = listing_page(self.site, self.page_text(response), response.url, column)
         self.listing_read(listing)
         yield from self.follow(listing.entries, column)
         following = declared.next_page_url(self.site, column, page + 1) or listing.next_cursor

@@ -16,7 +16,7 @@ from scrapy.http import Response
 from newsarchive.items import COLUMN_FEED, FeedClaim
 from newsarchive.pages.eastmoney import CFH_KIND, PageError, parse_column_list
 from newsarchive.text.media import canonical_media
-from spiders.base import ArchiveSpider, response_text, split_arg
+from spiders.base import ArchiveSpider, split_arg
 
 COLUMN_LIST_URL = "https://np-listapi.eastmoney.com/comm/web/getNewsByColumns"
 # 344 财经导读, 345 资讯精华, 350 财经要闻, 353 证券聚焦: the general news columns (reference §1.1).
@@ -55,7 +55,7 @@ class EastMoneySpider(ArchiveSpider):
 
     def parse_listing(self, response: Response, column: str, page: int) -> Iterator[Request | FeedClaim]:
         try:
-            listing = parse_column_list(response_text(response), response.url)
+            listing = parse_column_list(self.page_text(response), response.url)
         except PageError as error:
             self.listing_failed(error)
             return

@@ -14,7 +14,7 @@ from scrapy.http import Response
 
 from newsarchive.items import FAST_FEED, FeedClaim
 from newsarchive.pages.eastmoney import PageError, parse_fast_list
-from spiders.base import ArchiveSpider, response_text
+from spiders.base import ArchiveSpider
 
 FAST_LIST_URL = "https://np-weblist.eastmoney.com/comm/web/getFastNewsList"
 DEFAULT_FAST_COLUMN = "102"
@@ -46,7 +46,7 @@ class EastMoneyFastSpider(ArchiveSpider):
 
     def parse_listing(self, response: Response, page: int) -> Iterator[Request | FeedClaim]:
         try:
-            listing = parse_fast_list(response_text(response), response.url)
+            listing = parse_fast_list(self.page_text(response), response.url)
         except PageError as error:
             self.listing_failed(error)
             return

@@ -2,7 +2,7 @@
 
 Arguments: ``columns`` (comma list of ``channel/column`` paths, default below), ``pages`` (listing
 pages per column, default ``NEWSARCHIVE_MAX_PAGES``). Pages come as ``text/html`` with no charset;
-spiders.base.response_text decodes them (reference: sites.md §1).
+ArchiveSpider.page_text decodes them (reference: sites.md §1).
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ from scrapy.http import Response
 from newsarchive.items import ZQRB_FEED, FeedClaim
 from newsarchive.pages import zqrb
 from newsarchive.pages.model import ArticlePage
-from spiders.base import ArchiveSpider, response_text, split_arg
+from spiders.base import ArchiveSpider, split_arg
 
 LISTING_URL = "http://www.zqrb.cn/{column}/index.html"
 # sites.md §1.2: 宏观经济, 行业动态, 证券要闻, 热点, 券商, 上市公司
@@ -50,7 +50,7 @@ class ZqrbSpider(ArchiveSpider):
             yield self.listing(LISTING_URL.format(column=column), self.parse_listing, column=column, page=1)
 
     def parse_listing(self, response: Response, column: str, page: int) -> Iterator[Request | FeedClaim]:
-        listing = zqrb.parse_listing(response_text(response), response.url)
+        listing = zqrb.parse_listing(self.page_text(response), response.url)
         self.listing_read(listing)
         yield from self.follow(listing.entries, column)
         if listing.next_cursor and self.more_pages(column, page, has_entries=bool(listing.entries)):

@@ -53,6 +53,10 @@ def counts(**changed: object) -> dict[str, object]:
         "dropped": {},
         "skipped": {},
         "errors": NO_ERRORS,
+        "download_errors": {},
+        "retries": {},
+        "quirks": {},
+        "listing_stopped": {},
         "blocked": {},
         "deadletter": 0,
         "warc_errors": 0,
@@ -128,6 +132,7 @@ def test_each_crawl_records_one_finished_run_with_its_counts(
         requests=len(site.requests),  # the listings and the list API host's robots.txt
         responses_by_status={"200": len(site.requests)},
         unchanged=len(set(codes)),  # every article listed was already stored
+        listing_stopped={"nothing_new": 1},  # 344's first page (345 has a single page)
         skipped={
             "caifuhao": len(first_pages) - len(codes),
             "listed_twice": len(codes) - len(set(codes)),
@@ -148,7 +153,9 @@ def test_a_crawl_that_reads_no_listing_is_recorded_as_failed(sqlite_url: str, tm
     assert (run.status, run.finish_reason, run.arguments) == ("failed", "finished", {"columns": "344"})
     # two requests sent: the list API host's robots.txt (unreachable too: allowed) and the listing
     errors = {"total": 1, "by_kind": {"download": 1, "spider": 0}}
-    assert without_monitor(run.counts) == counts(requests=2, errors=errors)
+    assert without_monitor(run.counts) == counts(
+        requests=2, errors=errors, download_errors={"connection_refused": 1}
+    )
 
 
 def test_a_crawl_refused_before_it_starts_is_not_a_run(sqlite_url: str, tmp_path: Path) -> None:

@@ -68,7 +68,7 @@ def classify_url(url: str) -> str | None:
 
 def parse_column_list(text: str, url: str) -> ListingPage:
     """Parse a ``getNewsByColumns`` response (JSON or JSONP)."""
-    data, rows = _listing_rows(text, "list")
+    data, rows, wrapped = _listing_rows(text, "list")
     entries = [entry for row in rows if (entry := _column_entry(row)) is not None]
     total = _as_int(data.get("totle_hits", data.get("total_hits")))  # sic: the API spells it "totle"
     return ListingPage(
@@ -76,12 +76,13 @@ def parse_column_list(text: str, url: str) -> ListingPage:
         total=total,
         page_index=_as_int(data.get("page_index")),
         rejected=len(rows) - len(entries),
+        wrapped=wrapped,
     )
 
 
 def parse_fast_list(text: str, url: str) -> ListingPage:
     """Parse a ``getFastNewsList`` (7x24) response; ``next_cursor`` is the ``sortEnd`` to send next."""
-    data, rows = _listing_rows(text, "fastNewsList")
+    data, rows, wrapped = _listing_rows(text, "fastNewsList")
     entries = [entry for row in rows if (entry := _fast_entry(row)) is not None]
     cursor = data.get("sortEnd")
     return ListingPage(
@@ -89,6 +90,7 @@ def parse_fast_list(text: str, url: str) -> ListingPage:
         total=_as_int(data.get("total")),
         next_cursor=str(cursor) if cursor not in (None, "") else None,
         rejected=len(rows) - len(entries),
+        wrapped=wrapped,
     )
 
 
@@ -159,9 +161,10 @@ def _fast_entry(row: Any) -> ListingEntry | None:
     )
 
 
-def _listing_rows(text: str, rows_key: str) -> tuple[dict[str, Any], list[Any]]:
-    """The ``data`` object and its row list from a list API envelope (success code is 1 or "1")."""
-    payload = _load_json(text)
+def _listing_rows(text: str, rows_key: str) -> tuple[dict[str, Any], list[Any], bool]:
+    """The ``data`` object and its row list from a list API envelope (success code is 1 or "1"),
+    and whether it came wrapped in a JSONP callback."""
+    payload, wrapped = _load_json(text)
     if str(payload.get("code")) != "1":
         raise PageError("api_error", str(payload.get("message", ""))[:200])
     data = payload.get("data")
@@ -170,10 +173,10 @@ def _listing_rows(text: str, rows_key: str) -> tuple[dict[str, Any], list[Any]]:
     rows = data.get(rows_key)
     if not isinstance(rows, list):
         raise PageError("no_list")
-    return data, rows
+    return data, rows, wrapped
 
 
-def _load_json(text: str) -> dict[str, Any]:
+def _load_json(text: str) -> tuple[dict[str, Any], bool]:
     match = _JSONP.match(text) if not text.lstrip().startswith("{") else None
     try:
         payload = json.loads(match.group("body") if match else text)
@@ -181,7 +184,7 @@ def _load_json(text: str) -> dict[str, Any]:
         raise PageError("bad_json", str(exc)[:200]) from None
     if not isinstance(payload, dict):
         raise PageError("bad_json", "top level is not an object")
-    return payload
+    return payload, match is not None
 
 
 def _page_title(tree: Any) -> str | None:

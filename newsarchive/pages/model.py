@@ -37,6 +37,7 @@ class ListingPage:
     page_index: int | None = None
     next_cursor: str | None = None  # East Money 7x24: sortEnd; HTML listings: the next page URL
     rejected: int = 0  # rows without a usable article code, counted by the caller
+    wrapped: bool = False  # the JSON came in a JSONP callback nobody asked for (unwrapped)
 
 
 @dataclass(frozen=True)

@@ -25,6 +25,8 @@ _SUPERSETS = {
     "us-ascii": "utf-8",
 }
 _SINGLE_BYTE = {"cp437", "cp850", "koi8-r", "koi8-u", "mac-roman", "tis-620"}
+CHARSET_UNDECLARED = "charset_undeclared"  # no BOM, header or <meta> charset: the bytes were sniffed
+CHARSET_MISDECLARED = "charset_misdeclared"  # the declared charset could not decode the bytes
 _BOMS = ((codecs.BOM_UTF8, "utf-8-sig"), (codecs.BOM_UTF16_LE, "utf-16"), (codecs.BOM_UTF16_BE, "utf-16"))
 
 
@@ -42,7 +44,14 @@ def declared_charsets(body: bytes, content_type: str | None) -> list[str]:
 
 
 def decode_html(body: bytes, content_type: str | None = None) -> str:
-    """Text of an HTML/JSON body; never raises.
+    """Text of an HTML/JSON body; never raises (see :func:`decode_noting_charset`)."""
+    return decode_noting_charset(body, content_type)[0]
+
+
+def decode_noting_charset(body: bytes, content_type: str | None = None) -> tuple[str, str | None]:
+    """Text of an HTML/JSON body, and what was odd about its charset: None when the first charset
+    it declares decoded it, :data:`CHARSET_UNDECLARED` when it declares none (so it was sniffed),
+    :data:`CHARSET_MISDECLARED` when what it declares does not decode it. Never raises.
 
     Single-byte charsets (ISO-8859-1 and kin) accept any bytes, so they can never be refuted by
     strict decoding: they are tried only after UTF-8 and GB18030 have failed.
@@ -52,10 +61,23 @@ def decode_html(body: bytes, content_type: str | None = None) -> str:
     single = [name for name in declared if _single_byte(name)]
     for name in _unique([*multibyte, "utf-8", "gb18030", *single]):
         try:
-            return body.decode(name)
+            text = body.decode(name)
         except (UnicodeDecodeError, LookupError):
             continue
-    return body.decode("utf-8", errors="replace")  # unreachable in practice: gb18030 maps every byte run
+        if not declared:
+            return text, CHARSET_UNDECLARED if body.strip() else None
+        agrees = name == declared[0] or _same_text(body, declared[0], text)
+        return text, None if agrees else CHARSET_MISDECLARED
+    # unreachable in practice: gb18030 maps every byte run
+    return body.decode("utf-8", errors="replace"), CHARSET_MISDECLARED
+
+
+def _same_text(body: bytes, charset: str, text: str) -> bool:
+    """Whether ``charset`` decodes ``body`` to ``text`` (an ASCII page declaring latin-1 does)."""
+    try:
+        return body.decode(charset) == text
+    except (UnicodeDecodeError, LookupError):
+        return False
 
 
 def _single_byte(name: str) -> bool:

@@ -6,7 +6,13 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from newsarchive.text.encoding import declared_charsets, decode_html
+from newsarchive.text.encoding import (
+    CHARSET_MISDECLARED,
+    CHARSET_UNDECLARED,
+    declared_charsets,
+    decode_html,
+    decode_noting_charset,
+)
 
 TEXT = "证券日报网：沪指收涨0.5%，两市成交额超9000亿元"
 
@@ -77,3 +83,31 @@ def test_declared_charsets_order_and_aliases() -> None:
 @given(st.binary(max_size=2048), st.one_of(st.none(), st.text(max_size=80)))
 def test_never_raises(raw: bytes, content_type: str | None) -> None:
     assert isinstance(decode_html(raw, content_type), str)
+
+
+@pytest.mark.parametrize(
+    ("raw", "content_type", "quirk"),
+    [
+        (page('<meta charset="utf-8">').encode("utf-8"), "text/html", None),
+        (page().encode("utf-8"), "application/json;charset=UTF-8", None),
+        (page('<meta charset="gb2312">').encode("gbk"), "text/html", None),
+        (page().encode("utf-8"), "text/html", CHARSET_UNDECLARED),  # 证券日报网
+        (page().encode("gbk"), None, CHARSET_UNDECLARED),
+        (page('<meta charset="gbk">').encode("gbk"), "text/html; charset=utf-8", CHARSET_MISDECLARED),
+        (
+            page('<meta charset="utf-8">').encode("utf-8"),
+            "text/html; charset=ISO-8859-1",
+            CHARSET_MISDECLARED,
+        ),
+        (b"<html><p>plain ascii</p></html>", "text/html; charset=ISO-8859-1", None),  # agrees
+        (b"", "text/html", None),  # nothing to decode (an empty body is a block, counted there)
+    ],
+)
+def test_charset_trouble_is_reported_with_the_text(
+    raw: bytes, content_type: str | None, quirk: str | None
+) -> None:
+    text, found = decode_noting_charset(raw, content_type)
+    assert found == quirk
+    assert text == decode_html(raw, content_type)
+    if raw:
+        assert TEXT in text or "plain ascii" in text
