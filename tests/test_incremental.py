@@ -12,6 +12,8 @@ from sqlalchemy import text
 
 from newsarchive.db.engine import open_database
 from newsarchive.samplesite import SampleSite
+from newsarchive.samplesite.faults import Fault
+from newsarchive.samplesite.server import COLUMN_PATH
 from tests.support import SAMPLE_EASTMONEY, crawl, sample_codes, stored_rows
 
 ARGS = ("-a", "columns=344", "-a", "page_size=10")
@@ -72,3 +74,24 @@ def test_after_an_unclean_run_the_next_one_pages_every_listing(
     crawl("eastmoney", site.origin, db_url, tmp_path, *ARGS)
     assert listing_pages(site) == [1]
     assert set(stored_rows(db_url)) == sample_codes("344")
+
+
+def test_an_article_that_failed_to_download_is_fetched_by_the_next_run_below_a_quiet_page(
+    site: SampleSite, sqlite_url: str, tmp_path: Path
+) -> None:
+    """A run that lost a download finishes ok, but the article it listed must not be left behind
+    when it is no longer on the first page: the next run pages every listing again."""
+    page_2 = json.loads(
+        site.normal_response(COLUMN_PATH, "column=344&page_index=2&page_size=10&req_trace=1").body
+    )
+    lost = next(row["code"] for row in page_2["data"]["list"] if row["np_dst"] != "CFH")
+    site.inject(f"/a/{lost}.html", Fault.HTTP_500)
+    crawl("eastmoney", site.origin, sqlite_url, tmp_path, *ARGS)
+    assert f"NW{lost}" not in stored_rows(sqlite_url)
+
+    site.injections.clear()
+    site.clear_requests()
+    crawl("eastmoney", site.origin, sqlite_url, tmp_path, *ARGS)
+    assert listing_pages(site)[:2] == [1, 2]  # page 1 was quiet, paging went on
+    assert site.article_requests() == [f"/a/{lost}.html"]
+    assert set(stored_rows(sqlite_url)) == sample_codes("344")

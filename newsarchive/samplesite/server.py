@@ -2,6 +2,7 @@
 
 Routes by path (any Host header), reproducing the real envelopes and quirks of eastmoney.md §1.1, §1.2, §2.
 Every host answers ``/robots.txt`` (permissive unless ``SampleSite(robots=…)`` says otherwise).
+Any route can be made to fail with :meth:`SampleSite.inject` (newsarchive.samplesite.faults).
 """
 
 from __future__ import annotations
@@ -9,6 +10,7 @@ from __future__ import annotations
 import argparse
 import json
 import re
+import sys
 import threading
 import time
 from collections.abc import Mapping
@@ -18,6 +20,8 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any
 from urllib.parse import parse_qs, unquote, urlsplit
+
+from newsarchive.samplesite.faults import JSON_ONLY, Fault, Injection, faulty, parse_route
 
 DEFAULT_ROOT = Path(__file__).resolve().parents[2] / "data" / "sample"
 COLUMN_PATH = "/comm/web/getNewsByColumns"
@@ -64,6 +68,10 @@ class Response:
     content_type: str
     body: bytes
     headers: tuple[tuple[str, str], ...] = ()  # more headers, e.g. (("Retry-After", "1"),)
+    # transport faults, carried out by the handler:
+    drop: bool = False  # close the connection without answering
+    stall: float = 0.0  # wait this long (or until the site stops) before answering
+    cut_at: int | None = None  # send only this many body bytes, then close (Content-Length is full)
 
 
 class SampleSite:
@@ -82,6 +90,20 @@ class SampleSite:
         self._columns: dict[str, list[dict[str, Any]]] = {}
         self._fast: dict[str, list[dict[str, Any]]] = {}
         self._pages: dict[str, bytes] = {}
+        self.injections: list[Injection] = []
+        self._stopping = threading.Event()
+
+    def inject(self, route: str, fault: Fault, *, times: int | None = None) -> Injection:
+        """Answer requests matching ``route`` (a path, with optional ``?key=value`` conditions on
+        the query) with ``fault``: the first ``times`` of them, every one when None. The first
+        matching injection wins; ``Injection.served`` counts the requests it answered."""
+        path, conditions = parse_route(route)
+        if fault in JSON_ONLY and path not in (COLUMN_PATH, FAST_PATH):
+            raise ValueError(f"{fault} is a list API fault, not one for {path}")
+        injection = Injection(path, conditions, Fault(fault), times)
+        with self._lock:
+            self.injections.append(injection)
+        return injection
 
     @property
     def origin(self) -> str:
@@ -94,6 +116,7 @@ class SampleSite:
         if self._server is not None:
             return self.origin
         self._load()
+        self._stopping.clear()
         server = _Server(("127.0.0.1", self.port), _Handler)
         server.site = self
         self._server = server
@@ -107,6 +130,7 @@ class SampleSite:
     def stop(self) -> None:
         if self._server is None:
             return
+        self._stopping.set()  # wakes stalled handlers
         self._server.shutdown()
         self._server.server_close()
         if self._thread is not None:
@@ -143,7 +167,25 @@ class SampleSite:
         self._pages = {p.stem: p.read_bytes() for p in sorted(site.glob("articles/*.html"))}
 
     def respond(self, path: str, query: str, host: str = "") -> Response:
-        """The response for a GET of ``path?query`` (HEAD sends the same headers without the body).
+        """The response for a GET of ``path?query`` (HEAD sends the same headers without the body):
+        the normal one, or the fault injected on the route."""
+        normal = self.normal_response(path, query, host)
+        if not self.injections or path == ROBOTS_PATH:
+            return normal
+        params = {key: values[-1] for key, values in parse_qs(query, keep_blank_values=True).items()}
+        with self._lock:
+            injection = next((i for i in self.injections if i.matches(path, params)), None)
+            if injection is None:
+                return normal
+            injection.served += 1
+        return faulty(injection.fault, normal, path, params)
+
+    def stall(self, seconds: float) -> None:
+        """Hold a handler thread for ``seconds``, or until the site stops."""
+        self._stopping.wait(seconds)
+
+    def normal_response(self, path: str, query: str, host: str = "") -> Response:
+        """The answer of the healthy site to a GET of ``path?query``.
 
         A host with a folder under ``sites/`` (e.g. ``sites/www.zqrb.cn/``) is served as static files
         from it, ``/`` paths as ``index.html``, HTML as ``text/html`` with no charset (as those sites
@@ -230,6 +272,12 @@ class _Server(ThreadingHTTPServer):
     block_on_close = False  # stop() must not wait for handler threads
     site: SampleSite
 
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        """A client that hung up (a cancelled download, a timeout) is not worth a traceback."""
+        error = sys.exc_info()[1]
+        if not isinstance(error, ConnectionError | TimeoutError):
+            super().handle_error(request, client_address)
+
 
 class _Handler(BaseHTTPRequestHandler):
     def version_string(self) -> str:
@@ -248,6 +296,11 @@ class _Handler(BaseHTTPRequestHandler):
         host = self.headers.get("Host", "")
         site.record(RequestRecord(self.command, host, parts.path, parts.query, time.monotonic()))
         response = site.respond(parts.path, parts.query, host)
+        if response.stall:
+            site.stall(response.stall)
+        if response.drop:
+            self.close_connection = True
+            return
         self.send_response(response.status)
         self.send_header("Content-Type", response.content_type)
         for name, value in response.headers:
@@ -255,7 +308,10 @@ class _Handler(BaseHTTPRequestHandler):
         self.send_header("Content-Length", str(len(response.body)))
         self.end_headers()
         if with_body:
-            self.wfile.write(response.body)
+            self.wfile.write(response.body[: response.cut_at])
+        if response.cut_at is not None:
+            self.wfile.flush()
+            self.close_connection = True
 
     def log_message(self, format: str, *args: Any) -> None:
         """Quiet: the request log is ``SampleSite.requests``."""

@@ -1,0 +1,153 @@
+"""Faults the sample site can put on any route: a source misbehaving the ways real ones do.
+
+``SampleSite.inject(route, fault, times=None)`` makes the requests matching ``route`` get ``fault``
+instead of their normal answer: the first ``times`` of them, or all when ``times`` is None. A
+route is a path, optionally with query conditions: ``/comm/web/getNewsByColumns?column=344&page_index=2``
+matches only that page of that column (other parameters may be anything).
+
+Each fault is made from the normal answer wherever one exists, so the crawler sees what a failing
+server really sends: a truncated page is the real page cut short, a GBK page is the real page
+re-encoded, a JSONP wrapper wraps the real payload. Transport faults (a dropped connection, a
+stall, a body shorter than its Content-Length) are carried out by the server's handler.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass, field, replace
+from enum import StrEnum
+from typing import TYPE_CHECKING, Any
+from urllib.parse import parse_qs
+
+if TYPE_CHECKING:  # server.py imports this module
+    from newsarchive.samplesite.server import Response
+
+
+class Fault(StrEnum):
+    HTTP_500 = "http_500"
+    HTTP_502 = "http_502"
+    HTTP_503 = "http_503"
+    HTTP_429 = "http_429"  # Too Many Requests with Retry-After: RETRY_AFTER_SECONDS
+    HTTP_403 = "http_403"  # East Money's hard block (eastmoney.md §4)
+    DROPPED_CONNECTION = "dropped_connection"  # the socket closes before any byte of a response
+    STALL = "stall"  # no answer for STALL_SECONDS: past any sane download timeout
+    TRUNCATED_BODY = "truncated_body"  # the real body cut in half, its full Content-Length announced
+    MALFORMED_JSON = "malformed_json"  # the real JSON payload cut short (list APIs only)
+    JSONP_WRAPPER = "jsonp_wrapper"  # the real payload in a jQuery callback nobody asked for
+    EMPTY_LIST = "empty_list"  # the real envelope with no rows in it (list APIs only)
+    SOFT_BLOCK = "soft_block"  # HTTP 200 whose only content is passportWeb (§4.1)
+    NO_CHARSET = "no_charset"  # the real page with its <meta> charset removed (no header one either)
+    GBK = "gbk"  # the real page in GBK, declaring no charset anywhere
+    REDIRECT_LOOP = "redirect_loop"  # 302 to the same page with ?loop=1, which redirects back
+    HUGE_PAGE = "huge_page"  # the real page padded to HUGE_PAGE_BYTES
+
+
+JSON_ONLY = frozenset({Fault.MALFORMED_JSON, Fault.EMPTY_LIST})
+RETRY_AFTER_SECONDS = 1
+STALL_SECONDS = 60.0
+HUGE_PAGE_BYTES = 10 * 1024 * 1024
+LOOP_PARAMETER = "loop"
+JSONP_CALLBACK = "jQuery35106241960338765045_1638950000000"
+PASSPORT_ONLY_BODY = b'{"code":0,"hitsTotal":0,"result":{"passportWeb":[]}}'
+_META_CHARSET = re.compile(rb"\s*<meta\b[^>]*charset[^>]*>", re.I)
+_HTML_HEAD = re.compile(rb"</head>", re.I)
+
+
+def error_page(status: int, reason: str) -> bytes:
+    """The nginx error page East Money's front servers send."""
+    return (
+        f"<html>\r\n<head><title>{status} {reason}</title></head>\r\n<body>\r\n"
+        f"<center><h1>{status} {reason}</h1></center>\r\n<hr><center>nginx</center>\r\n"
+        "</body>\r\n</html>\r\n"
+    ).encode()
+
+
+_STATUS = {
+    Fault.HTTP_500: (500, "Internal Server Error"),
+    Fault.HTTP_502: (502, "Bad Gateway"),
+    Fault.HTTP_503: (503, "Service Temporarily Unavailable"),
+    Fault.HTTP_429: (429, "Too Many Requests"),
+    Fault.HTTP_403: (403, "Forbidden"),
+}
+
+
+@dataclass
+class Injection:
+    """One fault put on a route; ``served`` counts the requests that got it."""
+
+    path: str
+    conditions: dict[str, str]
+    fault: Fault
+    times: int | None
+    served: int = field(default=0)
+
+    def matches(self, path: str, params: dict[str, str]) -> bool:
+        if path != self.path or (self.times is not None and self.served >= self.times):
+            return False
+        return all(params.get(key) == value for key, value in self.conditions.items())
+
+
+def parse_route(route: str) -> tuple[str, dict[str, str]]:
+    path, _, query = route.partition("?")
+    return path, {key: values[-1] for key, values in parse_qs(query, keep_blank_values=True).items()}
+
+
+def faulty(fault: Fault, normal: Response, path: str, params: dict[str, str]) -> Response:
+    """The answer carrying ``fault``, made from the ``normal`` answer to the same request."""
+    if fault in _STATUS:
+        status, reason = _STATUS[fault]
+        headers = (("Retry-After", str(RETRY_AFTER_SECONDS)),) if fault is Fault.HTTP_429 else ()
+        return replace(
+            normal, status=status, content_type="text/html", body=error_page(status, reason), headers=headers
+        )
+    if fault is Fault.DROPPED_CONNECTION:
+        return replace(normal, drop=True)
+    if fault is Fault.STALL:
+        return replace(normal, stall=STALL_SECONDS)
+    if fault is Fault.TRUNCATED_BODY:
+        return replace(normal, cut_at=len(normal.body) // 2)
+    if fault is Fault.SOFT_BLOCK:
+        return replace(normal, status=200, body=PASSPORT_ONLY_BODY)
+    if fault is Fault.REDIRECT_LOOP:
+        target = path if LOOP_PARAMETER in params else f"{path}?{LOOP_PARAMETER}=1"
+        return replace(
+            normal, status=302, content_type="text/html", body=b"", headers=(("Location", target),)
+        )
+    if fault is Fault.JSONP_WRAPPER:
+        return replace(normal, body=JSONP_CALLBACK.encode() + b"(" + normal.body + b");")
+    if fault is Fault.MALFORMED_JSON:
+        text = normal.body.decode("utf-8")  # cut between characters: broken JSON, not broken UTF-8
+        return replace(normal, body=text[: max(len(text) * 2 // 3, 1)].encode("utf-8"))
+    if fault is Fault.EMPTY_LIST:
+        return replace(normal, body=_emptied(normal.body))
+    if fault is Fault.NO_CHARSET:
+        return replace(normal, content_type="text/html", body=_META_CHARSET.sub(b"", normal.body, count=1))
+    if fault is Fault.GBK:
+        text = _META_CHARSET.sub(b"", normal.body, count=1).decode("utf-8")
+        # as GBK sites do: a character GBK lacks becomes a numeric character reference
+        return replace(normal, content_type="text/html", body=text.encode("gbk", "xmlcharrefreplace"))
+    if fault is Fault.HUGE_PAGE:
+        return replace(normal, body=_padded(normal.body, HUGE_PAGE_BYTES))
+    raise ValueError(f"unknown fault {fault!r}")
+
+
+def _emptied(body: bytes) -> bytes:
+    payload: Any = json.loads(body)
+    data = payload.get("data") if isinstance(payload, dict) else None
+    if not isinstance(data, dict):
+        raise ValueError("empty_list needs a list API answer with rows under data")
+    for key in ("list", "fastNewsList"):
+        if isinstance(data.get(key), list):
+            data[key] = []
+    return json.dumps(payload, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+
+
+def _padded(body: bytes, size: int) -> bytes:
+    """The page with an inline script blob in its head bringing it to ``size`` bytes (what bloated
+    pages carry: inlined bundles and data)."""
+    filler = max(size - len(body) - 40, 0)
+    blob = b"<script>var __state='" + b"A" * filler + b"';</script>\n"
+    head = _HTML_HEAD.search(body)
+    at = head.start() if head else 0
+    return body[:at] + blob + body[at:]
