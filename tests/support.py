@@ -3,15 +3,19 @@
 from __future__ import annotations
 
 import json
+import random
+import signal
+import subprocess
 import threading
-from collections.abc import Callable
+import time
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from newsarchive.db.engine import open_database, session_factory
-from newsarchive.db.models import ARTICLE_FIELDS, ArticleRow
+from newsarchive.db.models import ARTICLE_FIELDS, ArticleRevision, ArticleRow
 from newsarchive.exitcodes import NOTHING_NEW, OK
 from newsarchive.samplesite import SampleSite
 from newsarchive.samplesite.server import _ARTICLE_PAGE, RequestRecord
@@ -55,6 +59,69 @@ def stored_rows(db_url: str) -> dict[str, dict[str, Any]]:
         }
     engine.dispose()
     return rows
+
+
+def revision_count(db_url: str) -> int:
+    """Earlier versions kept in article_revisions (a resumed run must not invent any)."""
+    engine = open_database(db_url)
+    with session_factory(engine)() as session:
+        count = session.scalar(select(func.count()).select_from(ArticleRevision)) or 0
+    engine.dispose()
+    return count
+
+
+def fetched_codes(site: SampleSite) -> set[str]:
+    """Info codes of the East Money article pages the site was asked for."""
+    return {"NW" + path.rsplit("/", 1)[1].removesuffix(".html") for path in site.article_requests()}
+
+
+def kill_and_resume(
+    command: Sequence[str],
+    db_url: str,
+    cwd: Path,
+    rng: random.Random,
+    kills: int,
+    *,
+    within: float,
+    site: SampleSite | None = None,
+) -> list[str]:
+    """Run ``command`` (a newsarchive crawl, backfill or reparse), SIGKILL it ``kills`` times at a
+    random moment up to ``within`` seconds after it started (after the site's first request, when
+    it crawls ``site``), then let it run to completion.
+
+    With a site, every attempt is also checked to fetch no article stored before it started.
+    Returns a description of each kill, for failure messages."""
+    story = []
+    for attempt in range(kills + 1):
+        stored_before = set(stored_rows(db_url))
+        if site is not None:
+            site.clear_requests()
+        output = subprocess.PIPE if attempt == kills else subprocess.DEVNULL  # a full pipe would stall it
+        process = subprocess.Popen(command, cwd=cwd, stdout=output, stderr=output)
+        if attempt < kills:
+            deadline = time.monotonic() + 60
+            while site is not None and not site.requests and process.poll() is None:
+                if time.monotonic() > deadline:
+                    break
+                time.sleep(0.01)
+            delay = rng.uniform(0.0, within)
+            try:
+                process.wait(timeout=delay)
+            except subprocess.TimeoutExpired:
+                process.send_signal(signal.SIGKILL)
+            process.wait(timeout=30)
+            fetched = f", {len(site.article_requests())} article pages fetched" if site else ""
+            story.append(
+                f"killed {delay:.2f}s in (rc {process.returncode}{fetched}, "
+                f"{len(stored_rows(db_url)) - len(stored_before)} stored)"
+            )
+        else:
+            _, stderr = process.communicate(timeout=180)
+            assert process.returncode in (OK, NOTHING_NEW), (story, stderr.decode()[-3000:])
+        if site is not None:
+            again = fetched_codes(site) & stored_before
+            assert not again, (story, sorted(again))
+    return story
 
 
 def column_entries(*columns: str) -> list[str]:
