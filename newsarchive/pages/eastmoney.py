@@ -10,6 +10,8 @@ import re
 from typing import Any
 from urllib.parse import urlsplit
 
+from lxml import etree
+
 from newsarchive.ids import article_url, code_from_url
 from newsarchive.pages.html import first, inner_html, match, node_text, parse_tree, plain_text
 from newsarchive.pages.model import ArticlePage, ListingEntry, ListingPage, PageError
@@ -38,20 +40,23 @@ _SOURCE_ITEM = re.compile(r"来源[：:]\s*(.+)")
 _AUTHOR_ITEM = re.compile(r"作者[：:]\s*(.+)")
 _EM_MEDIA = re.compile(r"文章来源[：:]\s*([^）)]+)")
 
+# Selectors are compiled once: tree.xpath(text) compiles its expression on every call, which took
+# a fifth of the time an article page took to parse (bench/parse_clean.py).
 # current layout (≈2023–): header items in .tipbox .infos, body in div.txtinfos#ContentBody
-_INFO_ITEMS = "//div[contains(concat(' ', normalize-space(@class), ' '), ' infos ')]/div"
-_CURRENT_TITLE = "//div[contains(@class, 'contentwrap')]/div[@class='title']"
+_INFO_ITEMS = etree.XPath("//div[contains(concat(' ', normalize-space(@class), ' '), ' infos ')]/div")
+_CURRENT_TITLE = etree.XPath("//div[contains(@class, 'contentwrap')]/div[@class='title']")
 # older layout (≈2016–2021)
-_OLD_TITLE = "//div[@class='newsContent']/h1"
-_OLD_TIME = "//div[@class='time-source']//div[@class='time']"
-_OLD_SOURCE = "//div[contains(@class, 'source')][@data-source]/@data-source"
-_OLD_SOURCE_IMG = "//div[@class='source']/img/@alt"
-_OLD_AUTHOR = "//div[@class='time-source']//div[@class='author']"
-_OLD_REVIEW = "//div[@class='b-review']"
-_BODY = "//div[@id='ContentBody']"
-_EM_MEDIA_P = ".//p[contains(@class, 'em_media')]"
-_DESCRIPTION = "//meta[@name='description']/@content"
-_ABSTRACT = "//div[@class='abstract']"
+_OLD_TITLE = etree.XPath("//div[@class='newsContent']/h1")
+_OLD_TIME = etree.XPath("//div[@class='time-source']//div[@class='time']")
+_OLD_SOURCE = etree.XPath("//div[contains(@class, 'source')][@data-source]/@data-source")
+_OLD_SOURCE_IMG = etree.XPath("//div[@class='source']/img/@alt")
+_OLD_AUTHOR = etree.XPath("//div[@class='time-source']//div[@class='author']")
+_OLD_REVIEW = etree.XPath("//div[@class='b-review']")
+_BODY = etree.XPath("//div[@id='ContentBody']")
+_EM_MEDIA_P = etree.XPath(".//p[contains(@class, 'em_media')]")
+_DESCRIPTION = etree.XPath("//meta[@name='description']/@content")
+_ABSTRACT = etree.XPath("//div[@class='abstract']")
+_TITLE = etree.XPath("//title")
 
 
 def classify_url(url: str) -> str | None:
@@ -99,23 +104,23 @@ def parse_article(html: str, url: str) -> ArticlePage:
     tree = parse_tree(html)
     if tree is None:
         return ArticlePage(code_from_url(url), "unknown", None, None, None, None, None, None)
-    layout = "older" if tree.xpath(_OLD_TITLE) else "current"
-    body = first(tree.xpath(_BODY))
+    layout = "older" if _OLD_TITLE(tree) else "current"
+    body = first(_BODY(tree))
     if layout == "older":
-        title = node_text(first(tree.xpath(_OLD_TITLE)))
-        published = match(_PAGE_TIME, node_text(first(tree.xpath(_OLD_TIME))))
-        media = plain_text(first(tree.xpath(_OLD_SOURCE)) or first(tree.xpath(_OLD_SOURCE_IMG)))
-        author = match(_AUTHOR_ITEM, node_text(first(tree.xpath(_OLD_AUTHOR))))
-        summary = node_text(first(tree.xpath(_OLD_REVIEW)))
+        title = node_text(first(_OLD_TITLE(tree)))
+        published = match(_PAGE_TIME, node_text(first(_OLD_TIME(tree))))
+        media = plain_text(first(_OLD_SOURCE(tree)) or first(_OLD_SOURCE_IMG(tree)))
+        author = match(_AUTHOR_ITEM, node_text(first(_OLD_AUTHOR(tree))))
+        summary = node_text(first(_OLD_REVIEW(tree)))
     else:
-        items = [node_text(node) or "" for node in tree.xpath(_INFO_ITEMS)]
+        items = [node_text(node) or "" for node in _INFO_ITEMS(tree)]
         title = _page_title(tree)
         published = next((m for item in items if (m := match(_PAGE_TIME, item))), None)
         media = next((m for item in items if (m := match(_SOURCE_ITEM, item))), None)
         author = next((m for item in items if (m := match(_AUTHOR_ITEM, item))), None)
-        summary = plain_text(first(tree.xpath(_DESCRIPTION))) or node_text(first(tree.xpath(_ABSTRACT)))
+        summary = plain_text(first(_DESCRIPTION(tree))) or node_text(first(_ABSTRACT(tree)))
     if media is None and body is not None:
-        media = match(_EM_MEDIA, node_text(first(body.xpath(_EM_MEDIA_P))))
+        media = match(_EM_MEDIA, node_text(first(_EM_MEDIA_P(body))))
     return ArticlePage(
         code=code_from_url(url),
         layout=layout,
@@ -189,10 +194,10 @@ def _load_json(text: str) -> tuple[dict[str, Any], bool]:
 
 def _page_title(tree: Any) -> str | None:
     # The page has no h1; the real title is in <title> with the site suffix (div.title is a fallback).
-    raw = node_text(first(tree.xpath("//title")))
+    raw = node_text(first(_TITLE(tree)))
     if raw:
         return plain_text(_TITLE_SUFFIX.sub("", raw))
-    return node_text(first(tree.xpath(_CURRENT_TITLE)))
+    return node_text(first(_CURRENT_TITLE(tree)))
 
 
 def _as_int(value: Any) -> int | None:
