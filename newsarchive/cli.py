@@ -18,7 +18,8 @@ from newsarchive.archive.warc import ArchiveError, read_responses
 from newsarchive.db.engine import DatabaseError, open_database, session_factory, upgrade_database
 from newsarchive.db.repository import iter_articles
 from newsarchive.export.jekyll import DEFAULT_SHARE_URL, DEFAULT_SITE_URL, JekyllOptions, write_jekyll
-from newsarchive.export.jsonl import write_jsonl
+from newsarchive.export.jsonl import write_records
+from newsarchive.export.rows import iter_export_records
 from newsarchive.runner import Job, JobResult, RunError, project_settings, run_jobs
 
 EXIT_FAILED = exitcodes.FAILED
@@ -267,11 +268,17 @@ def export_jekyll(out: Path, db: str | None, site_url: str, share_url: str, excl
 @EXCLUDE_DUPLICATES
 def export_jsonl(out: Path, db: str | None, exclude_duplicates: bool) -> None:
     """Write one JSON object per article (JSON Lines), ``duplicate_of`` included."""
-    count = _export(db, exclude_duplicates, lambda rows: write_jsonl(rows, out))
+    # plain rows of the record's columns: several times faster than ORM objects (newsarchive.export.rows)
+    count = _export(db, exclude_duplicates, lambda records: write_records(records, out), iter_export_records)
     click.echo(f"wrote {count} articles to {out}")
 
 
-def _export(db: str | None, exclude_duplicates: bool, writer: Callable[[Iterable[Any]], int]) -> int:
+def _export(
+    db: str | None,
+    exclude_duplicates: bool,
+    writer: Callable[[Iterable[Any]], int],
+    reader: Callable[..., Iterable[Any]] = iter_articles,
+) -> int:
     url = db or project_settings().get("NEWSARCHIVE_DATABASE_URL")
     try:
         engine = open_database(url)
@@ -279,7 +286,7 @@ def _export(db: str | None, exclude_duplicates: bool, writer: Callable[[Iterable
         fail(str(error))
     try:
         with session_factory(engine)() as session:
-            return writer(iter_articles(session, exclude_duplicates=exclude_duplicates))
+            return writer(reader(session, exclude_duplicates=exclude_duplicates))
     except OSError as error:
         fail(f"cannot write export: {error.strerror}: {error.filename}")
     finally:

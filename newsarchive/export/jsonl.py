@@ -9,13 +9,30 @@ from typing import Any
 
 from newsarchive.export.records import article_record
 
+# What json.dumps(record, ensure_ascii=False) builds on every call, built once.
+_ENCODER = json.JSONEncoder(ensure_ascii=False)
+_LINES_PER_WRITE = 1000
+
 
 def write_jsonl(articles: Iterable[Any], out: Path) -> int:
-    """Write every article to ``out`` (``-`` is not special); returns the number written."""
+    """Write every article (an Article item or a stored row) to ``out`` (``-`` is not special);
+    returns the number written."""
+    return write_records(map(article_record, articles), out)
+
+
+def write_records(records: Iterable[dict[str, Any]], out: Path) -> int:
+    """Write records (newsarchive.export.records) to ``out``, one JSON object a line; returns the
+    number written."""
     out.parent.mkdir(parents=True, exist_ok=True)
     count = 0
+    lines: list[str] = []
     with out.open("w", encoding="utf-8") as stream:
-        for article in articles:
-            stream.write(json.dumps(article_record(article), ensure_ascii=False) + "\n")
+        for record in records:
+            lines.append(_ENCODER.encode(record))
             count += 1
+            if len(lines) == _LINES_PER_WRITE:
+                stream.write("\n".join(lines) + "\n")
+                lines.clear()
+        if lines:
+            stream.write("\n".join(lines) + "\n")
     return count

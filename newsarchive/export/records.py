@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
@@ -14,7 +15,15 @@ RECORD_FIELDS = (*ARTICLE_FIELDS, "duplicate_of")
 
 def article_record(article: Any) -> dict[str, Any]:
     """A JSON-ready dict of an Article item or a stored row; ``published_at`` as ISO 8601 (+08:00)."""
-    record = {name: getattr(article, name, None) for name in RECORD_FIELDS}
+    return _json_ready({name: getattr(article, name, None) for name in RECORD_FIELDS})
+
+
+def values_record(values: Sequence[Any]) -> dict[str, Any]:
+    """The same dict from the values of RECORD_FIELDS in that order (a row of exactly those columns)."""
+    return _json_ready(dict(zip(RECORD_FIELDS, values, strict=True)))
+
+
+def _json_ready(record: dict[str, Any]) -> dict[str, Any]:
     published = record["published_at"]
     record["published_at"] = published.isoformat() if isinstance(published, datetime) else None
     record["tags"] = list(record["tags"] or [])
