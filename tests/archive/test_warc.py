@@ -47,6 +47,17 @@ def test_responses_round_trip_with_status_headers_and_time(tmp_path: Path) -> No
     assert (second.status, second.body) == (404, b"gone")
 
 
+def test_each_record_is_its_own_gzip_member(tmp_path: Path) -> None:
+    """WARC readers seek to a record by offset: every record must start a new gzip member."""
+    path = tmp_path / "a.warc.gz"
+    write(path, *[(SEED_URL, 200, [("Content-Type", "text/html")], SEED_PAGE.read_bytes())] * 3)
+    raw = path.read_bytes()
+    starts = [at for at in range(len(raw) - 2) if raw[at : at + 3] == b"\x1f\x8b\x08"]
+    assert len(starts) == 3
+    for start, end in zip(starts, [*starts[1:], len(raw)], strict=True):
+        assert gzip.decompress(raw[start:end]).startswith(b"WARC/1.")  # a whole record, alone
+
+
 def test_no_file_is_left_when_nothing_was_received(tmp_path: Path) -> None:
     WarcArchive(tmp_path / "warc" / "empty.warc.gz").close()
     assert (tmp_path / "warc").is_dir() and not list((tmp_path / "warc").iterdir())
