@@ -68,9 +68,9 @@ def chrome(rng: random.Random) -> str:
     links = "\n".join(
         f' <li><a href="/a/2021120822{rng.randrange(10**8):08d}.html" target="_blank">'
         f"{''.join(rng.choice(NAV_WORDS) for _ in range(14))}</a></li>"
-        for _ in range(150)
+        for _ in range(95)
     )
-    script = "var _hmt=_hmt||[];" + "".join(f"window.cfg{i}={{id:{i},on:true}};" for i in range(120))
+    script = "var _hmt=_hmt||[];" + "".join(f"window.cfg{i}={{id:{i},on:true}};" for i in range(80))
     return f'<div class="topnav"><ul>\n{links}\n</ul></div>\n<script>{script}</script>\n'
 
 
