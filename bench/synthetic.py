@@ -115,6 +115,26 @@ def sample_articles() -> tuple[SampleArticle, ...]:
     return tuple(articles)
 
 
+def sentence_pool() -> list[str]:
+    """Every sentence of every saved article, cleaned: what synthetic bodies are made of."""
+    return [sentence for article in sample_articles() for lines in article.paragraphs for sentence in lines]
+
+
+def digit_swaps(rng: random.Random, count: int = 512) -> list[bytes]:
+    """Translation tables that permute the ten digits: figures differ from copy to copy."""
+    return [bytes.maketrans(_DIGITS, bytes(rng.sample(_DIGITS, 10))) for _ in range(count)]
+
+
+def retold(article: SampleArticle, rng: random.Random, sentences: Sequence[str], swap: bytes) -> list[str]:
+    """A new story in the shape of ``article``: as many paragraphs of as many sentences, each drawn
+    from the whole pool, its figures swapped. Two such stories rarely share more than a sentence."""
+    # UTF-8 multi-byte sequences hold no ASCII bytes, so swapping digit bytes is safe (and fast)
+    return [
+        "".join(rng.choices(sentences, k=len(shape))).encode().translate(swap).decode()
+        for shape in article.paragraphs
+    ]
+
+
 def first_publish_time(n: int) -> datetime:
     """Where n rows at PER_DAY a day start: centred on the sample's day, ending by LAST_TIME."""
     span = timedelta(days=n / PER_DAY)
@@ -131,9 +151,8 @@ def synthetic_rows(n: int, seed: int = 0) -> Iterator[dict[str, Any]]:
     and as unlikely to match, because computing 1,000,000 real ones takes minutes."""
     rng = random.Random(seed)
     articles = sample_articles()
-    sentences = [sentence for article in articles for lines in article.paragraphs for sentence in lines]
-    # figures are changed by swapping digits: one of a few hundred permutations per row
-    figures = [bytes.maketrans(_DIGITS, bytes(rng.sample(_DIGITS, 10))) for _ in range(512)]
+    sentences = sentence_pool()
+    figures = digit_swaps(rng)  # one of a few hundred permutations per row
     sample_days = sorted(
         {datetime.strptime(a.published_day, "%Y%m%d").replace(tzinfo=SHANGHAI) for a in articles}
     )
@@ -152,11 +171,7 @@ def synthetic_rows(n: int, seed: int = 0) -> Iterator[dict[str, Any]]:
         article = rng.choice(articles)
         swap = rng.choice(figures)
         published = (start + timedelta(seconds=(index + rng.random()) * step)).replace(microsecond=0)
-        # UTF-8 multi-byte sequences hold no ASCII bytes, so swapping digit bytes is safe (and fast)
-        lines = [
-            "".join(rng.choices(sentences, k=len(shape))).encode().translate(swap).decode()
-            for shape in article.paragraphs
-        ]
+        lines = retold(article, rng, sentences, swap)
         body_text = "\n".join(lines)
         body_html = "".join(f"<p>{escape(line, quote=False)}</p>" for line in lines)
         title = article.title.encode().translate(swap).decode()

@@ -35,8 +35,9 @@ class CleanBodyPipeline(ArticlePipeline):
         except Exception as error:  # any failure of the cleaner is this item's problem only
             drop(self.stats, "clean_failed", f"{item.info_code} ({type(error).__name__}: {error})")
         if self.stats is not None:
+            count = self.stats.inc_value  # looked up once: Scrapy's stats wrap every attribute access
             for kind in cleaned.removed:
-                self.stats.inc_value(f"newsarchive/cleaned/{kind}")
+                count(f"newsarchive/cleaned/{kind}")
         if not cleaned.text:
             drop(self.stats, "empty_body", item.info_code)
         item.body_html = cleaned.html

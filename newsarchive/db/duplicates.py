@@ -3,41 +3,100 @@ stored under another info_code within a time window, and point every copy at the
 
 Copies are never dropped. ``duplicate_of`` is None on the earliest copy (by publish time, then
 info_code) and holds its info_code on every other copy, whatever order the copies arrive in.
+
+Everything here is Core SQL on the articles table (no ORM objects): a batch costs one query for its
+rows, one executemany for their fingerprints and one query per cluster for the fingerprints around
+it; only candidates that pass the signature estimate cost more queries (their texts, their groups).
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-from datetime import timedelta
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import cast
 
 import numpy as np
-from sqlalchemy import or_, select
+import numpy.typing as npt
+from sqlalchemy import DateTime, Table, bindparam, or_, select, type_coerce, update
 from sqlalchemy.orm import Session
 
 from newsarchive.db.models import ArticleRow
-from newsarchive.text.fingerprint import Fingerprint, FingerprintMatrix, fingerprint, near_duplicate
+from newsarchive.text.fingerprint import FingerprintMatrix, fingerprints, near_duplicate
+
+_ARTICLES = cast(Table, ArticleRow.__table__)
+_SET_FINGERPRINT = (
+    update(_ARTICLES).where(_ARTICLES.c.id == bindparam("row_id")).values(fingerprint=bindparam("print"))
+)
+_SET_DUPLICATE_OF = (
+    update(_ARTICLES)
+    .where(_ARTICLES.c.info_code == bindparam("code"))
+    .values(duplicate_of=bindparam("target"))
+)
+# Stored times are naive UTC on both dialects (models.AwareDateTime); read as such, the window's
+# thousands of rows need no time zone conversion each.
+_PUBLISHED_UTC = type_coerce(_ARTICLES.c.published_at, DateTime())
+# Built once: SQLAlchemy then only binds values (an IN list is expanded when executed).
+_ROWS = select(_ARTICLES.c.id, _ARTICLES.c.info_code, _ARTICLES.c.published_at, _ARTICLES.c.body_text).where(
+    _ARTICLES.c.info_code.in_(bindparam("codes", expanding=True))
+)
+_WINDOW = select(_ARTICLES.c.id, _PUBLISHED_UTC, _ARTICLES.c.fingerprint).where(
+    _ARTICLES.c.published_at.between(bindparam("start"), bindparam("end")),
+    _ARTICLES.c.fingerprint.is_not(None),
+)
+_CANDIDATES = select(
+    _ARTICLES.c.id, _ARTICLES.c.info_code, _ARTICLES.c.body_text, _ARTICLES.c.duplicate_of
+).where(_ARTICLES.c.id.in_(bindparam("ids", expanding=True)))
+_GROUPS = select(_ARTICLES.c.info_code, _ARTICLES.c.published_at, _ARTICLES.c.duplicate_of).where(
+    or_(
+        _ARTICLES.c.info_code.in_(bindparam("roots", expanding=True)),
+        _ARTICLES.c.duplicate_of.in_(bindparam("roots", expanding=True)),
+    )
+)
+_EPOCH = datetime(1970, 1, 1)
 
 
-def link_near_duplicates(session: Session, codes: Iterable[str], window: timedelta) -> int:
+@dataclass(frozen=True)
+class StoredRow:
+    """What linking needs of a stored row, its fingerprint (:meth:`Fingerprint.to_bytes`) included."""
+
+    id: int
+    info_code: str
+    published_at: datetime  # timezone-aware
+    body_text: str
+    fingerprint: bytes
+
+
+def link_near_duplicates(
+    session: Session, codes: Iterable[str], window: timedelta, known: Iterable[StoredRow] = ()
+) -> int:
     """Fingerprint the rows with these codes and link them to stored near-duplicates.
 
-    One query per cluster of the batch loads the fingerprints published within ``window`` of it;
-    only candidates that pass the signature estimate get an exact comparison of their texts.
-    Returns the number of rows whose ``duplicate_of`` changed.
+    ``known`` are rows among ``codes`` that the caller has just inserted with their fingerprint: they
+    are not read back nor fingerprinted again. One query per cluster of the batch loads the
+    fingerprints published within ``window`` of it; only candidates that pass the signature
+    estimate get an exact comparison of their texts. Returns the number of rows whose
+    ``duplicate_of`` changed.
     """
-    rows = list(session.scalars(select(ArticleRow).where(ArticleRow.info_code.in_(list(codes)))))
+    wanted = set(codes)
+    rows = [row for row in known if row.info_code in wanted]
+    unknown = wanted.difference(row.info_code for row in rows)
+    if unknown:
+        found = session.execute(_ROWS, {"codes": sorted(unknown)}).all()
+        computed = fingerprints([text for *_, text in found])
+        read = [StoredRow(*values, print_.to_bytes()) for values, print_ in zip(found, computed, strict=True)]
+        if read:
+            session.execute(_SET_FINGERPRINT, [{"row_id": row.id, "print": row.fingerprint} for row in read])
+        rows += read
     if not rows:
         return 0
-    for row in rows:
-        row.fingerprint = fingerprint(row.body_text).to_bytes()
-    session.flush()
     changed = 0
     for cluster in _clusters(rows, window):
         changed += _link_cluster(session, cluster, window)
     return changed
 
 
-def _clusters(rows: list[ArticleRow], window: timedelta) -> list[list[ArticleRow]]:
+def _clusters(rows: list[StoredRow], window: timedelta) -> list[list[StoredRow]]:
     """Rows in publish order, split wherever two neighbours are more than two windows apart, so a
     batch mixing years (a reparse, a backfill) never loads the archive in between."""
     ordered = sorted(rows, key=lambda r: (r.published_at, r.info_code))
@@ -49,56 +108,56 @@ def _clusters(rows: list[ArticleRow], window: timedelta) -> list[list[ArticleRow
     return clusters
 
 
-def _link_cluster(session: Session, rows: list[ArticleRow], window: timedelta) -> int:
+def _link_cluster(session: Session, rows: list[StoredRow], window: timedelta) -> int:
     nearby = session.execute(
-        select(ArticleRow.info_code, ArticleRow.published_at, ArticleRow.fingerprint).where(
-            ArticleRow.published_at.between(rows[0].published_at - window, rows[-1].published_at + window),
-            ArticleRow.fingerprint.is_not(None),
-        )
+        _WINDOW, {"start": rows[0].published_at - window, "end": rows[-1].published_at + window}
     ).all()
     if not nearby:
         return 0
-    # decoded once for the cluster; each row is then compared with its window in numpy
-    prints = FingerprintMatrix.from_bytes([other.fingerprint for other in nearby])
-    codes = np.array([other.info_code for other in nearby], dtype=object)
-    seconds = np.array([other.published_at.timestamp() for other in nearby])
+    ids = [other[0] for other in nearby]
+    position = {row_id: index for index, row_id in enumerate(ids)}
+    # decoded once for the cluster; all its rows are compared with all of it at once in numpy
+    matrix = FingerprintMatrix.from_bytes([other[2] for other in nearby])
+    seconds = _seconds([other[1] for other in nearby])
     reach = window.total_seconds()
+    estimates = matrix.candidate_rows(FingerprintMatrix.from_bytes([row.fingerprint for row in rows]))
+    stamps = np.array([row.published_at.timestamp() for row in rows])
+    worth = estimates & (np.abs(seconds[np.newaxis, :] - stamps[:, np.newaxis]) <= reach)
+    for number, row in enumerate(rows):
+        if row.id in position:
+            worth[number, position[row.id]] = False  # not itself
     changed = 0
-    for row in rows:
-        close = np.flatnonzero(
-            (np.abs(seconds - row.published_at.timestamp()) <= reach) & (codes != row.info_code)
-        )
-        found = prints.candidates(Fingerprint.from_bytes(row.fingerprint or b""), close)
-        if found:
-            changed += _merge(session, row, [nearby[index].info_code for index in found])
+    for number in np.flatnonzero(worth.any(axis=1)).tolist():  # in publish order, as the rows are
+        changed += _merge(session, rows[number], [ids[index] for index in np.flatnonzero(worth[number])])
     return changed
 
 
-def _merge(session: Session, row: ArticleRow, candidate_codes: list[str]) -> int:
-    texts = dict(
-        session.execute(
-            select(ArticleRow.info_code, ArticleRow.body_text).where(
-                ArticleRow.info_code.in_(candidate_codes)
-            )
-        ).all()
-    )
-    same = [code for code in candidate_codes if near_duplicate(row.body_text, texts.get(code, ""))]
+def _seconds(naive_utc: Sequence[datetime]) -> npt.NDArray[np.float64]:
+    """POSIX seconds of naive UTC times, the very floats ``aware.timestamp()`` gives (both divide the
+    exact microseconds since the epoch by 10**6), several times faster than numpy's datetime64."""
+    return np.array([(moment - _EPOCH).total_seconds() for moment in naive_utc])
+
+
+def _merge(session: Session, row: StoredRow, candidate_ids: list[int]) -> int:
+    """Link the row and the candidates that are the same story (with their groups) to the earliest."""
+    found = session.execute(_CANDIDATES, {"ids": [*candidate_ids, row.id]}).all()
+    same = [
+        (code, duplicate_of)
+        for row_id, code, text, duplicate_of in found
+        if row_id != row.id and near_duplicate(row.body_text, text)
+    ]
     if not same:
         return 0
-    copies = list(session.scalars(select(ArticleRow).where(ArticleRow.info_code.in_(same))))
-    roots = {copy.duplicate_of or copy.info_code for copy in copies} | {row.duplicate_of or row.info_code}
-    group = list(
-        session.scalars(
-            select(ArticleRow).where(or_(ArticleRow.info_code.in_(roots), ArticleRow.duplicate_of.in_(roots)))
-        )
-    )
-    members = {member.info_code: member for member in [*group, *copies, row]}
-    first = min(members.values(), key=lambda member: (member.published_at, member.info_code))
-    changed = 0
-    for member in members.values():
-        target = None if member is first else first.info_code
-        if member.duplicate_of != target:
-            member.duplicate_of = target
-            changed += 1
-    session.flush()
-    return changed
+    # every copy's group (its root and the root's copies), the row's included, as stored right now
+    own = [(code, duplicate_of) for row_id, code, _, duplicate_of in found if row_id == row.id]
+    roots = sorted({duplicate_of or code for code, duplicate_of in [*same, *own]})
+    members = session.execute(_GROUPS, {"roots": roots}).all()
+    first = min(members, key=lambda member: (member[1], member[0]))[0]
+    moves = []
+    for code, _, duplicate_of in members:
+        target = None if code == first else first
+        if duplicate_of != target:
+            moves.append({"code": code, "target": target})
+    if moves:
+        session.execute(_SET_DUPLICATE_OF, moves)
+    return len(moves)

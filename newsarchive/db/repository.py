@@ -5,9 +5,9 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import func, select, update
+from sqlalchemy import Table, func, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
@@ -18,12 +18,13 @@ from newsarchive.db.models import (
     REVISED_BY_REPARSE,
     ArticleRevision,
     ArticleRow,
-    Base,
     content_hash,
 )
 
 # SQLite allows 32766 bound parameters; stay far below for IN (...) lookups.
 _LOOKUP_CHUNK = 500
+_ARTICLES = cast(Table, ArticleRow.__table__)
+_REVISIONS = cast(Table, ArticleRevision.__table__)
 
 
 @dataclass
@@ -36,6 +37,7 @@ class StoreResult:
     stale: int = 0  # an older version than the stored one (e.g. a late dead-letter load): kept as history
     new_codes: frozenset[str] = frozenset()
     revised_codes: frozenset[str] = frozenset()
+    inserted: tuple[dict[str, Any], ...] = ()  # the rows of the new codes as inserted, with their "id"
 
 
 def stored_publish_times(session: Session, codes: Iterable[str]) -> dict[str, datetime]:
@@ -56,7 +58,8 @@ def store_articles(
 ) -> StoreResult:
     """Insert or revise rows, deduplicated by ``info_code`` inside the database.
 
-    Rows need the article columns plus ``fetched_at``. New codes are inserted with the dialect's
+    Rows need the article columns plus ``fetched_at`` (and may carry a ``fingerprint``, stored with a
+    new row). New codes are inserted with the dialect's
     ``INSERT … ON CONFLICT DO NOTHING``, so concurrent writers can never double a row. For a stored
     code, the version with the later ``fetched_at`` becomes current and the other one is kept in
     ``article_revisions`` (when title or cleaned body differ); an unchanged article only gets its
@@ -81,15 +84,22 @@ def store_articles(
             superseded.append(row)
     # Sorted, so concurrent PostgreSQL writers lock rows in the same order and cannot deadlock.
     ordered = [latest[code] for code in sorted(latest)]
-    inserted = _insert(session, ArticleRow).values(
-        [{**row, "first_seen_at": row["fetched_at"], "last_seen_at": row["fetched_at"]} for row in ordered]
+    # One executemany of a statement compiled once (SQLAlchemy sends it as multi-row INSERTs, in this
+    # order), not an INSERT … VALUES of the whole batch, which would be compiled again for every batch.
+    new_ids: dict[str, int] = dict(
+        session.execute(
+            _NEW_ARTICLES[_dialect(session)],
+            [
+                {**row, "first_seen_at": row["fetched_at"], "last_seen_at": row["fetched_at"]}
+                for row in ordered
+            ],
+        ).all()
     )
-    new_codes = frozenset(
-        session.scalars(
-            inserted.on_conflict_do_nothing(index_elements=["info_code"]).returning(ArticleRow.info_code)
-        )
+    new_codes = frozenset(new_ids)
+    inserted = tuple(
+        {**row, "id": new_ids[row["info_code"]]} for row in ordered if row["info_code"] in new_ids
     )
-    result = StoreResult(new=len(new_codes), new_codes=new_codes)
+    result = StoreResult(new=len(new_codes), new_codes=new_codes, inserted=inserted)
     existing = [row for row in ordered if row["info_code"] not in new_codes]
     history = _merge_versions(session, existing, replace=replace, result=result) if existing else []
     # An earlier version in the same batch (dead letters of two crawls loaded at once) is history
@@ -102,9 +112,8 @@ def store_articles(
             history.append({c: row[c] for c in _REVISION_COLUMNS})
     if history:
         session.execute(
-            _insert(session, ArticleRevision)
-            .values([{**version, "reason": reason, "replaced_at": changed_at} for version in history])
-            .on_conflict_do_nothing(index_elements=["info_code", "content_hash", "fetched_at"])
+            _NEW_REVISIONS[_dialect(session)],
+            [{**version, "reason": reason, "replaced_at": changed_at} for version in history],
         )
     return result
 
@@ -161,10 +170,25 @@ def _merge_versions(
     return history
 
 
-def _insert(session: Session, model: type[Base]) -> Any:
-    """The dialect's own INSERT (both have ``on_conflict_do_nothing``)."""
-    dialect_insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
-    return dialect_insert(model)
+def _dialect(session: Session) -> str:
+    return "postgresql" if session.get_bind().dialect.name == "postgresql" else "sqlite"
+
+
+# Each dialect's own INSERT … ON CONFLICT DO NOTHING, built once: Core on the tables, so an
+# executemany skips the ORM's per-row bookkeeping, and SQLAlchemy only binds the values.
+_DIALECT_INSERTS: dict[str, Any] = {"postgresql": pg_insert, "sqlite": sqlite_insert}
+_NEW_ARTICLES = {
+    name: insert(_ARTICLES)
+    .on_conflict_do_nothing(index_elements=["info_code"])
+    .returning(_ARTICLES.c.info_code, _ARTICLES.c.id)
+    for name, insert in _DIALECT_INSERTS.items()
+}
+_NEW_REVISIONS = {
+    name: insert(_REVISIONS).on_conflict_do_nothing(
+        index_elements=["info_code", "content_hash", "fetched_at"]
+    )
+    for name, insert in _DIALECT_INSERTS.items()
+}
 
 
 def _metadata(row: dict[str, Any]) -> dict[str, Any]:

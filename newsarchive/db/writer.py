@@ -21,11 +21,12 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError, SQLAlchemyError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 
-from newsarchive.db.duplicates import link_near_duplicates
+from newsarchive.db.duplicates import StoredRow, link_near_duplicates
 from newsarchive.db.engine import first_line, session_factory, writer
 from newsarchive.db.models import ARTICLE_FIELDS, column_limits
 from newsarchive.db.repository import StoreResult, claim_for_feed, store_articles
 from newsarchive.items import Article, FeedClaim
+from newsarchive.text.fingerprint import fingerprints
 
 logger = logging.getLogger(__name__)
 
@@ -123,6 +124,9 @@ class BatchWriter:
     def _transaction(self, articles: Sequence[Article], claims: Sequence[FeedClaim]) -> BatchResult:
         rows = [article_row(article) for article in articles]
         fitted = sum(len(fit_to_columns(row)) for row in rows)
+        if self.near_duplicate_window:  # before the write lock is taken: new rows are stored with it
+            for row, print_ in zip(rows, fingerprints([row["body_text"] for row in rows]), strict=True):
+                row["fingerprint"] = print_.to_bytes()
         with session_factory(self.engine).begin() as session:
             stored: StoreResult = store_articles(session, rows, replace=self.replace)
             moved = claim_for_feed(session, [vars(claim) for claim in claims])
@@ -133,7 +137,13 @@ class BatchWriter:
                     if self.replace
                     else (stored.new_codes | stored.revised_codes)
                 )
-                linked = link_near_duplicates(session, written, self.near_duplicate_window)
+                inserted = [
+                    StoredRow(
+                        row["id"], row["info_code"], row["published_at"], row["body_text"], row["fingerprint"]
+                    )
+                    for row in stored.inserted
+                ]
+                linked = link_near_duplicates(session, written, self.near_duplicate_window, inserted)
         return BatchResult(
             new=stored.new,
             unchanged=stored.unchanged,

@@ -10,6 +10,8 @@ import re
 from functools import lru_cache
 from typing import Any
 
+from lxml import etree
+
 # --- Elements (tested on tag, class, style, href, src) -------------------------------------------
 # The K-line chart sits between two CMS comments; cut it before parsing, comments carry no children.
 KLINE_BLOCK = re.compile(r"<!--\s*EM_StockImg_Start\s*-->.*?<!--\s*EM_StockImg_End\s*-->", re.S | re.I)
@@ -70,6 +72,23 @@ BREAKOUT_TAGS = frozenset(
 )
 
 
+# lxml.html's HtmlElement.text_content() and drop_tree(), for the plain lxml.etree elements clean.py parses
+_text_content = etree.XPath("string()", smart_strings=False)
+
+
+def _drop_tree(element: Any) -> None:
+    """Remove the element and its content; its tail joins the previous sibling's tail or the parent's text."""
+    parent = element.getparent()
+    assert parent is not None
+    if element.tail:
+        previous = element.getprevious()
+        if previous is None:
+            parent.text = (parent.text or "") + element.tail
+        else:
+            previous.tail = (previous.tail or "") + element.tail
+    parent.remove(element)
+
+
 def element_kind(element: Any, tag: str) -> str | None:
     """The boilerplate kind of one element ("" = drop silently), or None to keep it."""
     if tag in DROPPED_TAGS:
@@ -82,7 +101,7 @@ def element_kind(element: Any, tag: str) -> str | None:
             return BOILERPLATE_CLASSES[name]
         if name.startswith(AD_CLASS_PREFIX):
             return "ad"
-        if name in SHORT_TEXT_CLASSES and len(element.text_content().strip()) <= SHORT_TEXT_LIMIT:
+        if name in SHORT_TEXT_CLASSES and len(_text_content(element).strip()) <= SHORT_TEXT_LIMIT:
             return SHORT_TEXT_CLASSES[name]
     if tag == "a" and AD_LINK_HOST in (element.get("href") or ""):
         return "ad"
@@ -174,7 +193,7 @@ def drop_related_blocks(body: Any) -> bool:
     """Cut each 相关阅读 heading and the link lists after it, up to the end of the body; True if any."""
     # Every text node is part of the body's text, so without a heading word in it the XPath below
     # finds nothing; it cost a tenth of the time a saved page took to parse and clean to learn that.
-    whole_text = body.text_content()
+    whole_text = _text_content(body)
     if not any(word in whole_text for word in RELATED_WORDS):
         return False
     found = False
@@ -199,7 +218,7 @@ def _in_tree(element: Any, body: Any) -> bool:
 
 def _is_heading(block: Any) -> bool:
     """The block is a 相关阅读 heading, alone or followed by its links ("相关阅读材料显示…" is not)."""
-    text = block.text_content()
+    text = _text_content(block)
     match = RELATED_HEADING.match(text)
     return match is not None and (not text[match.end() :].strip() or _is_link_list(block, skip=match.end()))
 
@@ -208,8 +227,8 @@ def _is_link_list(element: Any, skip: int = 0) -> bool:
     """Only links (plus dates, numbering, a short note) or blank; skips the `skip` heading characters."""
     if not isinstance(element.tag, str):
         return True  # a comment or processing instruction
-    text = element.text_content()[skip:]
-    links = [link.text_content() for link in element.iter("a")]
+    text = _text_content(element)[skip:]
+    links = [_text_content(link) for link in element.iter("a")]
     for link_text in links:
         text = text.replace(link_text, "", 1)
     residue = _LIST_RESIDUE.sub("", text)
@@ -232,7 +251,7 @@ def _cut_from(block: Any, body: Any) -> None:
             tail_kept = bool(sibling.tail and _LIST_RESIDUE.sub("", sibling.tail))  # bare text: story
             if not tail_kept:
                 sibling.tail = None
-            sibling.drop_tree()
+            _drop_tree(sibling)
             if tail_kept:
                 return
         current = parent

@@ -9,7 +9,9 @@ made on exact shingle sets (:func:`near_duplicate`). Thresholds are documented i
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 
 import numpy as np
 import numpy.typing as npt
@@ -31,6 +33,10 @@ _SEED = 0x9E3779B97F4A7C15
 _DENSIFY_STEP = 0x61C88647
 _NOT_ALNUM = re.compile(r"[\W_]+")
 _EMPTY = np.full(NUM_PERMUTATIONS, np.iinfo(np.uint32).max, dtype=np.uint32)
+_NO_VALUE = np.uint64(1 << 63)  # above every 32-bit bin value: marks an empty bin
+_BIN_OFFSETS = np.arange(NUM_PERMUTATIONS, dtype=np.uint64) << np.uint64(32)
+_BITMAP_BITS = 18  # 256 KiB of bitmap: a batch's 6,400 cells at most (50 wholes, 50 leads) fill 2.4 % of it
+_BIN_SALTS = (np.arange(NUM_PERMUTATIONS, dtype=np.uint32) * np.uint32(0x85EBCA6B)) ^ np.uint32(0xC2B2AE35)
 
 Signature = npt.NDArray[np.uint32]
 
@@ -40,11 +46,12 @@ def normalize(text: str) -> str:
     return _NOT_ALNUM.sub("", text.lower())
 
 
-def shingles(text: str) -> set[str]:
+@lru_cache(maxsize=256)  # linking compares a new text with each candidate, a candidate with many
+def shingles(text: str) -> frozenset[str]:
     normalized = normalize(text)
     if len(normalized) <= SHINGLE_CHARS:
-        return {normalized} if normalized else set()
-    return {normalized[i : i + SHINGLE_CHARS] for i in range(len(normalized) - SHINGLE_CHARS + 1)}
+        return frozenset({normalized} if normalized else ())
+    return frozenset(normalized[i : i + SHINGLE_CHARS] for i in range(len(normalized) - SHINGLE_CHARS + 1))
 
 
 def signature(normalized: str) -> Signature:
@@ -107,6 +114,58 @@ def fingerprint(text: str) -> Fingerprint:
     return Fingerprint(signature(normalized), signature(normalized[:LEAD_CHARS]))
 
 
+def fingerprints(texts: Sequence[str]) -> list[Fingerprint]:
+    """:func:`fingerprint` of many texts at once, equal value for value: a store batch costs a few
+    numpy operations over all its shingles instead of a few dozen per text.
+
+    The texts' code points go in one buffer; a text's shingles are the windows that start inside it
+    and do not run past its end. Every bin keeps its minimum through ``np.minimum.at`` (the minimum
+    hash of a bin and the minimum of its bits 26-57 are the same shingle's: the bin fixes the top bits),
+    and rotation densification finds each bin's next filled bin with a running minimum.
+    """
+    # Padded with NUL to SHINGLE_CHARS as signature() pads; a normalized text never holds a NUL.
+    padded = [text + "\0" * (SHINGLE_CHARS - len(text)) if text else "" for text in map(normalize, texts)]
+    lengths = np.array([len(text) for text in padded], dtype=np.int64)
+    counts = np.maximum(lengths - SHINGLE_CHARS + 1, 0)  # shingles of each text
+    lead_counts = np.maximum(np.minimum(lengths, LEAD_CHARS) - SHINGLE_CHARS + 1, 0)
+    points = np.frombuffer("".join(padded).encode("utf-32-le"), dtype="<u4").astype(np.uint64)
+    width = max(len(points) - SHINGLE_CHARS + 1, 0)
+    packed = np.zeros(width, dtype=np.uint64)
+    for offset in range(SHINGLE_CHARS):
+        packed = (packed << np.uint64(21)) | points[offset : offset + width]
+    text_of = np.repeat(np.arange(len(padded)), counts)
+    local = np.arange(len(text_of)) - np.repeat(np.cumsum(counts) - counts, counts)  # index in its text
+    hashes = _mix(packed[np.repeat(np.cumsum(lengths) - lengths, counts) + local])
+    bins = (hashes >> np.uint64(58)).astype(np.int64)
+    values = (hashes >> np.uint64(26)) & np.uint64(0xFFFFFFFF)
+    # signature rows: 2 * i for text i's whole, 2 * i + 1 for its lead
+    minimum = np.full(2 * len(padded) * NUM_PERMUTATIONS, _NO_VALUE, dtype=np.uint64)
+    np.minimum.at(minimum, 2 * NUM_PERMUTATIONS * text_of + bins, values)
+    in_lead = local < lead_counts[text_of]
+    np.minimum.at(minimum, NUM_PERMUTATIONS * (2 * text_of[in_lead] + 1) + bins[in_lead], values[in_lead])
+    signatures = _densify(minimum.reshape(-1, NUM_PERMUTATIONS))
+    return [Fingerprint(signatures[2 * i], signatures[2 * i + 1]) for i in range(len(padded))]
+
+
+def _densify(minimum: npt.NDArray[np.uint64]) -> npt.NDArray[np.uint32]:
+    """Rows of per-bin minimums (_NO_VALUE where a bin is empty) to signatures, as :func:`signature`
+    fills empty bins; a row with no value at all is the empty text's signature."""
+    present = minimum != _NO_VALUE
+    where = np.arange(2 * NUM_PERMUTATIONS)
+    # the first filled bin at or after each bin, circularly: a running minimum over the row twice
+    filled_at = np.where(np.concatenate([present, present], axis=1), where, 2 * NUM_PERMUTATIONS)
+    nearest = np.minimum.accumulate(filled_at[:, ::-1], axis=1)[:, ::-1][:, :NUM_PERMUTATIONS]
+    empty = ~present.any(axis=1)
+    nearest[empty] = np.arange(NUM_PERMUTATIONS)  # any bin: the row is replaced below
+    distance = (nearest - np.arange(NUM_PERMUTATIONS)).astype(np.uint64)
+    values = np.take_along_axis(minimum, nearest % NUM_PERMUTATIONS, axis=1)
+    with np.errstate(over="ignore"):
+        result = (values + distance * np.uint64(_DENSIFY_STEP)) & np.uint64(0xFFFFFFFF)
+    signatures = result.astype(np.uint32)
+    signatures[empty] = _EMPTY
+    return signatures
+
+
 def candidates(new: Fingerprint, others: list[Fingerprint]) -> list[int]:
     """Indexes of the fingerprints worth an exact check: similar whole texts, or one text's whole
     resembling the other's lead (a digest and its full article)."""
@@ -136,11 +195,69 @@ class FingerprintMatrix:
     def candidates(self, new: Fingerprint, among: npt.NDArray[np.intp] | None = None) -> list[int]:
         """Indexes (into this matrix) worth an exact check, optionally only among some rows."""
         rows = np.arange(len(self.wholes)) if among is None else among
-        wholes, leads = self.wholes[rows], self.leads[rows]
-        same_text = (wholes == new.whole).mean(axis=1) >= CANDIDATE_JACCARD
-        digest_of_other = (leads == new.whole).mean(axis=1) >= CANDIDATE_LEAD
-        other_is_digest = (wholes == new.lead).mean(axis=1) >= CANDIDATE_LEAD
-        return [int(rows[i]) for i in np.flatnonzero(same_text | digest_of_other | other_is_digest)]
+        some = FingerprintMatrix(self.wholes[rows], self.leads[rows])
+        worth = some.candidate_rows(FingerprintMatrix(new.whole[np.newaxis], new.lead[np.newaxis]))[0]
+        return [int(rows[i]) for i in np.flatnonzero(worth)]
+
+    def candidate_rows(self, new: FingerprintMatrix) -> npt.NDArray[np.bool_]:
+        """For every fingerprint of ``new`` (a row of the result), which rows of this matrix are worth an
+        exact check (a column): a whole batch against its whole window at once."""
+        # A text of at most LEAD_CHARS is its own lead: its lead compares exactly as its whole does, so
+        # only the leads that differ are compared on their own.
+        count = len(new.wholes)
+        new_long = np.flatnonzero((new.leads != new.wholes).any(axis=1))
+        own_long = np.flatnonzero((self.leads != self.wholes).any(axis=1))
+        index = _BinIndex(np.concatenate([new.wholes, new.leads[new_long]]))
+        by_whole = index.shares(self.wholes)  # new wholes, then the differing new leads, against wholes
+        same_text = by_whole[:count] >= CANDIDATE_JACCARD
+        other_is_digest = by_whole[:count] >= CANDIDATE_LEAD  # new lead against whole
+        other_is_digest[new_long] = by_whole[count:] >= CANDIDATE_LEAD
+        digest_of_other = by_whole[:count] >= CANDIDATE_LEAD  # new whole against lead
+        if len(own_long):
+            digest_of_other[:, own_long] = index.shares(self.leads[own_long])[:count] >= CANDIDATE_LEAD
+        return same_text | digest_of_other | other_is_digest
+
+
+class _BinIndex:
+    """A few signatures (a batch), indexed to count the bins they share with many others at once.
+
+    Equal bins are rare, so counting them beats comparing every pair bin by bin: each other value
+    is looked up in a bitmap of the indexed (bin, value) pairs' hashes, and only the few that hit it
+    (the equal ones, and a few % by chance) are searched among the indexed keys, bin b's values
+    offset by b * 2**32 in one sorted array. The bitmap only saves work: an equal value always hits.
+    """
+
+    def __init__(self, signatures: npt.NDArray[np.uint32]) -> None:
+        self.size = len(signatures)
+        keys = (signatures.astype(np.uint64) + _BIN_OFFSETS).ravel()  # key k = row * 64 + bin
+        order = np.argsort(keys, kind="stable")
+        self.keys = keys[order]
+        self.rows = order // NUM_PERMUTATIONS
+        self.run_ends = np.searchsorted(self.keys, self.keys, side="right")  # past each key's equals
+        self.bitmap = np.zeros(1 << _BITMAP_BITS, dtype=bool)
+        self.bitmap[_bitmap_slots(signatures)] = True
+
+    def shares(self, others: npt.NDArray[np.uint32]) -> npt.NDArray[np.float64]:
+        """(indexed, len(others)): the share of bins each indexed signature has equal to each other one,
+        equal bins / 64 (exactly the mean of the bin-by-bin equality bits)."""
+        if not self.size:
+            return np.zeros((0, len(others)))
+        maybe = np.flatnonzero(self.bitmap[_bitmap_slots(others)])  # others' cells: row * 64 + bin
+        keys = others.ravel()[maybe].astype(np.uint64) + _BIN_OFFSETS[maybe % NUM_PERMUTATIONS]
+        first = np.minimum(np.searchsorted(self.keys, keys), len(self.keys) - 1)
+        matches = np.where(self.keys[first] == keys, self.run_ends[first] - first, 0)
+        other_row = np.repeat(maybe // NUM_PERMUTATIONS, matches)
+        nth = np.arange(len(other_row)) - np.repeat(np.cumsum(matches) - matches, matches)
+        own_row = self.rows[np.repeat(first, matches) + nth]
+        equal = np.bincount(own_row * len(others) + other_row, minlength=self.size * len(others))
+        return equal.reshape(self.size, len(others)) / NUM_PERMUTATIONS
+
+
+def _bitmap_slots(signatures: npt.NDArray[np.uint32]) -> npt.NDArray[np.uint32]:
+    """A hash of each (bin, value) cell: multiplicative, of the value mixed with a constant per bin."""
+    with np.errstate(over="ignore"):
+        mixed = (signatures ^ _BIN_SALTS) * np.uint32(0x9E3779B1)
+    return mixed >> np.uint32(32 - _BITMAP_BITS)
 
 
 def near_duplicate(first: str, second: str) -> bool:

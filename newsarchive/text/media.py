@@ -52,6 +52,7 @@ class MediaTable:
         return self.by_key.get(lookup_key(name))
 
 
+@lru_cache(maxsize=4096)  # a crawl sees the same few dozen names over and over
 def lookup_key(name: str) -> str:
     """What two spellings of one name share: NFKC (full-width → half-width), one middle dot, no
     whitespace or invisible format characters, case-folded. Used for lookups only, never stored."""

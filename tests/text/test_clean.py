@@ -11,13 +11,15 @@ from typing import Any
 
 import lxml.html
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from lxml import etree
 from scrapy.exceptions import DropItem
 from scrapy.utils.test import get_crawler
 
 from newsarchive.items import Article
 from newsarchive.pages.eastmoney import parse_article
-from newsarchive.text.clean import CleanedBody, clean_body, html_to_text
+from newsarchive.text.clean import _CONTROL_CHARS, _SPACE_RUN, CleanedBody, _plain, clean_body, html_to_text
 from pipelines.clean import CleanBodyPipeline
 
 SHARED = Path(__file__).resolve().parents[2].parent / "shared"
@@ -747,3 +749,16 @@ def test_pipeline_drops_a_body_of_the_wrong_type_as_clean_failed() -> None:
         "newsarchive/cleaned/editor_line": 1,
         "newsarchive/cleaned/share_text": 1,
     }
+
+
+@settings(max_examples=300, derandomize=True, deadline=None)
+@given(
+    st.text(
+        alphabet=st.sampled_from(
+            [" ", "\t", "\n", "\r", "\x00", "\x1f", "\x7f", "\ufffe", "\u3000", "\xa0", "a", "新"]
+        )
+    )
+)
+def test_plain_text_fast_path_changes_nothing(text: str) -> None:
+    # _plain skips its two substitutions when a scan finds nothing they would change
+    assert _plain(text) == _SPACE_RUN.sub(" ", _CONTROL_CHARS.sub("", text))

@@ -5,11 +5,23 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from newsarchive.text.fingerprint import Fingerprint, candidates, fingerprint, near_duplicate, normalize
+from newsarchive.text.fingerprint import (
+    CANDIDATE_JACCARD,
+    CANDIDATE_LEAD,
+    NUM_PERMUTATIONS,
+    Fingerprint,
+    FingerprintMatrix,
+    candidates,
+    fingerprint,
+    fingerprints,
+    near_duplicate,
+    normalize,
+)
 
 PAIRS = json.loads(Path(__file__).with_name("near_duplicate_pairs.json").read_text(encoding="utf-8"))
 
@@ -55,3 +67,57 @@ def test_fingerprint_round_trips_and_text_matches_itself(text: str) -> None:
     if len(normalize(text)) >= 3:
         assert near_duplicate(text, text)
         assert candidates(print_, [print_]) == [0]
+
+
+def _signatures_of(texts: list[str]) -> list[bytes]:
+    return [print_.to_bytes() for print_ in fingerprints(texts)]
+
+
+def test_a_batch_is_fingerprinted_as_each_text_alone() -> None:
+    # the store fingerprints a whole batch at once: the values must be fingerprint()'s, edge cases
+    # included (empty, one or two characters, exactly the lead's length, astral characters)
+    texts = [pair[key] for kind in ("positive", "negative") for pair in PAIRS[kind] for key in ("a", "b")]
+    texts += ["", "，。", "北", "北向", "北向资", "𠀀𠀁", "a" * 200, "b" * 199, "中" * 201, "x" * 202]
+    assert _signatures_of(texts) == [fingerprint(text).to_bytes() for text in texts]
+    assert fingerprints([]) == []
+
+
+@settings(max_examples=200, derandomize=True, deadline=None)
+@given(st.lists(st.text(max_size=300), max_size=8))
+def test_batched_fingerprints_equal_single_ones(texts: list[str]) -> None:
+    assert _signatures_of(texts) == [fingerprint(text).to_bytes() for text in texts]
+
+
+def _brute_force_candidates(window: FingerprintMatrix, new: FingerprintMatrix) -> np.ndarray:
+    """The candidate rule bin by bin, for every pair (what candidate_rows must equal)."""
+    wholes, leads = window.wholes[np.newaxis], window.leads[np.newaxis]
+    same_text = (wholes == new.wholes[:, np.newaxis]).mean(axis=2) >= CANDIDATE_JACCARD
+    digest_of_other = (leads == new.wholes[:, np.newaxis]).mean(axis=2) >= CANDIDATE_LEAD
+    other_is_digest = (wholes == new.leads[:, np.newaxis]).mean(axis=2) >= CANDIDATE_LEAD
+    return same_text | digest_of_other | other_is_digest
+
+
+def test_candidate_rows_of_a_batch_follow_the_rule_pair_by_pair() -> None:
+    texts = [pair[key] for kind in ("positive", "negative") for pair in PAIRS[kind] for key in ("a", "b")]
+    texts += ["", "", "北向资金净流入超40亿元", "北向资金净流入达30亿元"]  # empty texts: all bins equal
+    window = FingerprintMatrix.of(fingerprints(texts))
+    new = FingerprintMatrix.of(fingerprints([*texts[::2], ""]))
+    found = window.candidate_rows(new)
+    assert found.any() and (found == _brute_force_candidates(window, new)).all()
+
+
+@settings(max_examples=100, derandomize=True, deadline=None)
+@given(st.integers(0, 2**32 - 1), st.integers(1, 12), st.integers(1, 40), st.integers(0, 40))
+def test_candidate_rows_equal_the_rule_on_random_signatures(
+    seed: int, new: int, window: int, shared: int
+) -> None:
+    # values from a small range, so that many bins are equal (as in short densified texts)
+    rng = np.random.default_rng(seed)
+    values = rng.integers(0, 6, size=(2, window + new, NUM_PERMUTATIONS), dtype=np.uint32)
+    values[:, :, : min(shared, NUM_PERMUTATIONS)] += rng.integers(0, 2**31, dtype=np.uint32)
+    wholes, leads = values
+    matrix = FingerprintMatrix(wholes[:window], leads[:window])
+    batch = FingerprintMatrix(
+        wholes[window:], np.where(rng.random((new, 1)) < 0.5, wholes[window:], leads[window:])
+    )
+    assert (matrix.candidate_rows(batch) == _brute_force_candidates(matrix, batch)).all()
