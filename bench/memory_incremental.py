@@ -27,6 +27,7 @@ from bench.common import Figure, report, wants_json
 from bench.synthetic import CACHE, SAMPLE, SAMPLE_DAY, cached_database, copy_database, remove_database
 from newsarchive.db.engine import head_revision
 from newsarchive.samplesite import SampleSite
+from newsarchive.samplesite.server import LOOPBACK_SETTINGS
 
 LARGE = 1_000_000
 SMALL = 1_000
@@ -35,15 +36,6 @@ QUICK_SMALL = 100
 NEW_ARTICLES = 5  # sample articles left out of the archive: what the incremental crawl finds new
 TARGET_MB = 50.0
 SPIDER = "eastmoney"
-# As tests/support.py FAST_SETTINGS: the loopback site needs none of the politeness delays.
-FAST_SETTINGS = (
-    "-s",
-    "DOWNLOAD_DELAY=0",
-    "-s",
-    "AUTOTHROTTLE_ENABLED=0",
-    "-s",
-    "NEWSARCHIVE_PROGRESS_INTERVAL=0",
-)
 _NEW_STORED = re.compile(r"new articles stored:\s*(\d+)")
 
 
@@ -63,7 +55,7 @@ class CrawlRun:
 def crawl_command(url: str, origin: str) -> list[str]:
     return [
         sys.executable, "-m", "newsarchive", "crawl", SPIDER, "--db", url, "--log-level", "WARNING",
-        "-s", f"NEWSARCHIVE_REPLAY_ORIGIN={origin}", *FAST_SETTINGS,
+        "-s", f"NEWSARCHIVE_REPLAY_ORIGIN={origin}", *LOOPBACK_SETTINGS,
     ]  # fmt: skip
 
 

@@ -18,20 +18,12 @@ from newsarchive.db.engine import open_database, session_factory
 from newsarchive.db.models import ARTICLE_FIELDS, ArticleRevision, ArticleRow
 from newsarchive.exitcodes import NOTHING_NEW, OK
 from newsarchive.samplesite import SampleSite
-from newsarchive.samplesite.server import _ARTICLE_PAGE, RequestRecord
+from newsarchive.samplesite.server import _ARTICLE_PAGE, LOOPBACK_SETTINGS, RequestRecord
 from tests.conftest import run_cli
 
 SAMPLE_EASTMONEY = Path(__file__).resolve().parents[1] / "data" / "sample" / "eastmoney"
 
-# The sample site on loopback needs none of the politeness delays a live crawl keeps.
-FAST_SETTINGS = (
-    "-s",
-    "DOWNLOAD_DELAY=0",
-    "-s",
-    "AUTOTHROTTLE_ENABLED=0",
-    "-s",
-    "NEWSARCHIVE_PROGRESS_INTERVAL=0",
-)
+FAST_SETTINGS = LOOPBACK_SETTINGS
 
 
 def crawl(spider: str, origin: str, db_url: str, cwd: Path, *args: str) -> str:

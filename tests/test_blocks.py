@@ -31,6 +31,7 @@ from newsarchive.blocks import (
 from newsarchive.db.engine import open_database, session_factory
 from newsarchive.db.runs import recent_runs
 from newsarchive.samplesite import SampleSite
+from newsarchive.samplesite.faults import PASSPORT_ONLY_BODY, error_page
 from newsarchive.samplesite.server import COLUMN_PATH, FAST_PATH, JSON_TYPE, Response
 from newsarchive.summary import RunSummary
 from tests.conftest import run_cli
@@ -44,17 +45,9 @@ ARTICLE = f"/a/{ARTICLE_CODE.removeprefix('NW')}.html"  # an article of column 3
 SMALL_DELAY = ("-s", "DOWNLOAD_DELAY=0.05")
 
 
-def nginx_page(status: int, reason: str) -> bytes:
-    return (
-        f"<html>\r\n<head><title>{status} {reason}</title></head>\r\n<body>\r\n"
-        f"<center><h1>{status} {reason}</h1></center>\r\n<hr><center>nginx</center>\r\n"
-        "</body>\r\n</html>\r\n"
-    ).encode()
-
-
-FORBIDDEN = Response(403, "text/html", nginx_page(403, "Forbidden"))
+FORBIDDEN = Response(403, "text/html", error_page(403, "Forbidden"))
 # eastmoney.md §4.1: the soft block keeps HTTP 200 and leaves only passportWeb in the result
-PASSPORT = Response(200, JSON_TYPE, b'{"code":0,"hitsTotal":0,"result":{"passportWeb":[]}}')
+PASSPORT = Response(200, JSON_TYPE, PASSPORT_ONLY_BODY)
 EMPTY = Response(200, JSON_TYPE, b"")
 CODE_0 = Response(200, JSON_TYPE, b'{"code":0,"message":"","data":null}')
 FAST_CODE_0 = Response(200, JSON_TYPE, b'{"code":"0","message":"","data":null}')
@@ -65,7 +58,7 @@ MISSING_REQ_TRACE = Response(
 
 
 def too_many_requests(retry_after: str) -> Response:
-    return Response(429, "text/html", nginx_page(429, "Too Many Requests"), (("Retry-After", retry_after),))
+    return Response(429, "text/html", error_page(429, "Too Many Requests"), (("Retry-After", retry_after),))
 
 
 @dataclass

@@ -49,6 +49,11 @@ ROBOTS_PATH = "/robots.txt"
 # The real hosts' robots.txt files were not captured (the reference says nothing about them), so
 # every host serves one that allows everything; SampleSite(robots={host: text}) replaces it per host.
 PERMISSIVE_ROBOTS_TXT = "User-agent: *\nDisallow:\n"
+# ``-s`` options for a crawl of this site: loopback needs none of a live crawl's politeness delays
+# (tests and benchmarks pass them to ``newsarchive crawl``).
+LOOPBACK_SETTINGS = (
+    "-s", "DOWNLOAD_DELAY=0", "-s", "AUTOTHROTTLE_ENABLED=0", "-s", "NEWSARCHIVE_PROGRESS_INTERVAL=0",
+)  # fmt: skip
 
 
 @dataclass(frozen=True)
