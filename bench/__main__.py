@@ -15,7 +15,7 @@ import sys
 from collections.abc import Sequence
 from dataclasses import dataclass, fields
 
-from bench.common import REPO, Figure, _number, machine
+from bench.common import REPO, Figure, machine, number
 
 # (key, module): the keys are those of the issue; a module not written yet is skipped, not failed.
 BENCHMARKS = (
@@ -86,13 +86,13 @@ def markdown_table(reported: Sequence[Reported]) -> str:
     for entry in reported:
         figure = entry.figure
         baseline = (
-            f"{figure.baseline_name}: {_number(figure.baseline)} {figure.unit}"
+            f"{figure.baseline_name}: {number(figure.baseline)} {figure.unit}"
             if figure.baseline is not None and figure.baseline_name
             else "—"
         )
         cells = [
             f"{figure.key}. {figure.name}",
-            f"{_number(figure.value)} {figure.unit}",
+            f"{number(figure.value)} {figure.unit}",
             baseline,
             f"{figure.ratio:.2f}" if figure.ratio is not None else "—",
             figure.target,

@@ -47,9 +47,9 @@ class Figure:
         return self.value / self.baseline
 
     def line(self) -> str:
-        parts = [f"{self.key}. {self.name}: {_number(self.value)} {self.unit}"]
+        parts = [f"{self.key}. {self.name}: {number(self.value)} {self.unit}"]
         if self.baseline is not None and self.baseline_name:
-            parts.append(f"{self.baseline_name}: {_number(self.baseline)} {self.unit}")
+            parts.append(f"{self.baseline_name}: {number(self.baseline)} {self.unit}")
         if self.ratio is not None:
             parts.append(f"ratio {self.ratio:.2f}")
         parts.append(f"target {self.target}: {'met' if self.met else 'MISSED'}")
@@ -103,7 +103,8 @@ def wants_json(argv: Sequence[str] | None = None) -> bool:
     return "--json" in (sys.argv[1:] if argv is None else argv)
 
 
-def _number(value: float) -> str:
+def number(value: float) -> str:
+    """A figure as the tables show it: thousands grouped, three significant digits for small ones."""
     if value >= 100:
         return f"{value:,.0f}"
     if value >= 1:
