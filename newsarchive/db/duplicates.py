@@ -5,13 +5,14 @@ Copies are never dropped. ``duplicate_of`` is None on the earliest copy (by publ
 info_code) and holds its info_code on every other copy, whatever order the copies arrive in.
 
 Everything here is Core SQL on the articles table (no ORM objects): a batch costs one query for its
-rows, one executemany for their fingerprints and one query per cluster for the fingerprints around
-it; only candidates that pass the signature estimate cost more queries (their texts, their groups).
+rows, one executemany for their fingerprints, and per cluster one query for the fingerprints around
+it and one for the texts of the candidates that pass the signature estimate, whose exact check is
+numpy on integer shingles; only a row found to have copies costs more (its groups, the moves).
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import cast
@@ -22,7 +23,7 @@ from sqlalchemy import DateTime, Table, bindparam, or_, select, type_coerce, upd
 from sqlalchemy.orm import Session
 
 from newsarchive.db.models import ArticleRow
-from newsarchive.text.fingerprint import FingerprintMatrix, fingerprints, near_duplicate
+from newsarchive.text.fingerprint import FingerprintMatrix, Shingles, fingerprints, same_story, shingles
 
 _ARTICLES = cast(Table, ArticleRow.__table__)
 _SET_FINGERPRINT = (
@@ -44,9 +45,12 @@ _WINDOW = select(_ARTICLES.c.id, _PUBLISHED_UTC, _ARTICLES.c.fingerprint).where(
     _ARTICLES.c.published_at.between(bindparam("start"), bindparam("end")),
     _ARTICLES.c.fingerprint.is_not(None),
 )
-_CANDIDATES = select(
-    _ARTICLES.c.id, _ARTICLES.c.info_code, _ARTICLES.c.body_text, _ARTICLES.c.duplicate_of
-).where(_ARTICLES.c.id.in_(bindparam("ids", expanding=True)))
+_TEXTS = select(_ARTICLES.c.id, _ARTICLES.c.body_text).where(
+    _ARTICLES.c.id.in_(bindparam("ids", expanding=True))
+)
+_LINKS = select(_ARTICLES.c.info_code, _ARTICLES.c.duplicate_of).where(
+    _ARTICLES.c.id.in_(bindparam("ids", expanding=True))
+)
 _GROUPS = select(_ARTICLES.c.info_code, _ARTICLES.c.published_at, _ARTICLES.c.duplicate_of).where(
     or_(
         _ARTICLES.c.info_code.in_(bindparam("roots", expanding=True)),
@@ -68,14 +72,19 @@ class StoredRow:
 
 
 def link_near_duplicates(
-    session: Session, codes: Iterable[str], window: timedelta, known: Iterable[StoredRow] = ()
+    session: Session,
+    codes: Iterable[str],
+    window: timedelta,
+    known: Iterable[StoredRow] = (),
+    cut: Callable[[str], Shingles] = shingles,
 ) -> int:
     """Fingerprint the rows with these codes and link them to stored near-duplicates.
 
     ``known`` are rows among ``codes`` that the caller has just inserted with their fingerprint: they
     are not read back nor fingerprinted again. One query per cluster of the batch loads the
     fingerprints published within ``window`` of it; only candidates that pass the signature
-    estimate get an exact comparison of their texts. Returns the number of rows whose
+    estimate get an exact comparison of their texts, cut into shingles by ``cut`` (a
+    :class:`ShingleCache` keeps them from one batch to the next). Returns the number of rows whose
     ``duplicate_of`` changed.
     """
     wanted = set(codes)
@@ -92,7 +101,7 @@ def link_near_duplicates(
         return 0
     changed = 0
     for cluster in _clusters(rows, window):
-        changed += _link_cluster(session, cluster, window)
+        changed += _link_cluster(session, cluster, window, cut)
     return changed
 
 
@@ -108,7 +117,9 @@ def _clusters(rows: list[StoredRow], window: timedelta) -> list[list[StoredRow]]
     return clusters
 
 
-def _link_cluster(session: Session, rows: list[StoredRow], window: timedelta) -> int:
+def _link_cluster(
+    session: Session, rows: list[StoredRow], window: timedelta, cut: Callable[[str], Shingles]
+) -> int:
     nearby = session.execute(
         _WINDOW, {"start": rows[0].published_at - window, "end": rows[-1].published_at + window}
     ).all()
@@ -126,9 +137,21 @@ def _link_cluster(session: Session, rows: list[StoredRow], window: timedelta) ->
     for number, row in enumerate(rows):
         if row.id in position:
             worth[number, position[row.id]] = False  # not itself
+    wanted = np.flatnonzero(worth.any(axis=1))
+    if not len(wanted):
+        return 0
+    # every candidate's text once for the cluster: texts never change here, and each is cut into
+    # shingles once however many of the cluster's rows it is a candidate for
+    texts = dict(
+        session.execute(_TEXTS, {"ids": sorted({ids[i] for i in np.flatnonzero(worth.any(axis=0))})}).all()
+    )
+    candidate = {row_id: cut(text) for row_id, text in texts.items()}
     changed = 0
-    for number in np.flatnonzero(worth.any(axis=1)).tolist():  # in publish order, as the rows are
-        changed += _merge(session, rows[number], [ids[index] for index in np.flatnonzero(worth[number])])
+    for number in wanted.tolist():  # in publish order, as the rows are
+        own = cut(rows[number].body_text)
+        same = [ids[i] for i in np.flatnonzero(worth[number]) if same_story(own, candidate[ids[i]])]
+        if same:
+            changed += _merge(session, rows[number], same)
     return changed
 
 
@@ -138,19 +161,11 @@ def _seconds(naive_utc: Sequence[datetime]) -> npt.NDArray[np.float64]:
     return np.array([(moment - _EPOCH).total_seconds() for moment in naive_utc])
 
 
-def _merge(session: Session, row: StoredRow, candidate_ids: list[int]) -> int:
-    """Link the row and the candidates that are the same story (with their groups) to the earliest."""
-    found = session.execute(_CANDIDATES, {"ids": [*candidate_ids, row.id]}).all()
-    same = [
-        (code, duplicate_of)
-        for row_id, code, text, duplicate_of in found
-        if row_id != row.id and near_duplicate(row.body_text, text)
-    ]
-    if not same:
-        return 0
-    # every copy's group (its root and the root's copies), the row's included, as stored right now
-    own = [(code, duplicate_of) for row_id, code, _, duplicate_of in found if row_id == row.id]
-    roots = sorted({duplicate_of or code for code, duplicate_of in [*same, *own]})
+def _merge(session: Session, row: StoredRow, same_ids: list[int]) -> int:
+    """Link the row and its copies (with their groups) to the earliest. Groups are read as stored
+    right now: an earlier row of the cluster may have just moved some."""
+    found = session.execute(_LINKS, {"ids": [*same_ids, row.id]}).all()
+    roots = sorted({duplicate_of or code for code, duplicate_of in found})
     members = session.execute(_GROUPS, {"roots": roots}).all()
     first = min(members, key=lambda member: (member[1], member[0]))[0]
     moves = []

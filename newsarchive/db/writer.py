@@ -26,7 +26,7 @@ from newsarchive.db.engine import first_line, session_factory, writer
 from newsarchive.db.models import ARTICLE_FIELDS, column_limits
 from newsarchive.db.repository import StoreResult, claim_for_feed, store_articles
 from newsarchive.items import Article, FeedClaim
-from newsarchive.text.fingerprint import fingerprints
+from newsarchive.text.fingerprint import ShingleCache, fingerprints
 
 logger = logging.getLogger(__name__)
 
@@ -85,6 +85,7 @@ class BatchWriter:
         self.near_duplicate_window = near_duplicate_window
         self.retry_seconds = retry_seconds
         self.sleep = sleep
+        self.shingles = ShingleCache()  # one writer's batches share their time windows
 
     def write(self, articles: Sequence[Article], claims: Sequence[FeedClaim] = ()) -> BatchResult:
         """Store the batch; raises StoreUnavailable once retries are exhausted (nothing committed)."""
@@ -143,7 +144,9 @@ class BatchWriter:
                     )
                     for row in stored.inserted
                 ]
-                linked = link_near_duplicates(session, written, self.near_duplicate_window, inserted)
+                linked = link_near_duplicates(
+                    session, written, self.near_duplicate_window, inserted, self.shingles
+                )
         return BatchResult(
             new=stored.new,
             unchanged=stored.unchanged,

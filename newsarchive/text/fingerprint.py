@@ -9,9 +9,9 @@ made on exact shingle sets (:func:`near_duplicate`). Thresholds are documented i
 from __future__ import annotations
 
 import re
+from collections import OrderedDict
 from collections.abc import Sequence
 from dataclasses import dataclass
-from functools import lru_cache
 
 import numpy as np
 import numpy.typing as npt
@@ -27,6 +27,7 @@ SHORT_TEXT_JACCARD = 0.9  # ...so short texts must be near-identical
 # Candidate thresholds on signature estimates: deliberately loose, the exact check decides.
 CANDIDATE_JACCARD = 0.3
 CANDIDATE_LEAD = 0.15
+SHINGLE_CACHE_BYTES = 24 << 20  # what linking keeps of recent texts' shingles between batches
 
 # Fixed constants: stored signatures must stay comparable across runs and versions.
 _SEED = 0x9E3779B97F4A7C15
@@ -39,6 +40,7 @@ _BITMAP_BITS = 18  # 256 KiB of bitmap: a batch's 6,400 cells at most (50 wholes
 _BIN_SALTS = (np.arange(NUM_PERMUTATIONS, dtype=np.uint32) * np.uint32(0x85EBCA6B)) ^ np.uint32(0xC2B2AE35)
 
 Signature = npt.NDArray[np.uint32]
+Shingles = npt.NDArray[np.uint64]
 
 
 def normalize(text: str) -> str:
@@ -46,12 +48,52 @@ def normalize(text: str) -> str:
     return _NOT_ALNUM.sub("", text.lower())
 
 
-@lru_cache(maxsize=256)  # linking compares a new text with each candidate, a candidate with many
-def shingles(text: str) -> frozenset[str]:
+def shingles(text: str) -> Shingles:
+    """The text's shingles as sorted distinct integers, each one's three code points packed in 63 bits:
+    equal integers are equal shingles (no hashing, so no collisions). A text of at most three
+    characters is one shingle, itself (shorter ones padded with NUL, which normalize() never keeps)."""
     normalized = normalize(text)
-    if len(normalized) <= SHINGLE_CHARS:
-        return frozenset({normalized} if normalized else ())
-    return frozenset(normalized[i : i + SHINGLE_CHARS] for i in range(len(normalized) - SHINGLE_CHARS + 1))
+    if not normalized:
+        return np.zeros(0, dtype=np.uint64)
+    padded = normalized + "\0" * (SHINGLE_CHARS - len(normalized))
+    return np.unique(_packed(np.frombuffer(padded.encode("utf-32-le"), dtype="<u4").astype(np.uint64)))
+
+
+class ShingleCache:
+    """:func:`shingles` of recently seen texts, keyed by the text itself (so never stale), least
+    recently used first out once they hold more than ``budget`` bytes. Linking compares each batch
+    with the texts of its time window, mostly the same texts from one batch to the next."""
+
+    def __init__(self, budget: int = SHINGLE_CACHE_BYTES) -> None:
+        self.budget = budget
+        self.held = 0
+        self._cut: OrderedDict[str, Shingles] = OrderedDict()
+
+    def __call__(self, text: str) -> Shingles:
+        found = self._cut.get(text)
+        if found is not None:
+            self._cut.move_to_end(text)
+            return found
+        found = shingles(text)
+        self._cut[text] = found
+        self.held += _cost(text, found)
+        while self.held > self.budget:
+            old_text, old = self._cut.popitem(last=False)
+            self.held -= _cost(old_text, old)
+        return found
+
+
+def _cost(text: str, cut: Shingles) -> int:
+    return cut.nbytes + 4 * len(text)  # a text holds at most 4 bytes a character
+
+
+def _packed(points: npt.NDArray[np.uint64]) -> npt.NDArray[np.uint64]:
+    """Every window of SHINGLE_CHARS code points as one integer (code points are < 2**21)."""
+    width = max(len(points) - SHINGLE_CHARS + 1, 0)
+    packed = np.zeros(width, dtype=np.uint64)
+    for offset in range(SHINGLE_CHARS):
+        packed = (packed << np.uint64(21)) | points[offset : offset + width]
+    return packed
 
 
 def signature(normalized: str) -> Signature:
@@ -67,11 +109,7 @@ def signature(normalized: str) -> Signature:
     points = np.frombuffer(normalized.encode("utf-32-le"), dtype="<u4").astype(np.uint64)
     if len(points) < SHINGLE_CHARS:
         points = np.concatenate([points, np.zeros(SHINGLE_CHARS - len(points), dtype=np.uint64)])
-    width = len(points) - SHINGLE_CHARS + 1
-    packed = np.zeros(width, dtype=np.uint64)
-    for offset in range(SHINGLE_CHARS):  # code points are < 2^21, so three fit in 63 bits
-        packed = (packed << np.uint64(21)) | points[offset : offset + width]
-    hashes = np.unique(_mix(packed))  # sorted, so the first hash of each bin is its minimum
+    hashes = np.unique(_mix(_packed(points)))  # sorted, so the first hash of each bin is its minimum
     bins = (hashes >> np.uint64(58)).astype(np.int64)
     first = np.searchsorted(bins, np.arange(NUM_PERMUTATIONS))
     present = first < len(hashes)
@@ -129,10 +167,7 @@ def fingerprints(texts: Sequence[str]) -> list[Fingerprint]:
     counts = np.maximum(lengths - SHINGLE_CHARS + 1, 0)  # shingles of each text
     lead_counts = np.maximum(np.minimum(lengths, LEAD_CHARS) - SHINGLE_CHARS + 1, 0)
     points = np.frombuffer("".join(padded).encode("utf-32-le"), dtype="<u4").astype(np.uint64)
-    width = max(len(points) - SHINGLE_CHARS + 1, 0)
-    packed = np.zeros(width, dtype=np.uint64)
-    for offset in range(SHINGLE_CHARS):
-        packed = (packed << np.uint64(21)) | points[offset : offset + width]
+    packed = _packed(points)
     text_of = np.repeat(np.arange(len(padded)), counts)
     local = np.arange(len(text_of)) - np.repeat(np.cumsum(counts) - counts, counts)  # index in its text
     hashes = _mix(packed[np.repeat(np.cumsum(lengths) - lengths, counts) + local])
@@ -262,11 +297,17 @@ def _bitmap_slots(signatures: npt.NDArray[np.uint32]) -> npt.NDArray[np.uint32]:
 
 def near_duplicate(first: str, second: str) -> bool:
     """The exact decision on two texts (see the thresholds above)."""
-    a, b = shingles(first), shingles(second)
-    if not a or not b:
+    return same_story(shingles(first), shingles(second))
+
+
+def same_story(a: Shingles, b: Shingles) -> bool:
+    """:func:`near_duplicate` on two texts' :func:`shingles`, for a caller that compares a text with many."""
+    if not len(a) or not len(b):
         return False
-    common = len(a & b)
-    jaccard = common / len(a | b)
-    if min(len(a), len(b)) < MIN_SHINGLES:
+    small, large = (a, b) if len(a) <= len(b) else (b, a)
+    found = np.minimum(np.searchsorted(large, small), len(large) - 1)
+    common = int(np.count_nonzero(large[found] == small))
+    jaccard = common / (len(a) + len(b) - common)
+    if len(small) < MIN_SHINGLES:
         return jaccard >= SHORT_TEXT_JACCARD
-    return jaccard >= SAME_TEXT_JACCARD or common / min(len(a), len(b)) >= CONTAINED
+    return jaccard >= SAME_TEXT_JACCARD or common / len(small) >= CONTAINED

@@ -13,14 +13,21 @@ from hypothesis import strategies as st
 from newsarchive.text.fingerprint import (
     CANDIDATE_JACCARD,
     CANDIDATE_LEAD,
+    CONTAINED,
+    MIN_SHINGLES,
     NUM_PERMUTATIONS,
+    SAME_TEXT_JACCARD,
+    SHINGLE_CHARS,
+    SHORT_TEXT_JACCARD,
     Fingerprint,
     FingerprintMatrix,
+    ShingleCache,
     candidates,
     fingerprint,
     fingerprints,
     near_duplicate,
     normalize,
+    shingles,
 )
 
 PAIRS = json.loads(Path(__file__).with_name("near_duplicate_pairs.json").read_text(encoding="utf-8"))
@@ -67,6 +74,50 @@ def test_fingerprint_round_trips_and_text_matches_itself(text: str) -> None:
     if len(normalize(text)) >= 3:
         assert near_duplicate(text, text)
         assert candidates(print_, [print_]) == [0]
+
+
+def _string_shingles(text: str) -> set[str]:
+    """The definition (README): the normalized text's 3-character substrings, or the text itself."""
+    normalized = normalize(text)
+    if len(normalized) <= SHINGLE_CHARS:
+        return {normalized} if normalized else set()
+    return {normalized[i : i + SHINGLE_CHARS] for i in range(len(normalized) - SHINGLE_CHARS + 1)}
+
+
+def _decision_on_sets(first: str, second: str) -> bool:
+    a, b = _string_shingles(first), _string_shingles(second)
+    if not a or not b:
+        return False
+    common, shorter = len(a & b), min(len(a), len(b))
+    jaccard = common / len(a | b)
+    if shorter < MIN_SHINGLES:
+        return jaccard >= SHORT_TEXT_JACCARD
+    return jaccard >= SAME_TEXT_JACCARD or common / shorter >= CONTAINED
+
+
+def test_integer_shingles_are_the_string_shingles() -> None:
+    texts = [pair[key] for kind in ("positive", "negative") for pair in PAIRS[kind] for key in ("a", "b")]
+    for text in [*texts, "", "，", "北", "北向", "北向资", "北向资金", "𠀀𠀁"]:
+        assert len(shingles(text)) == len(_string_shingles(text))
+
+
+@settings(max_examples=300, derandomize=True, deadline=None)
+@given(
+    st.lists(st.sampled_from("北向资金净流入超亿元AB1"), max_size=60),
+    st.lists(st.sampled_from("北向资金净流入超亿元AB1"), max_size=60),
+    st.integers(0, 60),
+)
+def test_decision_is_the_one_on_string_shingle_sets(first: list[str], second: list[str], keep: int) -> None:
+    # a small alphabet and a shared prefix make every outcome common: copies, digests, strangers
+    a, b = "".join(first), "".join(first[:keep] + second)
+    assert near_duplicate(a, b) == _decision_on_sets(a, b) == near_duplicate(b, a)
+
+
+def test_the_decision_on_real_pairs_is_the_one_on_string_shingle_sets() -> None:
+    texts = [pair[key] for kind in ("positive", "negative") for pair in PAIRS[kind] for key in ("a", "b")]
+    for first in texts:
+        for second in texts:
+            assert near_duplicate(first, second) == _decision_on_sets(first, second)
 
 
 def _signatures_of(texts: list[str]) -> list[bytes]:
@@ -121,3 +172,13 @@ def test_candidate_rows_equal_the_rule_on_random_signatures(
         wholes[window:], np.where(rng.random((new, 1)) < 0.5, wholes[window:], leads[window:])
     )
     assert (matrix.candidate_rows(batch) == _brute_force_candidates(matrix, batch)).all()
+
+
+def test_shingle_cache_returns_shingles_and_keeps_to_its_budget() -> None:
+    texts = [pair[key] for kind in ("positive", "negative") for pair in PAIRS[kind] for key in ("a", "b")]
+    biggest = max(len(shingles(text)) * 8 + 4 * len(text) for text in texts)
+    cache = ShingleCache(budget=2 * biggest)
+    for text in texts + texts[::-1]:
+        assert (cache(text) == shingles(text)).all()
+        assert 0 < cache.held <= 2 * biggest
+    assert cache(texts[0]) is cache(texts[0])  # a hit is the very array
