@@ -33,8 +33,11 @@ NEWSARCHIVE_DEADLETTER_DIR = os.environ.get("NEWSARCHIVE_DEADLETTER_DIR", str(DA
 # --- crawling ----------------------------------------------------------------------------------
 NEWSARCHIVE_PAGE_SIZE = 50  # listing rows per API request (East Money caps it at 200)
 NEWSARCHIVE_MAX_PAGES = 5  # listing pages per column unless the spider gets -a pages=N
-# Rows per database transaction in the store pipeline; the tail is flushed when the spider closes.
-NEWSARCHIVE_STORE_BATCH_SIZE = 50
+# Rows per database transaction in the store pipeline, written when the batch is full or its oldest
+# row has waited NEWSARCHIVE_STORE_BATCH_SECONDS (0: only when full), and when the spider closes.
+# A killed crawl loses at most what was not yet written, and the next run fetches it again.
+NEWSARCHIVE_STORE_BATCH_SIZE = 200
+NEWSARCHIVE_STORE_BATCH_SECONDS = 10.0
 # While the database is unreachable or locked, the store retries with backoff (0.5 s, doubling, at
 # most 30 s apart) for this long, then stops the crawl and dead-letters what it could not write.
 NEWSARCHIVE_DB_RETRY_SECONDS = 120.0

@@ -1,6 +1,8 @@
 """Store: batched writes into the archive database (dedup and revisions in the database).
 
-Settings: ``NEWSARCHIVE_DATABASE_URL``, ``NEWSARCHIVE_STORE_BATCH_SIZE``, ``NEWSARCHIVE_DEADLETTER_DIR``,
+Settings: ``NEWSARCHIVE_DATABASE_URL``, ``NEWSARCHIVE_STORE_BATCH_SIZE`` and
+``NEWSARCHIVE_STORE_BATCH_SECONDS`` (a batch is written when it is full or its oldest item has
+waited this long, whichever comes first), ``NEWSARCHIVE_DEADLETTER_DIR``,
 ``NEWSARCHIVE_NEAR_DUPLICATE_HOURS`` (window for near-duplicate linking; 0 turns it off),
 ``NEWSARCHIVE_DB_RETRY_SECONDS`` and ``NEWSARCHIVE_DB_BUSY_TIMEOUT``.
 A spider with ``replace_existing = True`` (reparse) rewrites stored rows instead of keeping them.
@@ -40,6 +42,7 @@ class StorePipeline:
         crawler: Crawler,
         url: str,
         batch_size: int,
+        batch_seconds: float,
         deadletter_dir: Path,
         near_duplicate_hours: float,
         retry_seconds: float,
@@ -48,6 +51,7 @@ class StorePipeline:
         self.crawler = crawler
         self.url = url
         self.batch_size = max(1, batch_size)
+        self.batch_seconds = batch_seconds
         self.deadletter_dir = deadletter_dir
         self.near_duplicate_window = timedelta(hours=near_duplicate_hours)
         self.retry_seconds = retry_seconds
@@ -58,6 +62,8 @@ class StorePipeline:
         self.deadletter: DeadLetterFile | None = None
         self.pending: list[Article] = []
         self.claims: list[FeedClaim] = []
+        self._due: asyncio.TimerHandle | None = None  # writes the pending batch once it is old enough
+        self._due_write: asyncio.Task[None] | None = None
         self.unavailable: str | None = None  # set once the retries are exhausted
         self._lock = asyncio.Lock()  # one batch in flight at a time
 
@@ -68,6 +74,7 @@ class StorePipeline:
             crawler,
             settings.get("NEWSARCHIVE_DATABASE_URL"),
             settings.getint("NEWSARCHIVE_STORE_BATCH_SIZE"),
+            settings.getfloat("NEWSARCHIVE_STORE_BATCH_SECONDS"),
             Path(settings.get("NEWSARCHIVE_DEADLETTER_DIR")),
             settings.getfloat("NEWSARCHIVE_NEAR_DUPLICATE_HOURS"),
             settings.getfloat("NEWSARCHIVE_DB_RETRY_SECONDS"),
@@ -86,6 +93,9 @@ class StorePipeline:
         self.deadletter = DeadLetterFile(self.deadletter_dir, spider.name if spider else "crawl")
 
     async def process_item(self, item: Article | FeedClaim) -> Article | FeedClaim:
+        if not self.pending and not self.claims and self.batch_seconds > 0:
+            # a slow crawl (the politeness delay) fills a batch slowly: it is written when old enough
+            self._due = asyncio.get_running_loop().call_later(self.batch_seconds, self._write_due_batch)
         if isinstance(item, FeedClaim):
             self.claims.append(item)
         else:
@@ -94,8 +104,14 @@ class StorePipeline:
             await self._flush()
         return item
 
+    def _write_due_batch(self) -> None:
+        self._due = None
+        self._due_write = asyncio.ensure_future(self._flush())
+
     async def close_spider(self) -> None:
         try:
+            if self._due_write is not None and not self._due_write.done():
+                await self._due_write  # never raises: _flush dead-letters what it cannot write
             await self._flush()
         finally:
             if self.engine is not None:
@@ -104,6 +120,9 @@ class StorePipeline:
     async def _flush(self) -> None:
         articles, self.pending = self.pending, []
         claims, self.claims = self.claims, []
+        if self._due is not None:
+            self._due.cancel()
+            self._due = None
         items: list[Article | FeedClaim] = [*articles, *claims]
         if not items:
             return

@@ -21,9 +21,7 @@ BODY = "<p>北向资金今日净流入超40亿元，其中沪股通净流入25�
     [("DEBUG", True, True), ("debug", True, True), (logging.DEBUG, True, True), ("INFO", True, False),
      ("WARNING", True, False), (logging.ERROR, True, False), ("DEBUG", False, False)],
 )  # fmt: skip
-def test_debug_enabled_reads_level_names_and_numbers(
-    level: str | int, enabled: bool, expected: bool
-) -> None:
+def test_debug_enabled_reads_level_names_and_numbers(level: str | int, enabled: bool, expected: bool) -> None:
     assert debug_enabled(level, enabled) is expected
 
 

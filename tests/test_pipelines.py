@@ -303,10 +303,12 @@ def open_store(
     """A StorePipeline opened the way the engine opens it: from the crawler, with ``crawler.spider`` set."""
     crawler = crawler_for(
         spider,
-        NEWSARCHIVE_DATABASE_URL=db_url,
-        NEWSARCHIVE_STORE_BATCH_SIZE=2,
-        NEWSARCHIVE_DEADLETTER_DIR=str(deadletter_dir),
-        **(settings or {}),
+        **{
+            "NEWSARCHIVE_DATABASE_URL": db_url,
+            "NEWSARCHIVE_STORE_BATCH_SIZE": 2,
+            "NEWSARCHIVE_DEADLETTER_DIR": str(deadletter_dir),
+            **(settings or {}),
+        },
     )
     crawler.spider = crawler._create_spider(**spider_args)
     pipeline = StorePipeline.from_crawler(crawler)
@@ -389,6 +391,34 @@ def test_store_batches_dedups_and_flushes_the_tail(
     assert (first.first_seen_at, first.fetched_at, first.last_seen_at) == (FETCHED, CORRECTED, CORRECTED)
     assert stats_of(crawler) == {"newsarchive/stored/new": 4, "newsarchive/stored/revised": 1}
     assert not deadletter_dir.exists()
+
+
+@pytest.mark.parametrize("seconds", [0.2, 0.0])
+def test_store_writes_a_batch_once_its_oldest_item_has_waited_long_enough(
+    db_url: str, deadletter_dir: Path, archive: Engine, seconds: float
+) -> None:
+    # a slow crawl fills a batch slowly: with a time bound, what it fetched is committed while it
+    # runs (a killed crawl loses less); without one (0), it waits for a full batch or the close
+    crawler, pipeline = open_store(
+        db_url,
+        deadletter_dir,
+        settings={"NEWSARCHIVE_STORE_BATCH_SIZE": 50, "NEWSARCHIVE_STORE_BATCH_SECONDS": seconds},
+    )
+    written: list[list[str]] = []
+
+    async def scenario() -> None:
+        for number in (1, 2):
+            await pipeline.process_item(stored_article(number))
+        await asyncio.sleep(0.6)
+        written.append(sorted(rows(archive)))
+        await pipeline.process_item(stored_article(3))  # a new batch, its own deadline
+        await pipeline.close_spider()
+
+    asyncio.run(scenario())
+    codes = [stored_article(number).info_code for number in (1, 2, 3)]
+    assert written == [codes[:2] if seconds else []]
+    assert sorted(rows(archive)) == codes
+    assert stats_of(crawler) == {"newsarchive/stored/new": 3}
 
 
 def test_store_second_run_with_the_same_items_stores_nothing_new(
