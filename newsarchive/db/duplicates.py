@@ -149,7 +149,12 @@ def _link_cluster(
     changed = 0
     for number in wanted.tolist():  # in publish order, as the rows are
         own = cut(rows[number].body_text)
-        same = [ids[i] for i in np.flatnonzero(worth[number]) if same_story(own, candidate[ids[i]])]
+        same = [
+            ids[i]
+            for i in np.flatnonzero(worth[number])
+            # a row deleted (by hand) since the window was read is no copy
+            if ids[i] in candidate and same_story(own, candidate[ids[i]])
+        ]
         if same:
             changed += _merge(session, rows[number], same)
     return changed
