@@ -23,9 +23,8 @@ import sqlite3
 import sys
 import tempfile
 import time
-import uuid
 from collections.abc import AsyncIterator, Callable, Generator, Iterator, Sequence
-from contextlib import closing, contextmanager
+from contextlib import ExitStack, closing, contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -36,15 +35,15 @@ from scrapy.crawler import Crawler, CrawlerProcess
 from scrapy.settings import Settings
 from scrapy.utils.defer import deferred_from_coro
 from scrapy.utils.reactor import install_reactor
-from sqlalchemy import create_engine, text
+from sqlalchemy import text
 from sqlalchemy.engine import make_url
-from sqlalchemy.exc import OperationalError
 from twisted.internet import defer
 from twisted.python.failure import Failure
 
 from bench.common import REPO, Figure, machine, report, timer, wants_json
 from newsarchive.assemble import assemble_article
 from newsarchive.db.engine import open_database
+from newsarchive.db.scratch import PostgresUnreachable, scratch_postgres
 from newsarchive.ids import article_url
 from newsarchive.items import COLUMN_FEED, Article
 from newsarchive.pages.eastmoney import parse_article
@@ -328,22 +327,13 @@ def run_crawls(work: Path, runs: Sequence[tuple[str, Sequence[Article]]]) -> lis
 @contextmanager
 def postgres_database() -> Iterator[str | None]:
     """A brand-new PostgreSQL database (its URL), dropped afterwards; None if there is no server."""
-    admin = create_engine(POSTGRES_ADMIN_URL, isolation_level="AUTOCOMMIT")
-    name = f"newsarchive_bench_{uuid.uuid4().hex[:10]}"
-    try:
-        with admin.connect() as connection:
-            connection.execute(text(f'CREATE DATABASE "{name}"'))
-    except OperationalError as error:
-        admin.dispose()
-        print(f"PostgreSQL not reachable at {POSTGRES_ADMIN_URL}: {error.orig}", file=sys.stderr)
-        yield None
-        return
-    try:
-        yield make_url(POSTGRES_ADMIN_URL).set(database=name).render_as_string(hide_password=False)
-    finally:
-        with admin.connect() as connection:
-            connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
+    with ExitStack() as stack:
+        try:
+            url: str | None = stack.enter_context(scratch_postgres(POSTGRES_ADMIN_URL, "newsarchive_bench"))
+        except PostgresUnreachable as error:
+            print(error, file=sys.stderr)
+            url = None
+        yield url
 
 
 def _without_id(names: Sequence[str], values: Sequence[Any]) -> dict[str, Any]:

@@ -5,14 +5,13 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-import uuid
 from collections.abc import Iterator
+from contextlib import ExitStack
 from pathlib import Path
 
 import pytest
-from sqlalchemy import create_engine, text
-from sqlalchemy.exc import OperationalError
 
+from newsarchive.db.scratch import PostgresUnreachable, scratch_postgres
 from newsarchive.samplesite import SampleSite
 
 REPO = Path(__file__).resolve().parents[1]
@@ -31,23 +30,14 @@ def sqlite_url(tmp_path: Path) -> str:
 @pytest.fixture
 def postgres_url() -> Iterator[str]:
     """A brand-new PostgreSQL database for one test, dropped afterwards."""
-    admin = create_engine(POSTGRES_ADMIN_URL, isolation_level="AUTOCOMMIT")
-    name = f"newsarchive_test_{uuid.uuid4().hex[:12]}"
-    try:
-        with admin.connect() as connection:
-            connection.execute(text(f'CREATE DATABASE "{name}"'))
-    except OperationalError as error:
-        admin.dispose()
-        message = f"PostgreSQL not reachable at {POSTGRES_ADMIN_URL}: {str(error.orig).splitlines()[0]}"
-        if REQUIRE_SERVICES:
-            pytest.fail(message + " (NEWSARCHIVE_REQUIRE_SERVICES=1)")
-        pytest.skip(message)
-    try:
-        yield POSTGRES_ADMIN_URL.rsplit("/", 1)[0] + f"/{name}"
-    finally:
-        with admin.connect() as connection:
-            connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
+    with ExitStack() as stack:
+        try:
+            url = stack.enter_context(scratch_postgres(POSTGRES_ADMIN_URL, "newsarchive_test"))
+        except PostgresUnreachable as error:
+            if REQUIRE_SERVICES:
+                pytest.fail(f"{error} (NEWSARCHIVE_REQUIRE_SERVICES=1)")
+            pytest.skip(str(error))
+        yield url
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
