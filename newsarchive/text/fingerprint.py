@@ -36,7 +36,9 @@ _NOT_ALNUM = re.compile(r"[\W_]+")
 _EMPTY = np.full(NUM_PERMUTATIONS, np.iinfo(np.uint32).max, dtype=np.uint32)
 _NO_VALUE = np.uint64(1 << 63)  # above every 32-bit bin value: marks an empty bin
 _BIN_OFFSETS = np.arange(NUM_PERMUTATIONS, dtype=np.uint64) << np.uint64(32)
-_BITMAP_BITS = 18  # 256 KiB of bitmap: a batch's 6,400 cells at most (50 wholes, 50 leads) fill 2.4 % of it
+# 256 KiB of bitmap: a batch's cells (200 wholes and 200 leads, 25,600 at most) fill under 10 % of it;
+# a bigger one (1 MiB, 2.4 %) measured no faster on a batch of 200 against 2,000 window rows
+_BITMAP_BITS = 18
 _BIN_SALTS = (np.arange(NUM_PERMUTATIONS, dtype=np.uint32) * np.uint32(0x85EBCA6B)) ^ np.uint32(0xC2B2AE35)
 
 Signature = npt.NDArray[np.uint32]
