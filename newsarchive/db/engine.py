@@ -79,6 +79,11 @@ def session_factory(engine: Engine) -> sessionmaker[Session]:
     return sessionmaker(engine, expire_on_commit=False)
 
 
+def dialect_of(session: Session) -> str:
+    """ "postgresql" or "sqlite": which of the two dialects' own statements a session needs."""
+    return "postgresql" if session.get_bind().dialect.name == "postgresql" else "sqlite"
+
+
 def writer(engine: Engine) -> Engine:
     """The same engine (and pool) for transactions that write: on SQLite they begin IMMEDIATE."""
     return engine.execution_options(**{_WRITE_OPTION: True})

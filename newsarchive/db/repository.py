@@ -12,6 +12,7 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
+from newsarchive.db.engine import dialect_of
 from newsarchive.db.models import (
     ARTICLE_FIELDS,
     REVISED_BY_FETCH,
@@ -88,7 +89,7 @@ def store_articles(
     # order), not an INSERT … VALUES of the whole batch, which would be compiled again for every batch.
     new_ids: dict[str, int] = dict(
         session.execute(
-            _NEW_ARTICLES[_dialect(session)],
+            _NEW_ARTICLES[dialect_of(session)],
             [
                 {**row, "first_seen_at": row["fetched_at"], "last_seen_at": row["fetched_at"]}
                 for row in ordered
@@ -112,7 +113,7 @@ def store_articles(
             history.append({c: row[c] for c in _REVISION_COLUMNS})
     if history:
         session.execute(
-            _NEW_REVISIONS[_dialect(session)],
+            _NEW_REVISIONS[dialect_of(session)],
             [{**version, "reason": reason, "replaced_at": changed_at} for version in history],
         )
     return result
@@ -168,10 +169,6 @@ def _merge_versions(
         session.execute(update(ArticleRow), group)
     result.revised_codes = frozenset(revised)
     return history
-
-
-def _dialect(session: Session) -> str:
-    return "postgresql" if session.get_bind().dialect.name == "postgresql" else "sqlite"
 
 
 # Each dialect's own INSERT … ON CONFLICT DO NOTHING, built once: Core on the tables, so an

@@ -225,8 +225,12 @@ class FingerprintMatrix:
     @classmethod
     def from_bytes(cls, blobs: list[bytes]) -> FingerprintMatrix:
         """From stored :meth:`Fingerprint.to_bytes` values (one decode for the lot)."""
-        values = np.frombuffer(b"".join(blobs), dtype="<u4").astype(np.uint32)
-        values = values.reshape(len(blobs), 2 * NUM_PERMUTATIONS)
+        return cls.from_buffer(b"".join(blobs))
+
+    @classmethod
+    def from_buffer(cls, data: bytes) -> FingerprintMatrix:
+        """From :meth:`Fingerprint.to_bytes` values laid end to end."""
+        values = np.frombuffer(data, dtype="<u4").astype(np.uint32).reshape(-1, 2 * NUM_PERMUTATIONS)
         return cls(values[:, :NUM_PERMUTATIONS], values[:, NUM_PERMUTATIONS:])
 
     def candidates(self, new: Fingerprint, among: npt.NDArray[np.intp] | None = None) -> list[int]:

@@ -78,6 +78,20 @@ def test_copies_in_one_batch_and_outside_the_window(db_url: str) -> None:
     }
 
 
+def test_the_window_edge_holds_to_the_microsecond(db_url: str) -> None:
+    # stored times are read back as text in one row (duplicates._window): no precision may be lost
+    original = article("NW202204290000000001", SEED_TEXT, hours=0)
+    original["published_at"] = NOON + timedelta(microseconds=123_457)
+    assert store(db_url, original) == 0
+    too_late = article("NW202204290000000002", REPOST_TEXT, hours=0)
+    too_late["published_at"] = NOON + WINDOW + timedelta(microseconds=123_458)
+    assert store(db_url, too_late) == 0  # one microsecond past the window
+    at_the_edge = article("NW202204290000000003", REPOST_TEXT, hours=0)
+    at_the_edge["published_at"] = NOON + WINDOW + timedelta(microseconds=123_457)
+    assert store(db_url, at_the_edge) >= 1
+    assert links(db_url)["NW202204290000000003"] == "NW202204290000000001"
+
+
 def test_exports_can_leave_duplicates_out(db_url: str) -> None:
     store(
         db_url, article("NW202204290000000001", SEED_TEXT, 0), article("NW202204290000000002", REPOST_TEXT, 1)
