@@ -7,8 +7,11 @@ waited this long, whichever comes first), ``NEWSARCHIVE_DEADLETTER_DIR``,
 ``NEWSARCHIVE_DB_RETRY_SECONDS`` and ``NEWSARCHIVE_DB_BUSY_TIMEOUT``.
 A spider with ``replace_existing = True`` (reparse) rewrites stored rows instead of keeping them.
 
-Batches are written in a worker thread (``asyncio.to_thread``; Scrapy runs on the asyncio
-reactor), one at a time, so the crawl keeps running while the database is slow or being retried.
+Batches are written one at a time by a writer process of the pipeline's own
+(:mod:`newsarchive.db.writer_process`, waited for in a worker thread: ``asyncio.to_thread``, as
+Scrapy runs on the asyncio reactor), so the crawl keeps running while the database is slow or being
+retried, and writing never takes the GIL from parsing. If that process dies, every batch after it
+is dead-lettered.
 If the database stays unreachable past the retry budget, the crawl is stopped (finish reason
 ``database_unavailable``) and every item not committed, including the ones still arriving, goes to
 a dead-letter file for ``newsarchive load``: nothing is lost.
@@ -24,10 +27,10 @@ from pathlib import Path
 from scrapy.crawler import Crawler
 from scrapy.statscollectors import StatsCollector
 from scrapy.utils.defer import deferred_from_coro
-from sqlalchemy.engine import Engine
 
 from newsarchive.db.engine import open_database
-from newsarchive.db.writer import BatchResult, BatchWriter, StoreUnavailable
+from newsarchive.db.writer import BatchResult, StoreUnavailable
+from newsarchive.db.writer_process import WriterProcess, WriterSettings
 from newsarchive.deadletter import DeadLetterFile
 from newsarchive.items import Article, FeedClaim
 
@@ -57,8 +60,7 @@ class StorePipeline:
         self.retry_seconds = retry_seconds
         self.busy_timeout = busy_timeout
         self.stats: StatsCollector | None = crawler.stats
-        self.engine: Engine | None = None
-        self.writer: BatchWriter | None = None
+        self.writer: WriterProcess | None = None
         self.deadletter: DeadLetterFile | None = None
         self.pending: list[Article] = []
         self.claims: list[FeedClaim] = []
@@ -82,13 +84,18 @@ class StorePipeline:
         )
 
     def open_spider(self) -> None:
-        self.engine = open_database(self.url, busy_timeout=self.busy_timeout)
+        # here, not in the writer process: a database that cannot be opened or has the wrong schema
+        # stops the crawl before its first request, with the one-line error
+        open_database(self.url, busy_timeout=self.busy_timeout).dispose()
         spider = self.crawler.spider
-        self.writer = BatchWriter(
-            self.engine,
-            replace=bool(getattr(spider, "replace_existing", False)),
-            near_duplicate_window=self.near_duplicate_window,
-            retry_seconds=self.retry_seconds,
+        self.writer = WriterProcess(
+            WriterSettings(
+                url=self.url,
+                busy_timeout=self.busy_timeout,
+                replace=bool(getattr(spider, "replace_existing", False)),
+                near_duplicate_window=self.near_duplicate_window,
+                retry_seconds=self.retry_seconds,
+            )
         )
         self.deadletter = DeadLetterFile(self.deadletter_dir, spider.name if spider else "crawl")
 
@@ -114,8 +121,8 @@ class StorePipeline:
                 await self._due_write  # never raises: _flush dead-letters what it cannot write
             await self._flush()
         finally:
-            if self.engine is not None:
-                self.engine.dispose()
+            if self.writer is not None:
+                self.writer.close()
 
     async def _flush(self) -> None:
         articles, self.pending = self.pending, []

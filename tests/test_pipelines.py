@@ -11,7 +11,11 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import json
+import os
 import sqlite3
+import subprocess
+import sys
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
@@ -547,7 +551,7 @@ def test_store_failure_mid_crawl_dead_letters_every_pending_item(
 
 
 def test_store_retries_a_locked_sqlite_database_until_it_is_free(
-    sqlite_url: str, deadletter_dir: Path
+    sqlite_url: str, deadletter_dir: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
     archive = open_database(sqlite_url)
     archive.dispose()
@@ -575,6 +579,64 @@ def test_store_retries_a_locked_sqlite_database_until_it_is_free(
     assert stats["newsarchive/db_retries"] >= 1
     assert "newsarchive/deadletter" not in stats
     assert not deadletter_dir.exists()
+    # logged in the writer process, relayed to the crawl's logger of the same name
+    retried = [
+        r for r in caplog.records if r.name == "newsarchive.db.writer" and "retrying" in r.getMessage()
+    ]
+    assert retried and retried[0].levelname == "WARNING"
+
+
+def test_store_dead_letters_everything_after_its_writer_process_died(
+    db_url: str, deadletter_dir: Path, archive: Engine
+) -> None:
+    crawler, pipeline = open_store(db_url, deadletter_dir)
+    items = [stored_article(n) for n in range(1, 6)]
+    feed(pipeline, items[:2], close=False)  # first batch written
+    assert pipeline.writer is not None
+    pipeline.writer._child.kill()  # the OOM killer, say
+    pipeline.writer._child.wait()
+    feed(pipeline, items[2:])  # never raises into the engine
+    assert sorted(rows(archive)) == [items[0].info_code, items[1].info_code]
+    assert [record["info_code"] for record in dead_letters(deadletter_dir)] == [
+        item.info_code for item in items[2:]
+    ]
+    assert (stats_of(crawler)["newsarchive/stored/new"], stats_of(crawler)["newsarchive/deadletter"]) == (
+        2,
+        3,
+    )
+
+
+def test_the_writer_process_ends_with_the_crawl_process_killed(sqlite_url: str, tmp_path: Path) -> None:
+    # a crawl SIGKILLed never closes its store: its writer must not live on, holding the database
+    script = tmp_path / "crawl.py"
+    script.write_text(
+        "import sys, time\n"
+        "from datetime import timedelta\n"
+        "from newsarchive.db.writer_process import WriterProcess, WriterSettings\n"
+        f"writer = WriterProcess(WriterSettings({sqlite_url!r}, 1.0, False, timedelta(0), 1.0))\n"
+        "print(writer._child.pid, flush=True)\n"
+        "time.sleep(60)\n",
+        encoding="utf-8",
+    )
+    crawl = subprocess.Popen([sys.executable, str(script)], stdout=subprocess.PIPE, text=True)
+    assert crawl.stdout is not None
+    child = int(crawl.stdout.readline())
+    os.kill(child, 0)  # it is running
+    crawl.kill()
+    crawl.wait()
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline and _running(child):
+        time.sleep(0.05)
+    assert not _running(child)
+
+
+def _running(pid: int) -> bool:
+    """Whether the process exists and is not a zombie (an exited child not yet reaped by init)."""
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except OSError:
+        return False
+    return state != "Z"
 
 
 def test_store_gives_up_on_an_unreachable_postgresql_and_keeps_everything(

@@ -41,6 +41,10 @@ class StoreUnavailable(RuntimeError):
         super().__init__(reason)
         self.retries = retries
 
+    def __reduce__(self) -> tuple[type[StoreUnavailable], tuple[str, int]]:
+        # raised in the store's writer process and sent back pickled (newsarchive.db.writer_process)
+        return StoreUnavailable, (str(self), self.retries)
+
 
 @dataclass
 class BatchResult:
