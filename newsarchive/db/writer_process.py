@@ -3,7 +3,7 @@
 A crawl's reactor thread parses and cleans pages without a pause; a writer thread in the same
 process (SQLAlchemy binding rows, numpy fingerprints, near-duplicate checks) had to take the GIL
 from it at every step. Measured on 30,000 articles through the pipelines (bench/store_throughput),
-the same writer in a child process took throughput from about 2,070 to 3,150 articles per second,
+the same writer in a child process took throughput from about 2,070 to 3,020 articles per second,
 with the same rows and links.
 
 The child is ``python -m newsarchive.db.writer_process``, started when the store pipeline opens
