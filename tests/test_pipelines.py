@@ -606,6 +606,12 @@ def test_store_dead_letters_everything_after_its_writer_process_died(
     )
 
 
+def test_a_run_with_nothing_to_store_starts_no_writer_process(db_url: str, deadletter_dir: Path) -> None:
+    _, pipeline = open_store(db_url, deadletter_dir)
+    feed(pipeline, [])  # a quiet five-minute run
+    assert pipeline.writer is not None and pipeline.writer._child is None
+
+
 def test_the_writer_process_ends_with_the_crawl_process_killed(sqlite_url: str, tmp_path: Path) -> None:
     # a crawl SIGKILLed never closes its store: its writer must not live on, holding the database
     script = tmp_path / "crawl.py"
@@ -614,6 +620,7 @@ def test_the_writer_process_ends_with_the_crawl_process_killed(sqlite_url: str, 
         "from datetime import timedelta\n"
         "from newsarchive.db.writer_process import WriterProcess, WriterSettings\n"
         f"writer = WriterProcess(WriterSettings({sqlite_url!r}, 1.0, False, timedelta(0), 1.0))\n"
+        "writer.start()\n"
         "print(writer._child.pid, flush=True)\n"
         "time.sleep(60)\n",
         encoding="utf-8",

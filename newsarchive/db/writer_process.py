@@ -6,8 +6,8 @@ from it at every step. Measured on 30,000 articles through the pipelines (bench/
 the same writer in a child process took throughput from about 2,070 to 3,020 articles per second,
 with the same rows and links.
 
-The child is ``python -m newsarchive.db.writer_process``, started when the store pipeline opens
-(so its imports overlap the first downloads). It is not a ``multiprocessing`` child: those import
+The child is ``python -m newsarchive.db.writer_process``, started by the first batch (a quiet
+scheduled run, with nothing to store, never starts it). It is not a ``multiprocessing`` child: those import
 the parent's ``__main__`` again, and a script that runs a crawl without a main guard (as Scrapy's
 "run from a script" examples do) would crawl a second time inside it. The two talk over the
 child's stdin and stdout, one pickled message at a time: the settings, then a batch and its
@@ -65,17 +65,25 @@ class WriterProcess:
     def __init__(self, settings: WriterSettings) -> None:
         self.settings = settings
         self._lock = threading.Lock()  # one batch in flight
-        self._child = subprocess.Popen(
-            [sys.executable, "-m", "newsarchive.db.writer_process"],
-            stdin=subprocess.PIPE,
-            stdout=subprocess.PIPE,
-            env={**os.environ, "PYTHONPATH": os.pathsep.join(path for path in sys.path if path)},
-            start_new_session=True,
-        )
-        assert self._child.stdin is not None and self._child.stdout is not None
-        self._to_child: IO[bytes] = self._child.stdin
-        self._from_child: IO[bytes] = self._child.stdout
-        self._send(settings)
+        self._child: subprocess.Popen[bytes] | None = None
+
+    def start(self) -> None:
+        """Start the child (the first write does): a run that stores nothing, as most five-minute
+        runs, never pays for its start-up (half a second of CPU)."""
+        with self._lock:
+            self._start()
+
+    def _start(self) -> subprocess.Popen[bytes]:
+        if self._child is None:
+            self._child = subprocess.Popen(
+                [sys.executable, "-m", "newsarchive.db.writer_process"],
+                stdin=subprocess.PIPE,
+                stdout=subprocess.PIPE,
+                env={**os.environ, "PYTHONPATH": os.pathsep.join(path for path in sys.path if path)},
+                start_new_session=True,
+            )
+            self._send(self.settings)
+        return self._child
 
     @property
     def replace(self) -> bool:
@@ -85,6 +93,7 @@ class WriterProcess:
         """Store one batch (:meth:`BatchWriter.write`): returns its result or raises what it raised
         (StoreUnavailable included), or :class:`WriterGone`."""
         with self._lock:
+            self._start()
             self._send((list(articles), list(claims)))
             while True:
                 kind, value = self._receive()
@@ -98,26 +107,37 @@ class WriterProcess:
     def close(self) -> None:
         """End the child once it has finished its batch (its stdin closes, it exits)."""
         with self._lock:
+            if self._child is None:
+                return
             with contextlib.suppress(OSError):  # it was gone already
-                self._to_child.close()
+                self._pipes()[0].close()
+            with contextlib.suppress(WriterGone):  # what it logs while closing, up to its end
+                while True:
+                    kind, value = self._receive()
+                    if kind == _LOG:
+                        _relay(value)
             self._child.wait()
-            self._from_child.close()
+            self._pipes()[1].close()
+
+    def _pipes(self) -> tuple[IO[bytes], IO[bytes]]:
+        """The child's stdin and stdout."""
+        assert self._child is not None and self._child.stdin is not None and self._child.stdout is not None
+        return self._child.stdin, self._child.stdout
 
     def _send(self, message: Any) -> None:
         try:
-            pickle.dump(message, self._to_child, protocol=pickle.HIGHEST_PROTOCOL)
-            self._to_child.flush()
+            to_child = self._pipes()[0]
+            pickle.dump(message, to_child, protocol=pickle.HIGHEST_PROTOCOL)
+            to_child.flush()
         except (OSError, ValueError) as error:  # a broken pipe, or closed already
             raise WriterGone(f"the writer process has ended ({error})") from None
 
     def _receive(self) -> tuple[str, Any]:
         try:
-            message: tuple[str, Any] = pickle.load(self._from_child)
+            message: tuple[str, Any] = pickle.load(self._pipes()[1])
         except (EOFError, OSError, pickle.UnpicklingError) as error:
-            self._child.poll()
-            raise WriterGone(
-                f"the writer process has ended (exit status {self._child.returncode}): {error}"
-            ) from None
+            status = self._child.poll() if self._child is not None else None
+            raise WriterGone(f"the writer process has ended (exit status {status}): {error}") from None
         return message
 
 
