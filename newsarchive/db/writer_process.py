@@ -95,14 +95,10 @@ class WriterProcess:
         with self._lock:
             self._start()
             self._send((list(articles), list(claims)))
-            while True:
-                kind, value = self._receive()
-                if kind == _LOG:
-                    _relay(value)
-                elif kind == _FAILED:
-                    raise value
-                else:
-                    return value  # type: ignore[no-any-return]
+            kind, value = self._reply()
+            if kind == _FAILED:
+                raise value
+            return value  # type: ignore[no-any-return]
 
     def close(self) -> None:
         """End the child once it has finished its batch (its stdin closes, it exits)."""
@@ -111,11 +107,8 @@ class WriterProcess:
                 return
             with contextlib.suppress(OSError):  # it was gone already
                 self._pipes()[0].close()
-            with contextlib.suppress(WriterGone):  # what it logs while closing, up to its end
-                while True:
-                    kind, value = self._receive()
-                    if kind == _LOG:
-                        _relay(value)
+            with contextlib.suppress(WriterGone):  # relays what it logs while closing, up to its end
+                self._reply()
             self._child.wait()
             self._pipes()[1].close()
 
@@ -131,6 +124,14 @@ class WriterProcess:
             to_child.flush()
         except (OSError, ValueError) as error:  # a broken pipe, or closed already
             raise WriterGone(f"the writer process has ended ({error})") from None
+
+    def _reply(self) -> tuple[str, Any]:
+        """The child's next message that is not a log record, relaying the log records before it."""
+        while True:
+            kind, value = self._receive()
+            if kind != _LOG:
+                return kind, value
+            _relay(value)
 
     def _receive(self) -> tuple[str, Any]:
         try:
