@@ -101,6 +101,7 @@ def _sample_tree(pid: int, peak: list[int], done: threading.Event) -> None:
 
 
 def _tree(pid: int) -> list[int]:
+    """``pid`` and every process below it (from /proc; one that ends meanwhile is skipped)."""
     members, index = [pid], 0
     while index < len(members):
         try:

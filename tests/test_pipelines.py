@@ -620,7 +620,7 @@ def test_the_writer_process_ends_with_the_crawl_process_killed(sqlite_url: str, 
         "from datetime import timedelta\n"
         "from newsarchive.db.writer_process import WriterProcess, WriterSettings\n"
         f"writer = WriterProcess(WriterSettings({sqlite_url!r}, 1.0, False, timedelta(0), 1.0))\n"
-        "writer.start()\n"
+        "writer.write([], [])\n"  # the first batch starts it
         "print(writer._child.pid, flush=True)\n"
         "time.sleep(60)\n",
         encoding="utf-8",

@@ -7,9 +7,9 @@ the same writer in a child process took throughput from about 2,070 to 3,020 art
 with the same rows and links.
 
 The child is ``python -m newsarchive.db.writer_process``, started by the first batch (a quiet
-scheduled run, with nothing to store, never starts it). It is not a ``multiprocessing`` child: those import
-the parent's ``__main__`` again, and a script that runs a crawl without a main guard (as Scrapy's
-"run from a script" examples do) would crawl a second time inside it. The two talk over the
+scheduled run, with nothing to store, never starts it). It is not a ``multiprocessing`` child:
+those import the parent's ``__main__`` again, and a script that runs a crawl without a main guard
+(as Scrapy's "run from a script" examples do) would crawl a second time inside it. The two talk over the
 child's stdin and stdout, one pickled message at a time: the settings, then a batch and its
 :class:`BatchResult` (or the exception it raised), with the child's log records relayed to the
 crawl's own loggers on the way.
@@ -67,13 +67,9 @@ class WriterProcess:
         self._lock = threading.Lock()  # one batch in flight
         self._child: subprocess.Popen[bytes] | None = None
 
-    def start(self) -> None:
-        """Start the child (the first write does): a run that stores nothing, as most five-minute
-        runs, never pays for its start-up (half a second of CPU)."""
-        with self._lock:
-            self._start()
-
-    def _start(self) -> subprocess.Popen[bytes]:
+    def _start(self) -> None:
+        """Start the child if it is not running yet: the first write does, so a run that stores
+        nothing (most five-minute runs) never pays for its start-up, half a second of CPU."""
         if self._child is None:
             self._child = subprocess.Popen(
                 [sys.executable, "-m", "newsarchive.db.writer_process"],
@@ -83,7 +79,6 @@ class WriterProcess:
                 start_new_session=True,
             )
             self._send(self.settings)
-        return self._child
 
     @property
     def replace(self) -> bool:
