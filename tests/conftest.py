@@ -6,7 +6,7 @@ import os
 import subprocess
 import sys
 from collections.abc import Iterator
-from contextlib import ExitStack
+from contextlib import ExitStack, contextmanager
 from pathlib import Path
 
 import pytest
@@ -75,3 +75,39 @@ def run_cli(
         timeout=timeout,
         check=False,
     )
+
+
+@contextmanager
+def small_disk(folder: Path, size_kb: int) -> Iterator[Path]:
+    """A real filesystem of ``size_kb`` KiB mounted at ``folder`` (tmpfs) for full-disk tests:
+    writes past its size fail with ENOSPC, as on a full data disk. Needs mount privileges (root
+    in the sandbox and on CI); without them the test is skipped, or fails when services are required."""
+    folder.mkdir(parents=True, exist_ok=True)
+    mounted = subprocess.run(
+        ["mount", "-t", "tmpfs", "-o", f"size={size_kb}k,mode=0777", "tmpfs", str(folder)],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    if mounted.returncode != 0:
+        reason = f"cannot mount a small tmpfs for a full-disk test: {mounted.stderr.strip()}"
+        if REQUIRE_SERVICES:
+            pytest.fail(f"{reason} (NEWSARCHIVE_REQUIRE_SERVICES=1)")
+        pytest.skip(reason)
+    try:
+        yield folder
+    finally:
+        subprocess.run(["umount", "-l", str(folder)], capture_output=True, check=False)
+
+
+def fill_disk(folder: Path, leave_bytes: int = 0) -> None:
+    """Fill the filesystem holding ``folder`` until at most ``leave_bytes`` are free."""
+    filler = folder / ".filler"
+    with filler.open("ab") as stream:
+        chunk = b"\0" * 4096
+        try:
+            while os.statvfs(folder).f_bavail * os.statvfs(folder).f_frsize > leave_bytes:
+                stream.write(chunk)
+                stream.flush()
+        except OSError:
+            pass
