@@ -73,3 +73,15 @@ def test_one_spider_per_site_file() -> None:
     for name, spec in SITES.items():
         spider = loader.load(name)
         assert spider.site is spec and spider.feed == name
+
+
+def test_one_bad_row_link_costs_only_its_row() -> None:
+    """issue 13 point 6: an href urljoin cannot read (an unbalanced IPv6 bracket) rejects its row only."""
+    html, url = case("cnstock_list")
+    spec = SITES["cnstock"]
+    good = listing_page(spec, html, url, "sns_yw")
+    first_link = good.entries[0].url
+    damaged = html.replace(first_link, "http://[::1/news,yw-202112-4801468.htm", 1)
+    bad = listing_page(spec, damaged, url, "sns_yw")
+    assert [entry.url for entry in bad.entries] == [entry.url for entry in good.entries[1:]]
+    assert bad.rejected == good.rejected + 1
