@@ -3,14 +3,20 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
+import shutil
+from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
+from newsarchive.exitcodes import OK
 from newsarchive.samplesite import SampleSite
+from newsarchive.samplesite.server import DEFAULT_ROOT
 from tests.conftest import run_cli
-from tests.support import crawl, stored_rows
+from tests.support import crawl, sample_codes, stored_rows
+from tests.test_e2e_zqrb import ZQRB
+from tests.test_e2e_zqrb import sample_codes as zqrb_codes
 
 SEED_POST = Path(__file__).with_name("export") / "seed_post.md"
 
@@ -72,3 +78,60 @@ def test_jsonl_export_has_every_field(crawled: tuple[Path, str], tmp_path: Path)
     assert seed["url"] == "https://finance.eastmoney.com/a/202204292366280343.html"
     assert {"title", "media", "summary", "author", "body_html", "body_text"} <= set(seed)
     assert [r["published_at"] for r in records] == sorted(r["published_at"] for r in records)
+
+
+BAD_CODE = "2" * 19  # issue 13 point 6: one digit too many made the column-list parser raise
+BAD_HREF_ROW = (
+    '<li><span class="date">2030-01-01 00:00</span>·<a class="lista" href="http://[::1/x">坏</a></li>'
+)
+
+
+def edit_rows(path: Path, edit: Callable[[list[dict[str, Any]]], None]) -> list[dict[str, Any]]:
+    rows = json.loads(path.read_text(encoding="utf-8"))
+    edit(rows)
+    path.write_text(json.dumps(rows, ensure_ascii=False), encoding="utf-8")
+    return rows
+
+
+def sample_with_bad_rows(root: Path) -> list[str]:
+    """Copy the sample site to ``root`` with one bad row on the first page of each listing: a
+    19-digit code in column 344 and in the 7x24 list, an href urljoin refuses on 证券日报网's first
+    page. Returns the codes of the 7x24 rows a three-page crawl of ten rows a page lists."""
+    shutil.copytree(DEFAULT_ROOT, root)
+    bad = {"code": BAD_CODE, "title": "坏行"}
+    # the site lists newest first: this row leads page 1 of column 344
+    edit_rows(
+        root / "eastmoney" / "columns" / "344.json",
+        lambda rows: rows.append({**rows[0], **bad, "showTime": "2030-01-01 00:00:00"}),
+    )
+    fast = edit_rows(
+        root / "eastmoney" / "fastnews" / "102.json", lambda rows: rows.insert(1, {**rows[1], **bad})
+    )
+    listing = root / "sites" / "www.zqrb.cn" / "finance" / "hangyedongtai" / "index.html"
+    html = listing.read_text(encoding="utf-8")
+    listing.write_text(html.replace("<li>", BAD_HREF_ROW + "<li>", 1), encoding="utf-8")
+    return [f"NW{row['code']}" for row in fast[:30] if row["code"] != BAD_CODE]
+
+
+def test_a_bad_listing_row_costs_only_itself_in_a_crawl_and_its_reparse(
+    tmp_path: Path, sqlite_url: str
+) -> None:
+    """A crawl of listings holding one bad row each stores every good article and counts the bad
+    rows; the reparse of its WARC files stores the same articles (issue 13 point 6)."""
+    crawl_db = f"sqlite:///{tmp_path / 'crawl.db'}"
+    fast_codes = sample_with_bad_rows(tmp_path / "sample")
+    with SampleSite(tmp_path / "sample") as site:
+        outputs = [
+            crawl("eastmoney", site.origin, crawl_db, tmp_path, "-a", "columns=344", "-a", "page_size=10"),
+            crawl("eastmoney_fast", site.origin, crawl_db, tmp_path, "-a", "page_size=10", "-a", "pages=3"),
+            crawl("zqrb", site.origin, crawl_db, tmp_path, *ZQRB),
+        ]
+    for output in outputs:
+        assert "bad_row: 1" in output and "errors:                0" in output, output
+    stored = stored_rows(crawl_db)
+    assert set(stored) == sample_codes("344") | set(fast_codes) | zqrb_codes()
+    archives = sorted(str(path) for path in (tmp_path / "data" / "warc").glob("*.warc.gz"))
+    assert len(archives) == 3
+    result = run_cli("reparse", *archives, "--db", sqlite_url, cwd=tmp_path)
+    assert result.returncode == OK, result.stderr[-3000:]
+    assert stored_rows(sqlite_url) == stored
