@@ -14,7 +14,8 @@ from typing import Any, NoReturn
 import click
 
 from newsarchive import exitcodes
-from newsarchive.archive.warc import ArchiveError, read_responses
+from newsarchive.archive.reader import DamagedRecord, read_responses
+from newsarchive.archive.warc import ArchiveError
 from newsarchive.db.engine import DatabaseError, open_database, session_factory, upgrade_database
 from newsarchive.db.repository import iter_articles
 from newsarchive.export.jekyll import DEFAULT_SHARE_URL, DEFAULT_SITE_URL, JekyllOptions, write_jekyll
@@ -170,11 +171,13 @@ def backfill(
 def reparse(archives: tuple[Path, ...], settings: tuple[str, ...], db: str | None, log_level: str) -> None:
     """Re-extract articles from WARC ARCHIVES (no network) and rewrite their rows."""
     for path in archives:
+        damaged: list[DamagedRecord] = []  # reported by the run, which reads every record
         try:
-            if next(iter(read_responses(path)), None) is None:
-                fail(f"{path} holds no HTTP responses")
+            first = next(iter(read_responses(path, damaged.append)), None)
         except ArchiveError as error:
             fail(str(error))
+        if first is None:
+            fail(f"{path} holds no HTTP responses" + (f" it could read: {damaged[0].reason}" if damaged else ""))
     job = Job("reparse", {"warc": ",".join(str(path) for path in archives)})
     sys.exit(run([job], (*settings, "NEWSARCHIVE_WARC_ENABLED=0"), db, log_level))
 

@@ -24,6 +24,9 @@ BLOCKED_PREFIX = "newsarchive/blocked/"
 GAVE_UP_PREFIX = "newsarchive/gave_up/"
 RESPONSES_CHECKED = "newsarchive/responses_checked"
 ROBOTS_TXT_SKIP = "robots_txt"  # the skipped reason of a request robots.txt disallows
+# a parser raised on one response: listing_error/parser_error or dropped/parser_error (issue 13)
+PARSER_ERROR = "parser_error"
+DAMAGED_RECORDS = "damaged_records"  # newsarchive/damaged_records: WARC stretches reparse skipped
 OK = "ok"
 FAILED = "failed"
 
@@ -48,6 +51,7 @@ class RunSummary:
     spider_errors: int = 0
     deadletter: int = 0
     warc_errors: int = 0
+    damaged_records: int = 0  # reparse: damaged stretches of WARC files, skipped
     warc_file: str | None = None
     finish_reason: str | None = None
     requests: int = 0  # HTTP requests sent (retries included)
@@ -93,6 +97,7 @@ class RunSummary:
             spider_errors=sum(int(v) for k, v in stats.items() if k.startswith("spider_exceptions/")),
             deadletter=int(stats.get("newsarchive/deadletter", 0)),
             warc_errors=int(stats.get("newsarchive/warc_errors", 0)),
+            damaged_records=int(stats.get(f"newsarchive/{DAMAGED_RECORDS}", 0)),
             warc_file=stats.get("newsarchive/warc_file"),
             finish_reason=stats.get("finish_reason"),
             requests=int(stats.get(REQUESTS_SENT, stats.get("downloader/request_count", 0))),
@@ -150,6 +155,8 @@ class RunSummary:
             )
         if self.warc_errors:
             out.append(f"{self.warc_errors} responses could not be archived")
+        if self.damaged_records:  # the rest of each file was reparsed; what was damaged is lost
+            out.append(f"{self.damaged_records} damaged WARC records were skipped")
         if self.deadletter:
             out.append(
                 f"{self.deadletter} articles could not be stored; "
@@ -206,6 +213,8 @@ class RunSummary:
             )
         if self.db_retries:
             out.append(f"database retries:      {self.db_retries}")
+        if self.damaged_records:
+            out.append(f"damaged WARC records:  {self.damaged_records} (skipped)")
         if self.warc_file:
             out.append(f"raw responses in:      {self.warc_file}")
         return out

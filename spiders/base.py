@@ -35,11 +35,10 @@ from newsarchive.middlewares import ORIGINAL_URL_KEY
 from newsarchive.pages.eastmoney import parse_article
 from newsarchive.pages.model import ArticlePage, ListingEntry, ListingPage, PageError
 from newsarchive.pages.routes import ListingParser
-from newsarchive.summary import OK, ROBOTS_TXT_SKIP
+from newsarchive.summary import OK, PARSER_ERROR, ROBOTS_TXT_SKIP
 from newsarchive.text.encoding import decode_noting_charset
 from newsarchive.window import DateWindow, Place, listed_time
 
-PARSER_ERROR = "parser_error"  # a parser raised on a response (listing_error/… or dropped/…)
 WINDOW_ARGUMENTS = frozenset({"since", "until"})  # every listing spider can backfill a date window
 BACKFILL_MAX_PAGES = 100_000  # a backfill pages until --since unless -a pages caps it
 

@@ -3,16 +3,21 @@
 from __future__ import annotations
 
 import json
+import random
 import shutil
+import zlib
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from newsarchive.exitcodes import OK
+from newsarchive.exitcodes import FAILED, OK
+from newsarchive.ids import code_from_url
 from newsarchive.samplesite import SampleSite
 from newsarchive.samplesite.server import DEFAULT_ROOT
+from spiders.reparse import MAX_DAMAGE_LINES
+from tests.archive.test_reader import flip, members
 from tests.conftest import run_cli
 from tests.support import crawl, sample_codes, stored_rows
 from tests.test_e2e_zqrb import ZQRB
@@ -135,3 +140,75 @@ def test_a_bad_listing_row_costs_only_itself_in_a_crawl_and_its_reparse(
     result = run_cli("reparse", *archives, "--db", sqlite_url, cwd=tmp_path)
     assert result.returncode == OK, result.stderr[-3000:]
     assert stored_rows(sqlite_url) == stored
+
+
+@pytest.fixture(scope="module")
+def column_archive(crawled: tuple[Path, str], tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict]:
+    """The column crawl's WARC file and the rows a reparse of it (undamaged) stores."""
+    workdir, _ = crawled
+    (archive,) = (workdir / "data" / "warc").glob("eastmoney-*.warc.gz")
+    db_url = f"sqlite:///{tmp_path_factory.mktemp('undamaged') / 'reparse.db'}"
+    result = run_cli("reparse", str(archive), "--db", db_url, cwd=workdir)
+    assert result.returncode == OK, result.stderr[-3000:]
+    return archive, stored_rows(db_url)
+
+
+def article_members(data: bytes, rows: dict[str, dict[str, Any]]) -> list[tuple[int, int, str]]:
+    """(start, end, info code) of the gzip members holding an article page, in file order, for the
+    articles no near-duplicate link ties to another (so losing one changes no other row)."""
+    linked = {row["duplicate_of"] for row in rows.values()} | {
+        code for code, row in rows.items() if row["duplicate_of"]
+    }
+    found = []
+    for start, end in members(data):
+        record = zlib.decompress(data[start:end], zlib.MAX_WBITS | 16)
+        url = record.split(b"WARC-Target-URI: ", 1)[1].split(b"\r\n", 1)[0].decode()
+        code = f"NW{code_from_url(url)}" if code_from_url(url) else None
+        if code in rows and code not in linked:
+            found.append((start, end, code))
+    return found
+
+
+# issue 13 point 8: where one flipped byte lands in a member, drawn from a seeded generator
+DAMAGE = {
+    "warc_header": lambda rng, start, end: start + rng.randrange(12, 40),  # deflate data of the headers
+    "body": lambda rng, start, end: rng.randrange(start + (end - start) // 3, end - 40),
+    "gzip_trailer": lambda rng, start, end: rng.randrange(end - 8, end),  # CRC-32 and length
+}
+
+
+@pytest.mark.parametrize("seed", [1, 2])
+@pytest.mark.parametrize("place", sorted(DAMAGE))
+def test_a_damaged_warc_member_costs_only_its_record(
+    column_archive: tuple[Path, dict], tmp_path: Path, sqlite_url: str, place: str, seed: int
+) -> None:
+    archive, undamaged = column_archive
+    data = archive.read_bytes()
+    rng = random.Random(f"{place}-{seed}")
+    start, end, lost = rng.choice(article_members(data, undamaged)[1:-1])  # mid-file
+    damaged = flip(archive, DAMAGE[place](rng, start, end), into=tmp_path)
+    result = run_cli("reparse", str(damaged), "--db", sqlite_url, cwd=tmp_path)
+    assert result.returncode == FAILED, result.stderr[-3000:]
+    lines = result.stderr.splitlines()
+    assert len(lines) == 2, result.stderr[-3000:]  # the record (file, offset), then the run's error
+    assert f"WARNING: {damaged}: damaged WARC record at byte {start} skipped (" in lines[0]
+    assert lines[1] == "newsarchive: error: 1 damaged WARC records were skipped"
+    assert "\\x" not in result.stderr and "Traceback" not in result.stderr
+    assert stored_rows(sqlite_url) == {code: row for code, row in undamaged.items() if code != lost}
+
+
+def test_many_damaged_members_print_a_few_lines(
+    column_archive: tuple[Path, dict], tmp_path: Path, sqlite_url: str
+) -> None:
+    archive, undamaged = column_archive
+    data = archive.read_bytes()
+    chosen = article_members(data, undamaged)[1::2]  # every other one: each its own damaged stretch
+    assert len(chosen) > MAX_DAMAGE_LINES
+    damaged = flip(archive, *((start + end) // 2 for start, end, _ in chosen), into=tmp_path)
+    result = run_cli("reparse", str(damaged), "--db", sqlite_url, cwd=tmp_path)
+    assert result.returncode == FAILED
+    lines = result.stderr.splitlines()
+    assert len(lines) == MAX_DAMAGE_LINES + 2, result.stderr[-3000:]
+    assert "more damaged WARC records" in lines[-2]
+    assert lines[-1] == f"newsarchive: error: {len(chosen)} damaged WARC records were skipped"
+    assert set(stored_rows(sqlite_url)) == set(undamaged) - {code for _, _, code in chosen}
