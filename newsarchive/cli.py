@@ -177,7 +177,8 @@ def reparse(archives: tuple[Path, ...], settings: tuple[str, ...], db: str | Non
         except ArchiveError as error:
             fail(str(error))
         if first is None:
-            fail(f"{path} holds no HTTP responses" + (f" it could read: {damaged[0].reason}" if damaged else ""))
+            unreadable = f" it could read: {damaged[0].reason}" if damaged else ""
+            fail(f"{path} holds no HTTP responses{unreadable}")
     job = Job("reparse", {"warc": ",".join(str(path) for path in archives)})
     sys.exit(run([job], (*settings, "NEWSARCHIVE_WARC_ENABLED=0"), db, log_level))
 
