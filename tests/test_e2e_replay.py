@@ -14,12 +14,14 @@ import pytest
 
 from newsarchive.exitcodes import FAILED, OK
 from newsarchive.ids import code_from_url
+from newsarchive.pages.eastmoney import parse_article
 from newsarchive.samplesite import SampleSite
 from newsarchive.samplesite.server import DEFAULT_ROOT
+from newsarchive.text.clean import clean_body
 from spiders.reparse import MAX_DAMAGE_LINES
 from tests.archive.test_reader import flip, members
 from tests.conftest import run_cli
-from tests.support import crawl, sample_codes, stored_rows
+from tests.support import crawl, fetched_codes, sample_codes, stored_rows
 from tests.test_e2e_zqrb import ZQRB
 from tests.test_e2e_zqrb import sample_codes as zqrb_codes
 
@@ -212,3 +214,45 @@ def test_many_damaged_members_print_a_few_lines(
     assert "more damaged WARC records" in lines[-2]
     assert lines[-1] == f"newsarchive: error: {len(chosen)} damaged WARC records were skipped"
     assert set(stored_rows(sqlite_url)) == set(undamaged) - {code for _, _, code in chosen}
+
+
+# issue 13: a page nested 256+ levels deep cleaned to nothing, dropped as empty_body, fetched every run
+DEEP_ARTICLES = {"202204292366280343": 300, "202201072239307540": 3000}  # 3000: past libxml2's 2048
+BODY_START = "<!--文章主体-->"
+BODY_END = '  </div>\n  <div class="zwothers">'
+
+
+def sample_with_deep_bodies(root: Path) -> dict[str, str]:
+    """Copy the sample site to ``root`` with the bodies of DEEP_ARTICLES wrapped in that many
+    ``<div>``s; returns each one's body text as a crawl of the unchanged page stores it."""
+    shutil.copytree(DEFAULT_ROOT, root)
+    expected = {}
+    for code, depth in DEEP_ARTICLES.items():
+        path = root / "eastmoney" / "articles" / f"{code}.html"
+        page = path.read_text(encoding="utf-8")
+        url = f"https://finance.eastmoney.com/a/{code}.html"
+        expected[f"NW{code}"] = clean_body(parse_article(page, url).body_html or "", url).text
+        page = page.replace(BODY_START, BODY_START + "<div>" * depth, 1)
+        path.write_text(page.replace(BODY_END, "</div>" * depth + BODY_END, 1), encoding="utf-8")
+    return expected
+
+
+def test_a_deeply_nested_page_is_stored_with_its_text_and_not_fetched_again(
+    tmp_path: Path, sqlite_url: str
+) -> None:
+    crawl_db = f"sqlite:///{tmp_path / 'crawl.db'}"
+    expected = sample_with_deep_bodies(tmp_path / "sample")
+    with SampleSite(tmp_path / "sample") as site:
+        output = crawl(
+            "eastmoney", site.origin, crawl_db, tmp_path, "-a", "columns=344", "-a", "page_size=10"
+        )
+        assert "dropped:               0" in output, output
+        stored = stored_rows(crawl_db)
+        assert {code: stored[code]["body_text"] for code in expected} == expected
+        site.clear_requests()
+        crawl("eastmoney", site.origin, crawl_db, tmp_path, "-a", "columns=344", "-a", "page_size=10")
+        assert not fetched_codes(site) & set(expected)  # stored, so not fetched again
+    archives = sorted(str(path) for path in (tmp_path / "data" / "warc").glob("*.warc.gz"))
+    result = run_cli("reparse", *archives, "--db", sqlite_url, cwd=tmp_path)
+    assert result.returncode == OK, result.stderr[-3000:]
+    assert {code: stored_rows(sqlite_url)[code]["body_text"] for code in expected} == expected

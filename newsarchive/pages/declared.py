@@ -17,6 +17,7 @@ from urllib.parse import urljoin, urlsplit
 import lxml.html
 from lxml import etree
 
+from newsarchive.pages.html import parse_document
 from newsarchive.pages.model import PageError
 from newsarchive.sites.loader import BoilerplateSpec, SiteSpec
 
@@ -80,7 +81,7 @@ def linked_next_page(spec: SiteSpec, html: str, url: str) -> str | None:
     """The next list page named by the site's ``listing.next_link`` selector, absolute, or None."""
     if spec.listing.next_link is None:
         return None
-    document = _document(html)
+    document = parse_document(html)
     if document is None:
         return None
     href = _first_text(document, (spec.listing.next_link,))
@@ -93,7 +94,7 @@ def linked_next_page(spec: SiteSpec, html: str, url: str) -> str | None:
 def parse_listing(spec: SiteSpec, column: str, html: str, url: str) -> list[DeclaredEntry]:
     """Rows of a listing page, in page order, each URL absolute and listed once. A row that cannot
     be read (an href urljoin refuses…) comes back with no URL and no info_code: it costs only itself."""
-    document = _document(html)
+    document = parse_document(html)
     if document is None:
         return []
     entries: list[DeclaredEntry] = []
@@ -127,7 +128,7 @@ def _listing_entry(spec: SiteSpec, column: str, row: etree._Element, url: str) -
 
 def parse_article(spec: SiteSpec, html: str, url: str) -> DeclaredArticle:
     """An article page read with the site's selectors (or trafilatura for the body, see module doc)."""
-    document = _document(html)
+    document = parse_document(html)
     if document is None:
         raise DeclaredPageError("empty_page", url)
     article = spec.article
@@ -159,15 +160,6 @@ def parse_article(spec: SiteSpec, html: str, url: str) -> DeclaredArticle:
         body_html=body_html,
         extraction=extraction,
     )
-
-
-def _document(html: str) -> lxml.html.HtmlElement | None:
-    if not html.strip():
-        return None
-    try:
-        return lxml.html.document_fromstring(html)
-    except (etree.ParserError, ValueError):
-        return None
 
 
 def _clean(text: str) -> str:

@@ -15,6 +15,7 @@ from newsarchive.pages.eastmoney import (
     parse_column_list,
     parse_fast_list,
 )
+from newsarchive.text.clean import clean_body
 
 CASES = Path(__file__).with_name("cases")
 
@@ -206,3 +207,26 @@ def test_a_huge_number_in_one_row_costs_only_that_row(parser) -> None:  # type: 
 def test_duplicate_keys_take_the_last_value(parser) -> None:  # type: ignore[no-untyped-def]
     text = listing_json([GOOD_ROW]).replace('"code": "2022', '"code": "junk", "code": "2022')
     assert [entry.code for entry in parser(text, "x").entries] == ["202204292366280343"]
+
+
+@pytest.mark.parametrize("depth", [300, 1990])
+@pytest.mark.parametrize("where", ["around_the_page", "inside_the_body"])
+def test_a_deeply_nested_page_reads_as_it_would_flat(depth: int, where: str) -> None:
+    """issue 13: libxml2 stopped at 256 levels and dropped the rest of the page with the body."""
+    page, url, _ = load("article_seed")
+    if where == "around_the_page":
+        deep = page.replace("<body>", "<body>" + "<div>" * depth, 1)
+    else:  # wrappers opened at the top of the body and closed at its end
+        deep = page.replace("<!--文章主体-->", "<!--文章主体-->" + "<div>" * depth, 1)
+        deep = deep.replace(
+            '  </div>\n  <div class="zwothers">', "</div>" * depth + '  </div>\n  <div class="zwothers">', 1
+        )
+    flat, nested = parse_article(page, url), parse_article(deep, url)
+    assert dataclasses.replace(nested, body_html=None) == dataclasses.replace(flat, body_html=None)
+    assert clean_body(nested.body_html or "", url) == clean_body(flat.body_html or "", url)
+
+
+def test_a_page_nested_past_the_parsers_limit_never_raises() -> None:
+    page, url, _ = load("article_seed")
+    parsed = parse_article(page.replace("<body>", "<body>" + "<div>" * 5000, 1), url)
+    assert parsed.title == "宝藏工厂“论剑”1688：切磋疫情时期逆势增长的技艺"  # the head is above the nesting

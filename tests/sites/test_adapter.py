@@ -85,3 +85,11 @@ def test_one_bad_row_link_costs_only_its_row() -> None:
     bad = listing_page(spec, damaged, url, "sns_yw")
     assert [entry.url for entry in bad.entries] == [entry.url for entry in good.entries[1:]]
     assert bad.rejected == good.rejected + 1
+
+
+def test_a_deeply_nested_page_reads_as_it_would_flat() -> None:
+    """issue 13: libxml2 stopped at 256 levels and dropped the rest of the page with the body."""
+    html, url = case("cnstock_article")
+    deep = html.replace("<body>", "<body>" + "<div>" * 300, 1)
+    assert "<body>" in html
+    assert article_page(SITES["cnstock"], deep, url) == article_page(SITES["cnstock"], html, url)
