@@ -60,3 +60,12 @@ def test_a_parser_exception_costs_only_its_record(tmp_path: Path, monkeypatch: p
     # paired with its listing row, whose title it carries
     assert articles[0].title == "宝藏工厂“论剑”1688：切磋疫情时期逆势增长的技艺"
     assert (counts["listing_error/parser_error"], counts["dropped/parser_error"]) == (1, 1)
+
+
+def test_a_record_whose_url_cannot_be_read_costs_only_itself(tmp_path: Path) -> None:
+    path = write_warc(
+        tmp_path / "a.warc.gz",
+        ("http://[::1/a/202204292366280343.html", b"<html></html>"),  # urlsplit refuses it
+        (SEED_URL, (CASES / "article_seed" / "page.html").read_bytes()),
+    )
+    assert [article.info_code for article in replay_articles([path])] == ["NW202204292366280343"]

@@ -97,6 +97,8 @@ def test_router(url: str, site: str, kind: str, info_code: str | None) -> None:
         "http://www.zqrb.cn/",
         "http://epaper.zqrb.cn/html/2025-10/18/node_2.htm",
         "https://example.com/a/1.html",
+        "http://[::1/finance/hangyedongtai/index.html",  # urlsplit refuses it: no site's (issue 13)
+        "https://[www.cnstock.com/news,yw-202112-4801468.htm",
     ],
 )
 def test_router_ignores_other_urls(url: str) -> None:
