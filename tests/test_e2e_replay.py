@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import gzip
 import json
+import os
 import random
 import shutil
 import zlib
@@ -256,3 +258,32 @@ def test_a_deeply_nested_page_is_stored_with_its_text_and_not_fetched_again(
     result = run_cli("reparse", *archives, "--db", sqlite_url, cwd=tmp_path)
     assert result.returncode == OK, result.stderr[-3000:]
     assert {code: stored_rows(sqlite_url)[code]["body_text"] for code in expected} == expected
+
+
+@pytest.mark.parametrize("kind", ["dev_zero", "fifo", "folder", "zeros", "json_lines", "gzip_text"])
+def test_reparse_of_what_is_no_warc_ends_at_once_in_one_line(
+    tmp_path: Path, sqlite_url: str, kind: str
+) -> None:
+    """issue 13: reparse /dev/zero spun forever; a FIFO waited for a writer; a JSON Lines file
+    printed hundreds of KB of warcio warnings with raw bytes before its error (issue 14)."""
+    target = tmp_path / f"{kind}.warc.gz"
+    if kind == "dev_zero":
+        target = Path("/dev/zero")
+    elif kind == "fifo":
+        os.mkfifo(target)
+    elif kind == "folder":
+        target.mkdir()
+    elif kind == "zeros":
+        target.write_bytes(bytes(20 * 1024 * 1024))
+    else:
+        lines = "".join(
+            json.dumps({"info_code": f"NW{number:018d}", "title": "标题" * 20, "body_html": "<p>x</p>" * 30})
+            + "\n"
+            for number in range(300)
+        ).encode()
+        target.write_bytes(gzip.compress(lines) if kind == "gzip_text" else lines)
+    result = run_cli("reparse", str(target), "--db", sqlite_url, cwd=tmp_path, timeout=60)  # hung: fails
+    assert result.returncode == FAILED
+    assert result.stderr.startswith(f"newsarchive: error: {target} ") and result.stderr.count("\n") == 1, (
+        result.stderr[:3000]
+    )
