@@ -7,9 +7,10 @@ deduplicates by ``info_code`` and keeps each version once.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -17,6 +18,7 @@ from typing import Any
 
 from newsarchive.db.engine import first_line
 from newsarchive.export.records import article_record
+from newsarchive.files import append_whole, open_for_append
 from newsarchive.ids import canonical_info_code
 from newsarchive.items import Article, FeedClaim
 
@@ -25,24 +27,69 @@ CLAIM = "claim"
 _REQUIRED = ("info_code", "title", "published_at", "url", "feed", "body_html", "body_text")
 
 
-class DeadLetterFile:
-    """Appends items to one file, created on first use and flushed after every write."""
+class DeadLetterError(OSError):
+    """No dead-letter folder could take the items (every one full, read-only or missing)."""
 
-    def __init__(self, folder: Path, name: str) -> None:
+
+class DeadLetterFile:
+    """Appends items to one file, created on first use and flushed to disk after every write.
+
+    ``folders`` are tried in order: when the first cannot take a write (a full data disk, the very
+    reason the database failed too), the items go to a file in the next one, and later writes
+    follow them there. A write either lands whole or not at all: a partial write is cut off again,
+    so a file never ends in half a line.
+    """
+
+    def __init__(self, folders: Sequence[Path], name: str) -> None:
+        if not folders:
+            raise ValueError("a dead-letter file needs at least one folder")
         stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S")
-        self.path = folder / f"{name}-{stamp}-{os.getpid()}.jsonl"
+        self.file_name = f"{name}-{stamp}-{os.getpid()}.jsonl"
+        self.folders = list(folders)
+        self._folder = 0  # index of the folder in use
         self.count = 0
 
-    def write(self, items: Iterable[Article | FeedClaim]) -> None:
-        lines = [json.dumps(to_record(item), ensure_ascii=False) + "\n" for item in items]
-        if not lines:
+    @property
+    def path(self) -> Path:
+        """The file the next write goes to."""
+        return self.folders[self._folder] / self.file_name
+
+    @property
+    def in_fallback(self) -> bool:
+        """Whether the first folder failed and a later one is in use."""
+        return self._folder > 0
+
+    def write(self, items: Iterable[Article | FeedClaim]) -> Path:
+        """Append the items; returns the file they are in, or raises DeadLetterError naming every
+        folder tried and why it failed."""
+        data = "".join(json.dumps(to_record(item), ensure_ascii=False) + "\n" for item in items)
+        failures = []
+        while True:
+            try:
+                self._append(data.encode("utf-8"))
+            except OSError as error:
+                failures.append(f"{self.path.parent}: {error.strerror or error}")
+                if self._folder + 1 == len(self.folders):
+                    raise DeadLetterError("; ".join(failures)) from None
+                self._folder += 1
+                continue
+            self.count += data.count("\n")
+            return self.path
+
+    def _append(self, data: bytes) -> None:
+        if not data:
             return
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        with self.path.open("a", encoding="utf-8") as stream:
-            stream.writelines(lines)
-            stream.flush()
-            os.fsync(stream.fileno())
-        self.count += len(lines)
+        descriptor = open_for_append(self.path)
+        try:
+            append_whole(descriptor, data, sync=True)
+        except OSError:
+            if os.fstat(descriptor).st_size == 0:  # created by this write: leave no empty file
+                with contextlib.suppress(OSError):
+                    self.path.unlink()
+            raise
+        finally:
+            os.close(descriptor)
 
 
 def to_record(item: Article | FeedClaim) -> dict[str, Any]:

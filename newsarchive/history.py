@@ -48,6 +48,7 @@ def run_counts(summary: RunSummary) -> dict[str, Any]:
         "listing_stopped": dict(summary.listing_stopped),
         "blocked": dict(summary.blocked),
         "deadletter": summary.deadletter,
+        "not_saved": summary.not_saved,
         "warc_errors": summary.warc_errors,
         "db_retries": summary.db_retries,
         "near_duplicates": summary.near_duplicates,

@@ -29,6 +29,17 @@ NEWSARCHIVE_WARC_DIR = os.environ.get("NEWSARCHIVE_WARC_DIR", str(DATA_DIR / "wa
 NEWSARCHIVE_REPLAY_ORIGIN = os.environ.get("NEWSARCHIVE_REPLAY_ORIGIN", "")
 # Items that could not be written to the database are saved here as JSON Lines.
 NEWSARCHIVE_DEADLETTER_DIR = os.environ.get("NEWSARCHIVE_DEADLETTER_DIR", str(DATA_DIR / "deadletter"))
+# ... and here when that folder cannot take them either: a full data disk fails the database and
+# data/deadletter at once, so the fallback lives off it, in the user's state folder (which systemd's
+# PrivateTmp and ProtectSystem leave writable and keep across reboots). Empty: no fallback.
+NEWSARCHIVE_DEADLETTER_FALLBACK_DIR = os.environ.get(
+    "NEWSARCHIVE_DEADLETTER_FALLBACK_DIR",
+    str(
+        Path(os.environ.get("XDG_STATE_HOME") or Path.home() / ".local" / "state")
+        / "newsarchive"
+        / "deadletter"
+    ),
+)
 
 # --- crawling ----------------------------------------------------------------------------------
 NEWSARCHIVE_PAGE_SIZE = 50  # listing rows per API request (East Money caps it at 200)

@@ -23,6 +23,8 @@ WARNINGS = "newsarchive/warnings"  # set by newsarchive.history.RunHistoryExtens
 BLOCKED_PREFIX = "newsarchive/blocked/"
 GAVE_UP_PREFIX = "newsarchive/gave_up/"
 RESPONSES_CHECKED = "newsarchive/responses_checked"
+DEADLETTER_FILE = "newsarchive/deadletter_file"  # set by the store pipeline: where dead letters went
+NOT_SAVED = "newsarchive/not_saved"  # articles neither stored nor dead-lettered (fetched again next run)
 ROBOTS_TXT_SKIP = "robots_txt"  # the skipped reason of a request robots.txt disallows
 OK = "ok"
 FAILED = "failed"
@@ -47,6 +49,8 @@ class RunSummary:
     download_errors: int = 0
     spider_errors: int = 0
     deadletter: int = 0
+    deadletter_file: str | None = None
+    not_saved: int = 0
     warc_errors: int = 0
     warc_file: str | None = None
     finish_reason: str | None = None
@@ -92,6 +96,8 @@ class RunSummary:
             download_errors=sum(prefixed(DOWNLOAD_ERROR_PREFIX).values()),
             spider_errors=sum(int(v) for k, v in stats.items() if k.startswith("spider_exceptions/")),
             deadletter=int(stats.get("newsarchive/deadletter", 0)),
+            deadletter_file=stats.get(DEADLETTER_FILE),
+            not_saved=int(stats.get(NOT_SAVED, 0)),
             warc_errors=int(stats.get("newsarchive/warc_errors", 0)),
             warc_file=stats.get("newsarchive/warc_file"),
             finish_reason=stats.get("finish_reason"),
@@ -152,8 +158,13 @@ class RunSummary:
             out.append(f"{self.warc_errors} responses could not be archived")
         if self.deadletter:
             out.append(
-                f"{self.deadletter} articles could not be stored; "
-                "they were saved to the dead-letter directory"
+                f"{self.deadletter} articles could not be stored; they were saved to "
+                f"{self.deadletter_file or 'the dead-letter folder'} (store them with newsarchive load)"
+            )
+        if self.not_saved:
+            out.append(
+                f"{self.not_saved} articles could be neither stored nor saved to a dead-letter folder; "
+                "the next run fetches them again"
             )
         return out
 
@@ -206,6 +217,10 @@ class RunSummary:
             )
         if self.db_retries:
             out.append(f"database retries:      {self.db_retries}")
+        if self.deadletter:
+            out.append(f"dead-lettered:         {self.deadletter}  (in {self.deadletter_file})")
+        if self.not_saved:
+            out.append(f"not saved:             {self.not_saved}  (fetched again by the next run)")
         if self.warc_file:
             out.append(f"raw responses in:      {self.warc_file}")
         return out

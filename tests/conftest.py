@@ -23,6 +23,15 @@ POSTGRES_ADMIN_URL = os.environ.get(
 REQUIRE_SERVICES = os.environ.get("NEWSARCHIVE_REQUIRE_SERVICES") == "1"
 
 
+@pytest.fixture(autouse=True, scope="session")
+def _fallback_dead_letters_in_tmp(tmp_path_factory: pytest.TempPathFactory) -> None:
+    """Dead letters the configured folder of a test cannot take go to a temporary folder, never to
+    the fallback in the user's home (settings.NEWSARCHIVE_DEADLETTER_FALLBACK_DIR); subprocesses
+    inherit it."""
+    folder = tmp_path_factory.mktemp("fallback-deadletter")
+    os.environ["NEWSARCHIVE_DEADLETTER_FALLBACK_DIR"] = str(folder)
+
+
 @pytest.fixture
 def sqlite_url(tmp_path: Path) -> str:
     return f"sqlite:///{tmp_path / 'archive.db'}"

@@ -59,6 +59,7 @@ def counts(**changed: object) -> dict[str, object]:
         "listing_stopped": {},
         "blocked": {},
         "deadletter": 0,
+        "not_saved": 0,
         "warc_errors": 0,
         "db_retries": 0,
         "near_duplicates": 0,
