@@ -183,17 +183,23 @@ def reparse(archives: tuple[Path, ...], settings: tuple[str, ...], db: str | Non
 @click.argument("files", nargs=-1, required=True, type=click.Path(path_type=Path))
 @click.option("--db", metavar="URL", help="SQLAlchemy database URL (default: data/newsarchive.db).")
 def load(files: tuple[Path, ...], db: str | None) -> None:
-    """Store the items of dead-letter FILES (written when the database was unavailable)."""
+    """Store the items of dead-letter FILES (written when the database was unavailable).
+
+    Each line is checked as a crawled page is (validation, cleaning, sanitizing, dates); bad lines
+    are reported by number and the good ones stored."""
     from datetime import timedelta
 
     from newsarchive.db.writer import BatchWriter, StoreUnavailable
-    from newsarchive.load import LoadError, read_files, store_file
+    from newsarchive.load import LoadError, check_file, load_file
+    from pipelines import article_steps
 
     try:
-        loaded = read_files(files)
+        for path in files:
+            check_file(path)
     except LoadError as error:
         fail(str(error))
     settings = project_settings({"NEWSARCHIVE_DATABASE_URL": db} if db else {})
+    steps = [pipeline.process_item for pipeline in article_steps(settings)]
     try:
         engine = open_database(
             settings.get("NEWSARCHIVE_DATABASE_URL"),
@@ -208,25 +214,52 @@ def load(files: tuple[Path, ...], db: str | None) -> None:
     )
     status = 0
     try:
-        for entry in loaded:
+        for path in files:
             try:
-                result = store_file(writer, entry, settings.getint("NEWSARCHIVE_STORE_BATCH_SIZE"))
+                loaded = load_file(writer, path, steps, settings.getint("NEWSARCHIVE_STORE_BATCH_SIZE"))
             except StoreUnavailable as error:
-                fail(f"database unavailable while loading {entry.path}: {error}; run load again")
+                fail(f"database unavailable while loading {path}: {error}; run load again")
+            except LoadError as error:
+                fail(str(error))
+            result = loaded.result
             click.echo(
-                f"{entry.path}: {len(entry.items)} items: {result.new} new, "
+                f"{path}: {loaded.items} items: {result.new} new, "
                 f"{result.unchanged + result.stale} already stored, {result.revised} revised, "
                 f"{result.moved} moved to the 7x24 feed"
             )
-            for bad in entry.bad_lines:
-                click.echo(f"newsarchive: error: {entry.path}:{bad.line}: {bad.reason}", err=True)
+            _report_bad_lines(path, loaded.items, loaded.bad_lines)
             for item, reason in result.rejected:
                 click.echo(f"newsarchive: error: {item.info_code} not stored: {reason}", err=True)
-            if entry.bad_lines or result.rejected:
+            if loaded.bad_lines or result.rejected:
                 status = EXIT_FAILED
     finally:
         engine.dispose()
     sys.exit(status)
+
+
+def _lines(count: int) -> str:
+    return f"{count} line" if count == 1 else f"{count} lines"
+
+
+BAD_LINES_SHOWN = 10  # per file; a file that is not a dead-letter file at all would print thousands
+
+
+def _report_bad_lines(path: Path, items: int, bad_lines: list[Any]) -> None:
+    if not bad_lines:
+        return
+    if not items:
+        first = bad_lines[0]
+        click.echo(
+            f"newsarchive: error: {path}: no line could be loaded ({_lines(len(bad_lines))} bad; "
+            f"line {first.line}: {first.reason})",
+            err=True,
+        )
+        return
+    for bad in bad_lines[:BAD_LINES_SHOWN]:
+        click.echo(f"newsarchive: error: {path}:{bad.line}: {bad.reason}", err=True)
+    if len(bad_lines) > BAD_LINES_SHOWN:
+        more = _lines(len(bad_lines) - BAD_LINES_SHOWN)
+        click.echo(f"newsarchive: error: {path}: … and {more} more, bad too", err=True)
 
 
 EXCLUDE_DUPLICATES = click.option(

@@ -32,7 +32,7 @@ def article(number: int, body: str = "正文") -> Article:
 
 
 def codes(path: Path) -> list[str]:
-    return [item.info_code for item in read_dead_letters(path)]  # type: ignore[union-attr]
+    return [item.info_code for _, item in read_dead_letters(path)]  # type: ignore[union-attr]
 
 
 def test_items_go_to_the_first_folder_that_takes_them(tmp_path: Path) -> None:

@@ -218,7 +218,10 @@ def test_load_reports_bad_lines_and_stores_the_good_ones(db_url: str, tmp_path: 
     [
         (lambda p: None, "no such file"),
         (lambda p: p.mkdir(), "is a directory, not a dead-letter file"),
-        (lambda p: p.write_bytes("标题".encode("gbk")), "not a UTF-8 JSON Lines file"),
+        (
+            lambda p: p.write_bytes("标题".encode("gbk")),
+            "no line could be loaded (1 line bad; line 1: not UTF-8 text)",
+        ),
     ],
 )
 def test_load_rejects_unreadable_files_in_one_line(
