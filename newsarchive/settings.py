@@ -70,7 +70,7 @@ NEWSARCHIVE_PROGRESS_INTERVAL = 10.0  # seconds between progress lines on long r
 NEWSARCHIVE_PROGRESS_STDERR = False  # progress to stderr instead of the log (the CLI turns this on)
 NEWSARCHIVE_LOG_SUMMARY = True  # log the end-of-run summary (newsarchive's CLI prints it instead)
 
-# --- politeness (README "Politeness and blocks") -------------------------------------------------
+# --- politeness (docs/crawling.md "Politeness and blocks") -------------------------------------------------
 # East Money blocks at >5 req/s, >=10 connections, >=200/min or >=300/5 min per IP, and an empty or
 # non-browser User-Agent (reference eastmoney.md §4, "serial, >=1 s + jitter"). newsarchive.blocks
 # puts every host of a site (np-listapi. and finance.eastmoney.com) in one download slot, so these
