@@ -28,6 +28,9 @@ T = TypeVar("T")
 
 NO_RUNS = "no runs recorded"
 MAX_ARGUMENTS_WIDTH = 40  # the arguments column of the table; --json has them in full
+# The largest LIMIT both SQLite and PostgreSQL accept (64-bit): a larger --limit overflowed in the
+# driver; no archive holds that many runs, so it means "all of them".
+LARGEST_LIMIT = 2**63 - 1
 RUN_COLUMNS = (
     "id",
     "spider",
@@ -61,7 +64,7 @@ def read_archive(url: str, query: Callable[[Session], T]) -> T:
 
 def runs_output(session: Session, spider: str | None, limit: int, *, as_json: bool) -> str:
     """``newsarchive runs``: the latest ``limit`` runs (of ``spider``) as a table or JSON."""
-    rows = recent_runs(session, spider=spider, limit=limit)
+    rows = recent_runs(session, spider=spider, limit=min(limit, LARGEST_LIMIT))
     return runs_json(rows) if as_json else runs_table(rows)
 
 

@@ -110,6 +110,15 @@ def test_runs_filtered_and_limited(history: str) -> None:
     assert (nothing.exit_code, nothing.stdout) == (0, "no runs recorded\n")
 
 
+def test_runs_with_a_limit_beyond_any_sql_integer_shows_every_run(history: str) -> None:
+    """Issue 13: a limit past 64 bits overflowed in the database driver (a traceback)."""
+    result = invoke("runs", "--db", history, "--limit", "99999999999999999999999")
+
+    assert result.exit_code == 0, result.output
+    assert result.stderr == ""
+    assert [line.split()[0] for line in result.stdout.splitlines()] == ["id", "4", "3", "2", "1"]
+
+
 def test_runs_json_has_every_field(history: str) -> None:
     result = invoke("runs", "--db", history, "--json")
 
