@@ -24,6 +24,7 @@ from sqlalchemy.engine import Connection, Engine, make_url
 from sqlalchemy.exc import ArgumentError, NoSuchModuleError, SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
+from newsarchive import __version__
 from newsarchive.resources import package_folder
 
 if TYPE_CHECKING:
@@ -140,6 +141,7 @@ def _check_revision(connection: Connection) -> bool:
             )
         return False
     if current != head_revision():
+        _refuse_newer(current)
         raise DatabaseError(
             f"database schema is at revision {current}, not {head_revision()}; "
             "run `newsarchive db upgrade` first"
@@ -147,13 +149,31 @@ def _check_revision(connection: Connection) -> bool:
     return True
 
 
+def _refuse_newer(revision: str) -> None:
+    """Raise if ``revision`` is none of this release's migrations: a newer newsarchive wrote it, so
+    ``db upgrade`` cannot help (it only knows the way up to its own head), upgrading newsarchive can."""
+    from alembic.script import ScriptDirectory
+
+    known = {script.revision for script in ScriptDirectory.from_config(alembic_config()).walk_revisions()}
+    if revision not in known:
+        raise DatabaseError(
+            f"database schema is at revision {revision}, which newsarchive {__version__} does not know "
+            f"(its latest is {head_revision()}): the archive was made by a newer newsarchive; "
+            "upgrade newsarchive to use it"
+        )
+
+
 def upgrade_database(url: str) -> str | None:
     """Migrate a database to the current schema (``newsarchive db upgrade``); returns the new revision."""
+    from alembic.runtime.migration import MigrationContext
     from alembic.util import CommandError
 
     engine = open_database(url, check_schema=False)
     try:
         with writer(engine).begin() as connection:
+            current = MigrationContext.configure(connection).get_current_revision()
+            if current is not None:
+                _refuse_newer(current)  # before alembic fails on it with "Can't locate revision"
             _upgrade(connection)
         _use_wal(engine)
     except SQLAlchemyError as exc:
