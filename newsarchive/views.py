@@ -18,7 +18,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
-from newsarchive.db.engine import DatabaseError, first_line, open_database, session_factory
+from newsarchive.db.engine import DatabaseError, first_line, open_reader, session_factory
 from newsarchive.db.models import ArticleRevision, ArticleRow, RunRow
 from newsarchive.db.runs import effective_status, recent_runs
 from newsarchive.export.records import article_record
@@ -46,10 +46,11 @@ ARTICLE_TIMES = ("first_seen_at", "last_seen_at", "fetched_at")
 
 
 def read_archive(url: str, query: Callable[[Session], T]) -> T:
-    """Open the archive at ``url`` (created empty if new), run ``query`` in a read session, close.
+    """Open the archive at ``url`` read-only, run ``query`` in a read session, close.
 
-    Every failure is a :class:`DatabaseError` with a one-line message."""
-    engine = open_database(url)
+    Nothing is created (a mistyped path is :class:`NoArchive`); every failure is a
+    :class:`DatabaseError` with a one-line message."""
+    engine = open_reader(url)
     try:
         with session_factory(engine)() as session:
             return query(session)
