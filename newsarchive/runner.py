@@ -14,7 +14,7 @@ from scrapy.utils.reactor import install_reactor
 from twisted.internet import defer
 from twisted.python.failure import Failure
 
-from newsarchive.joblock import JobAlreadyRunning
+from newsarchive.locks import JobAlreadyRunning
 from newsarchive.summary import RunSummary
 
 

@@ -33,6 +33,8 @@ from newsarchive.db.writer import BatchResult, StoreUnavailable
 from newsarchive.db.writer_process import WriterProcess, WriterSettings
 from newsarchive.deadletter import DeadLetterFile
 from newsarchive.items import Article, FeedClaim
+from newsarchive.joblock import job_lock_lost
+from newsarchive.summary import JOB_LOCK_LOST
 
 logger = logging.getLogger(__name__)
 
@@ -67,12 +69,13 @@ class StorePipeline:
         self._due: asyncio.TimerHandle | None = None  # writes the pending batch once it is old enough
         self._due_write: asyncio.Task[None] | None = None
         self.unavailable: str | None = None  # set once the retries are exhausted
+        self.lock_lost = False  # set when another run took the job's lock
         self._lock = asyncio.Lock()  # one batch in flight at a time
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> StorePipeline:
         settings = crawler.settings
-        return cls(
+        pipeline = cls(
             crawler,
             settings.get("NEWSARCHIVE_DATABASE_URL"),
             settings.getint("NEWSARCHIVE_STORE_BATCH_SIZE"),
@@ -82,6 +85,13 @@ class StorePipeline:
             settings.getfloat("NEWSARCHIVE_DB_RETRY_SECONDS"),
             settings.getfloat("NEWSARCHIVE_DB_BUSY_TIMEOUT"),
         )
+        crawler.signals.connect(pipeline.job_lock_lost, signal=job_lock_lost)
+        return pipeline
+
+    def job_lock_lost(self) -> None:
+        """Another run holds the job now: this one writes nothing more (newsarchive.joblock); what
+        it fetched meanwhile is counted as dropped, and the job's current run fetches it."""
+        self.lock_lost = True
 
     def open_spider(self) -> None:
         # here, not in the writer process: a database that cannot be opened or has the wrong schema
@@ -134,6 +144,10 @@ class StorePipeline:
         if not items:
             return
         async with self._lock:
+            if self.lock_lost:
+                self._inc(f"dropped/{JOB_LOCK_LOST}", len(articles))
+                logger.error("not storing %d items: another run holds the job's lock", len(items))
+                return
             if self.unavailable is not None or self.writer is None:
                 self._dead_letter(items, self.unavailable or "store not open")
                 return
