@@ -89,8 +89,9 @@ def open_reader(url: str, *, busy_timeout: float = DEFAULT_BUSY_TIMEOUT) -> Engi
             raise NoArchive(f"no archive at {path}")
         where = str(path)
         parsed = _sqlite_reader_url(path)
-    elif parsed.get_backend_name() == "postgresql":
-        connect_args["options"] = "-c default_transaction_read_only=on"
+    elif parsed.get_backend_name() == "postgresql":  # the server refuses any write of this engine
+        given = parsed.query.get("options")  # connect_args would replace the URL's own options
+        connect_args["options"] = f"{given or ''} -c default_transaction_read_only=on".strip()
     engine = _engine(parsed, busy_timeout, connect_args=connect_args, query_only=True)
     try:
         with engine.connect() as connection:
