@@ -12,10 +12,18 @@ from pathlib import Path
 from typing import Any, NoReturn
 
 import click
+from sqlalchemy.engine import Engine
 
 from newsarchive import exitcodes
 from newsarchive.archive.warc import ArchiveError, read_responses
-from newsarchive.db.engine import DatabaseError, open_database, session_factory, upgrade_database
+from newsarchive.db.engine import (
+    DatabaseError,
+    NoArchive,
+    open_database,
+    open_reader,
+    session_factory,
+    upgrade_database,
+)
 from newsarchive.db.repository import iter_articles
 from newsarchive.export.jekyll import DEFAULT_SHARE_URL, DEFAULT_SITE_URL, JekyllOptions, write_jekyll
 from newsarchive.export.jsonl import write_records
@@ -314,7 +322,7 @@ def _export(
 ) -> int:
     url = db or project_settings().get("NEWSARCHIVE_DATABASE_URL")
     try:
-        engine = open_database(url)
+        engine = _export_source(url)
     except DatabaseError as error:
         fail(str(error))
     try:
@@ -324,6 +332,15 @@ def _export(
         fail(f"cannot write export: {error.strerror}: {error.filename}")
     finally:
         engine.dispose()
+
+
+def _export_source(url: str) -> Engine:
+    """The archive to export, opened read-only (so a read-only archive exports); where there is
+    none, a new empty one, as every command but ``runs`` and ``show`` creates it (issue 5)."""
+    try:
+        return open_reader(url)
+    except NoArchive:
+        return open_database(url)
 
 
 @main.group()

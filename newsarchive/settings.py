@@ -58,6 +58,9 @@ NEWSARCHIVE_DB_BUSY_TIMEOUT = 30.0  # SQLite: seconds a write waits for another 
 NEWSARCHIVE_REFETCH_HOURS = 0.0
 # One run per job (spider + arguments) at a time: a second one exits with ALREADY_RUNNING (5).
 NEWSARCHIVE_JOB_LOCK = True
+# Seconds between checks that the run still holds its job lock (taken back if it had gone, the run
+# stopped if another run took it). 0: none; a PostgreSQL lock connection's end is noticed at once.
+NEWSARCHIVE_JOB_LOCK_CHECK_SECONDS = 2.0
 # A listing stops paging after this many pages in a row held nothing new (0: page to the limit).
 NEWSARCHIVE_STOP_AFTER_KNOWN_PAGES = 1
 # An article body (raw HTML) longer than this is dropped as body_too_large; real ones are < 100 k.
@@ -130,6 +133,9 @@ DOWNLOADER_MIDDLEWARES = {
     # Before RetryMiddleware (550), after HttpCompressionMiddleware (590): sees every decompressed
     # response, and a 429 before anything could retry it at once.
     "newsarchive.blocks.BlockMiddleware": 560,
+    # Once another run took the job's lock, nothing more is sent: after every other middleware, so
+    # requests they held back (robots.txt, a block pause) are stopped too.
+    "newsarchive.joblock.JobLockFence": 980,
     # Closest to the downloader, so every other middleware sees the original URL.
     "newsarchive.middlewares.ReplayOriginMiddleware": 990,
 }

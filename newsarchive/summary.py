@@ -26,6 +26,12 @@ RESPONSES_CHECKED = "newsarchive/responses_checked"
 DEADLETTER_FILE = "newsarchive/deadletter_file"  # set by the store pipeline: where dead letters went
 NOT_SAVED = "newsarchive/not_saved"  # articles neither stored nor dead-lettered (fetched again next run)
 ROBOTS_TXT_SKIP = "robots_txt"  # the skipped reason of a request robots.txt disallows
+# newsarchive.joblock: the finish reason (and dropped reason of the articles it did not store) of a
+# run whose job lock another run took; how often a run took its lock back after it had gone
+JOB_LOCK_LOST = "job_lock_lost"
+JOB_LOCK_RETAKEN = "newsarchive/job_lock/retaken"
+# finish reasons newsarchive sets itself, in words for the one-line error
+EARLY_END_REASONS = {JOB_LOCK_LOST: "another run of the job took its lock after this run's lock was broken"}
 OK = "ok"
 FAILED = "failed"
 
@@ -144,7 +150,8 @@ class RunSummary:
         if failure:
             out.append(f"{spider} failed: {failure}")
         elif self.finish_reason not in (None, "finished"):
-            out.append(f"{spider} ended early: {self.finish_reason}")
+            why = EARLY_END_REASONS.get(self.finish_reason)
+            out.append(f"{spider} ended early: {self.finish_reason}" + (f" ({why})" if why else ""))
         unread = self.errors or self.blocks or self.skipped.get(ROBOTS_TXT_SKIP)
         if self.listing_pages == 0 and unread and spider != "reparse":  # reparse reads no listing
             out.append(f"{spider} could not read any listing page")

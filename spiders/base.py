@@ -31,6 +31,7 @@ from newsarchive.db.runs import effective_status, job_key, recent_runs
 from newsarchive.failures import failure_reason
 from newsarchive.ids import canonical_info_code
 from newsarchive.items import PREFERRED_FEED, Article, FeedClaim
+from newsarchive.joblock import LockLost
 from newsarchive.middlewares import ORIGINAL_URL_KEY
 from newsarchive.pages.eastmoney import parse_article
 from newsarchive.pages.model import ArticlePage, ListingEntry, ListingPage, PageError
@@ -154,6 +155,8 @@ class ArchiveSpider(Spider):
         """Errback: one counted line per failed download instead of a logged traceback."""
         if isinstance(failure.value, Blocked):
             return  # counted by newsarchive.blocks (newsarchive/blocked/<kind>, gave_up/<site>)
+        if isinstance(failure.value, LockLost):
+            return  # counted by newsarchive.joblock (skipped/job_lock_lost): another run has the job
         if type(failure.value) is IgnoreRequest and "robots.txt" in str(failure.value):
             self.count(f"skipped/{ROBOTS_TXT_SKIP}")  # Scrapy's RobotsTxtMiddleware: Disallow
             return

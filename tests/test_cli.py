@@ -177,6 +177,20 @@ def test_crawl_errors_are_one_line(tmp_path: Path, args: tuple[str, ...], expect
     assert not list(tmp_path.glob("data/warc/*"))  # nothing was fetched or archived
 
 
+def test_a_log_file_that_cannot_be_opened_is_a_one_line_usage_error(tmp_path: Path) -> None:
+    """Issue 13: Scrapy opened LOG_FILE while the crawler process was built, and its OSError was a
+    traceback."""
+    done = run_cli(
+        "crawl", "eastmoney", "-s", "LOG_FILE=/dev/null/x",
+        "-s", "NEWSARCHIVE_REPLAY_ORIGIN=http://127.0.0.1:1", cwd=tmp_path, timeout=30,
+    )  # fmt: skip
+
+    message = assert_one_line_error(done.returncode, done.stderr, expected_code=2)
+    assert message == "cannot open log file /dev/null/x: Not a directory"
+    assert done.stderr.count("\n") == 1
+    assert not list(tmp_path.glob("data/warc/*"))
+
+
 def test_a_bad_log_level_is_a_usage_error(tmp_path: Path) -> None:
     done = run_cli("crawl", "eastmoney", "--log-level", "bogus", cwd=tmp_path, timeout=30)
     assert done.returncode == 2 and "Traceback" not in done.stderr
