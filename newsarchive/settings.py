@@ -121,6 +121,9 @@ DEFAULT_REQUEST_HEADERS = {
 }
 COOKIES_ENABLED = False
 TELNETCONSOLE_ENABLED = False
+# Scrapy 2.19 starts a localhost HTTP server that runs any Python code sent to it, its token in a
+# job file under ~/.local/state/scrapy/job_files (left behind by every SIGKILL). Nothing here uses it.
+REMOTE_CONTROL_ENABLED = False
 REQUEST_FINGERPRINTER_IMPLEMENTATION = "2.7"
 FEED_EXPORT_ENCODING = "utf-8"
 LOG_LEVEL = os.environ.get("NEWSARCHIVE_LOG_LEVEL", "INFO")
