@@ -13,6 +13,7 @@ stall, a body shorter than its Content-Length) are carried out by the server's h
 
 from __future__ import annotations
 
+import gzip
 import json
 import re
 from dataclasses import dataclass, field, replace
@@ -41,6 +42,7 @@ class Fault(StrEnum):
     GBK = "gbk"  # the real page in GBK, declaring no charset anywhere
     REDIRECT_LOOP = "redirect_loop"  # 302 to the same page with ?loop=1, which redirects back
     HUGE_PAGE = "huge_page"  # the real page padded to HUGE_PAGE_BYTES
+    GZIP_BOMB = "gzip_bomb"  # the huge page gzipped (a few KB) with Content-Encoding: gzip
 
 
 JSON_ONLY = frozenset({Fault.MALFORMED_JSON, Fault.EMPTY_LIST})
@@ -129,6 +131,9 @@ def faulty(fault: Fault, normal: Response, path: str, params: dict[str, str]) ->
         return replace(normal, content_type="text/html", body=text.encode("gbk", "xmlcharrefreplace"))
     if fault is Fault.HUGE_PAGE:
         return replace(normal, body=_padded(normal.body, HUGE_PAGE_BYTES))
+    if fault is Fault.GZIP_BOMB:  # small on the wire, past any sane DOWNLOAD_MAXSIZE once inflated
+        bomb = gzip.compress(_padded(normal.body, HUGE_PAGE_BYTES), compresslevel=9)
+        return replace(normal, body=bomb, headers=(*normal.headers, ("Content-Encoding", "gzip")))
     raise ValueError(f"unknown fault {fault!r}")
 
 
