@@ -121,24 +121,20 @@ def redirect_sites(spider: Spider | None, source_url: str) -> frozenset[str]:
     return declared or frozenset({site_of(urlsplit(source_url).hostname or "")})
 
 
-class _Refusals:
-    """Counts and logs refusals: one stats key and one log line each."""
+_CONSEQUENCE = {
+    REQUEST: "not sent",
+    REDIRECT: "not followed, nothing stored",
+    REFRESH: "not followed, the page is kept as it is",
+}
 
-    _CONSEQUENCE = {
-        REQUEST: "not sent",
-        REDIRECT: "not followed, nothing stored",
-        REFRESH: "not followed, the page is kept as it is",
-    }
 
-    def __init__(self, stats: StatsCollector | None) -> None:
-        self.stats = stats
-
-    def refuse(self, kind: str, why: str, url: str, source: str | None = None) -> Refused:
-        if self.stats is not None:
-            self.stats.inc_value(f"{REFUSED_PREFIX}{kind}_{why}")
-        origin = f" from {source}" if source else ""
-        logger.warning("refused %s to %s%s (%s): %s", kind, url, origin, why, self._CONSEQUENCE[kind])
-        return Refused(f"refused {kind} to {url} ({why})")
+def _refused(stats: StatsCollector | None, kind: str, why: str, url: str, source: str = "") -> Refused:
+    """Count and log one refusal (one stats key, one line); the exception to raise, if any."""
+    if stats is not None:
+        stats.inc_value(f"{REFUSED_PREFIX}{kind}_{why}")
+    origin = f" from {source}" if source else ""
+    logger.warning("refused %s to %s%s (%s): %s", kind, url, origin, why, _CONSEQUENCE[kind])
+    return Refused(f"refused {kind} to {url} ({why})")
 
 
 class HostPolicyMiddleware:
@@ -146,7 +142,7 @@ class HostPolicyMiddleware:
     RobotsTxtMiddleware, so a refused host is not even asked for its robots.txt)."""
 
     def __init__(self, stats: StatsCollector | None, origin: str) -> None:
-        self.refusals = _Refusals(stats)
+        self.stats = stats
         self.origin = origin
 
     @classmethod
@@ -161,7 +157,7 @@ class HostPolicyMiddleware:
         if why is None and not self.origin:
             why = await _address_refusal(urlsplit(request.url).hostname or "")
         if why is not None:
-            raise self.refusals.refuse(kind, why, request.url)
+            raise _refused(self.stats, kind, why, request.url)
 
 
 async def _address_refusal(host: str) -> str | None:
@@ -178,26 +174,28 @@ async def _address_refusal(host: str) -> str | None:
     return None if is_public_address(str(address)) else PRIVATE_ADDRESS
 
 
-class RedirectMiddleware(redirect.RedirectMiddleware):
+class _TargetPolicy:
+    """What the two redirect middlewares add to Scrapy's: judging where a response sends us."""
+
+    crawler: Crawler
+
+    def refused_target(self, kind: str, target: str, response: Response) -> Refused | None:
+        """The counted refusal of ``target`` (``response`` leading there), or None to follow it."""
+        why = refusal(target, redirect_sites(self.crawler.spider, response.url))
+        return None if why is None else _refused(self.crawler.stats, kind, why, target, response.url)
+
+
+class RedirectMiddleware(_TargetPolicy, redirect.RedirectMiddleware):
     """Scrapy's, refusing a 3xx whose target :func:`refusal` refuses (Scrapy would even crash on a
     ``javascript:`` Location, building a Request from it)."""
-
-    refusals: _Refusals
-
-    @classmethod
-    def from_crawler(cls, crawler: Crawler) -> RedirectMiddleware:
-        middleware = super().from_crawler(crawler)
-        middleware.refusals = _Refusals(crawler.stats)
-        return middleware
 
     def process_response(
         self, request: Request, response: Response, spider: Spider | None = None
     ) -> Request | Response:
         target = self.redirect_target(request, response)
-        if target is not None:
-            why = refusal(target, redirect_sites(self.crawler.spider, response.url))
-            if why is not None:
-                raise self.refusals.refuse(REDIRECT, why, target, response.url)
+        refused = None if target is None else self.refused_target(REDIRECT, target, response)
+        if refused is not None:
+            raise refused
         return super().process_response(request, response)
 
     def redirect_target(self, request: Request, response: Response) -> str | None:
@@ -216,32 +214,21 @@ class RedirectMiddleware(redirect.RedirectMiddleware):
         return urljoin(response.url, safe_url_string(location))
 
 
-class MetaRefreshMiddleware(redirect.MetaRefreshMiddleware):
+class MetaRefreshMiddleware(_TargetPolicy, redirect.MetaRefreshMiddleware):
     """Scrapy's, leaving a refresh :func:`refusal` refuses unfollowed: the page that carried it goes
     on to be parsed as it is."""
-
-    refusals: _Refusals
 
     def __init__(self, settings: BaseSettings) -> None:
         super().__init__(settings)
         self.ignore_tags = settings.getlist("METAREFRESH_IGNORE_TAGS")
         self.max_delay = settings.getfloat("METAREFRESH_MAXDELAY")
 
-    @classmethod
-    def from_crawler(cls, crawler: Crawler) -> MetaRefreshMiddleware:
-        middleware = super().from_crawler(crawler)
-        middleware.refusals = _Refusals(crawler.stats)
-        return middleware
-
     def process_response(
         self, request: Request, response: Response, spider: Spider | None = None
     ) -> Request | Response:
         target = self.refresh_target(request, response)
-        if target is not None:
-            why = refusal(target, redirect_sites(self.crawler.spider, response.url))
-            if why is not None:
-                self.refusals.refuse(REFRESH, why, target, response.url)
-                return response
+        if target is not None and self.refused_target(REFRESH, target, response):
+            return response
         return super().process_response(request, response)
 
     def refresh_target(self, request: Request, response: Response) -> str | None:

@@ -156,7 +156,8 @@ def built(middleware: Any, **settings: Any) -> Any:
 
 
 def refused_stats(middleware: Any) -> dict[str, int]:
-    stats = middleware.refusals.stats.get_stats()
+    collector = middleware.crawler.stats if hasattr(middleware, "crawler") else middleware.stats
+    stats = collector.get_stats()
     return {key: value for key, value in stats.items() if key.startswith("newsarchive/refused/")}
 
 
