@@ -47,6 +47,7 @@ def run_counts(summary: RunSummary) -> dict[str, Any]:
         "quirks": dict(summary.quirks),
         "listing_stopped": dict(summary.listing_stopped),
         "blocked": dict(summary.blocked),
+        "refused": dict(summary.refused),
         "deadletter": summary.deadletter,
         "not_saved": summary.not_saved,
         "warc_errors": summary.warc_errors,

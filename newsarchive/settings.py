@@ -121,12 +121,22 @@ DEFAULT_REQUEST_HEADERS = {
 }
 COOKIES_ENABLED = False
 TELNETCONSOLE_ENABLED = False
+# Scrapy 2.19 starts a localhost HTTP server that runs any Python code sent to it, its token in a
+# job file under ~/.local/state/scrapy/job_files (left behind by every SIGKILL). Nothing here uses it.
+REMOTE_CONTROL_ENABLED = False
 REQUEST_FINGERPRINTER_IMPLEMENTATION = "2.7"
 FEED_EXPORT_ENCODING = "utf-8"
 LOG_LEVEL = os.environ.get("NEWSARCHIVE_LOG_LEVEL", "INFO")
 LOG_FORMATTER = "newsarchive.logformatter.ArchiveLogFormatter"
 
 DOWNLOADER_MIDDLEWARES = {
+    # Where requests may go (newsarchive/hosts.py): before robots.txt, so a refused host is not even
+    # asked for one; Scrapy's redirect middlewares replaced by ones refusing off-site targets.
+    "newsarchive.hosts.HostPolicyMiddleware": 60,
+    "scrapy.downloadermiddlewares.redirect.MetaRefreshMiddleware": None,
+    "newsarchive.hosts.MetaRefreshMiddleware": 580,
+    "scrapy.downloadermiddlewares.redirect.RedirectMiddleware": None,
+    "newsarchive.hosts.RedirectMiddleware": 600,
     # Scrapy's, with every request waiting for a robots.txt checked (see newsarchive/robots.py)
     "scrapy.downloadermiddlewares.robotstxt.RobotsTxtMiddleware": None,
     "newsarchive.robots.RobotsTxtMiddleware": 100,

@@ -22,6 +22,8 @@ WARNINGS = "newsarchive/warnings"  # set by newsarchive.history.RunHistoryExtens
 # counted by newsarchive.blocks.BlockMiddleware (kept here: this module imports no Scrapy component)
 BLOCKED_PREFIX = "newsarchive/blocked/"
 GAVE_UP_PREFIX = "newsarchive/gave_up/"
+# counted by newsarchive.hosts: requests, redirects and refreshes refused for where they go
+REFUSED_PREFIX = "newsarchive/refused/"
 RESPONSES_CHECKED = "newsarchive/responses_checked"
 DEADLETTER_FILE = "newsarchive/deadletter_file"  # set by the store pipeline: where dead letters went
 NOT_SAVED = "newsarchive/not_saved"  # articles neither stored nor dead-lettered (fetched again next run)
@@ -72,6 +74,7 @@ class RunSummary:
     retries: dict[str, int] = field(default_factory=dict)  # reason -> requests sent again
     quirks: dict[str, int] = field(default_factory=dict)  # kind -> responses used despite it
     listing_stopped: dict[str, int] = field(default_factory=dict)  # why listings stopped paging
+    refused: dict[str, int] = field(default_factory=dict)  # <kind>_<why> -> requests not sent/followed
 
     @classmethod
     def from_stats(cls, stats: dict[str, Any]) -> RunSummary:
@@ -119,6 +122,7 @@ class RunSummary:
             retries=_merged((retry_reason(k), v) for k, v in prefixed(RETRY_PREFIX).items()),
             quirks=prefixed(QUIRK_PREFIX),
             listing_stopped=prefixed(LISTING_STOPPED_PREFIX),
+            refused=prefixed(REFUSED_PREFIX),
         )
 
     @property
@@ -152,7 +156,7 @@ class RunSummary:
         elif self.finish_reason not in (None, "finished"):
             why = EARLY_END_REASONS.get(self.finish_reason)
             out.append(f"{spider} ended early: {self.finish_reason}" + (f" ({why})" if why else ""))
-        unread = self.errors or self.blocks or self.skipped.get(ROBOTS_TXT_SKIP)
+        unread = self.errors or self.blocks or self.skipped.get(ROBOTS_TXT_SKIP) or sum(self.refused.values())
         if self.listing_pages == 0 and unread and spider != "reparse":  # reparse reads no listing
             out.append(f"{spider} could not read any listing page")
         if self.mostly_blocked:
@@ -216,6 +220,8 @@ class RunSummary:
             out.append(f"requests retried:      {sum(self.retries.values())}" + _breakdown(self.retries))
         if self.quirks:
             out.append(f"quirks handled:        {sum(self.quirks.values())}" + _breakdown(self.quirks))
+        if self.refused:
+            out.append(f"refused:               {sum(self.refused.values())}" + _breakdown(self.refused))
         if self.blocks or self.gave_up:
             out.append(
                 f"blocked:               {self.blocks}"

@@ -58,6 +58,7 @@ def counts(**changed: object) -> dict[str, object]:
         "quirks": {},
         "listing_stopped": {},
         "blocked": {},
+        "refused": {},
         "deadletter": 0,
         "not_saved": 0,
         "warc_errors": 0,
