@@ -1,7 +1,9 @@
 """Jekyll export in the original system's post format (reference/000_ec9bf5bae55da0f9.txt).
 
 ``_posts/<YYYY-MM-DD>-<info_code>.md``: front matter, the cleaned body followed by the source line,
-the share link and the back links. Defaults reproduce the original site byte for byte.
+the share link and the back links. Defaults reproduce the original site byte for byte. Each post is
+replaced atomically (newsarchive.export.atomic), and only when its text changed: an export that
+fails part way (full disk, database error) leaves every post whole, old or new.
 
 Every scraped value is escaped for where it lands (issue 13):
 - front matter: the title as a YAML double-quoted scalar; tags and categories in the original's plain
@@ -29,6 +31,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
+from newsarchive.export.atomic import atomic_write
 from newsarchive.ids import canonical_info_code
 from newsarchive.items import FAST_FEED
 from newsarchive.text.media import SLUG_PATTERN
@@ -102,7 +105,8 @@ def markdown_text(text: str) -> str:
 
 
 def write_jekyll(articles: Iterable[Any], out_dir: Path, options: JekyllOptions = JekyllOptions()) -> int:
-    """Write one post per article under ``out_dir/_posts``; returns the number written.
+    """Write one post per article under ``out_dir/_posts``; returns the number of posts exported
+    (written, or already holding the same text).
 
     A row whose info_code is not a valid article code is skipped with a warning: its file
     name could not be trusted (valid: an East Money or a namespaced id, newsarchive.ids)."""
@@ -115,9 +119,21 @@ def write_jekyll(articles: Iterable[Any], out_dir: Path, options: JekyllOptions 
         except ValueError:
             logger.warning("skipped article with invalid info_code %r", article.info_code)
             continue
-        (posts / name).write_text(render_post(article, options), encoding="utf-8")
+        _write_post(posts / name, render_post(article, options))
         count += 1
     return count
+
+
+def _write_post(path: Path, text: str) -> None:
+    """Replace the post unless it already holds ``text``: a nightly export of a whole archive
+    rewrites (and fsyncs) only what changed, and needs no free space for the rest."""
+    try:
+        if path.read_bytes() == text.encode("utf-8"):
+            return
+    except FileNotFoundError:
+        pass
+    with atomic_write(path) as stream:
+        stream.write(text)
 
 
 def yaml_string(value: str) -> str:
