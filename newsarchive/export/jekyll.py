@@ -16,7 +16,8 @@ Every scraped value is escaped for where it lands (issue 13):
 - the back link's URL: the category percent-encoded;
 - the body (sanitized HTML): ``[ ] { } | $`` as character references, so neither Liquid nor kramdown
   (links, images, references, IALs and extensions, tables, math) finds anything to act on even where
-  kramdown reads the body as Markdown rather than as an HTML block.
+  kramdown reads the body as Markdown rather than as an HTML block (and no ``{:/nomarkdown}`` can end
+  the block a long post's body is put in, LONG_POST_CHARS).
 Short fields are published in their plain-text form (newsarchive.text.plain): the same value for
 every row this version stores, and a safe one for rows stored before it.
 """
@@ -55,6 +56,11 @@ _BODY_SYNTAX = re.compile(r"[\[\]{}|$]")
 # controls, and the line/paragraph separators YAML treats as line breaks.
 _YAML_ESCAPES = re.compile('["\\\\\x00-\x1f\x7f-\x9f\u2028\u2029\ud800-\udfff]')
 _YAML_SHORT_ESCAPES = {'"': '\\"', "\\": "\\\\", "\n": "\\n", "\t": "\\t", "\r": "\\r"}
+# kramdown's time on one line grows with the square of the tags and entities on it: a post with a
+# 1.8 M-character body took 221 s to build, one of 50,000 characters 0.3 s. Past this many characters
+# the digest and body are passed in {::nomarkdown}, which kramdown copies without parsing (0.1 s for
+# 1.8 M); shorter ones keep the original's form, which the seed post must match byte for byte.
+LONG_POST_CHARS = 50_000
 # Jekyll's default ("date") permalink without :categories, for posts whose category is not a slug.
 UNCATEGORIZED_PERMALINK = '"/:year/:month/:day/:title:output_ext"'
 # Plain words YAML 1.1 (PyYAML and Ruby's Psych, which Jekyll uses) read as booleans or null.
@@ -76,7 +82,21 @@ def render_post(article: Any, options: JekyllOptions = JekyllOptions()) -> str:
     """The post text, with every scraped value escaped for where it lands (see the module docstring)."""
     tags = [tag for tag in map(plain_text, article.tags or []) if tag]
     category = plain_text(article.category) or ""
-    front = [
+    summary = plain_text(article.summary) if article.feed in DIGEST_FEEDS else None
+    media = plain_text(article.media)
+    source = f'<p class="em_media">（文章来源：{markdown_text(media)}）</p>' if media else ""
+    # stored bodies are sanitized already; sanitizing again guards rows written by older versions
+    body = _inert_body(sanitize_html(article.body_html or ""))
+    share = options.share_url.replace(SHARE_URL_PLACEHOLDER, canonical_info_code(article.info_code))
+    label = markdown_text(tags[0] if tags else category)
+    site = options.site_url.rstrip("/")
+    back = f"[返回{label}]({site}/category/{quote(category, safe='')}.html)｜[返回首页]({site}/)"
+    front = _front_matter(article, tags, category)
+    return "\n".join([*front, _content(summary, body + source), "", f"<{share}>", "", back])
+
+
+def _front_matter(article: Any, tags: list[str], category: str) -> list[str]:
+    lines = [
         "---",
         "layout: post",
         f"title: {yaml_string(plain_text(article.title) or '')}",
@@ -85,18 +105,18 @@ def render_post(article: Any, options: JekyllOptions = JekyllOptions()) -> str:
         f"tags: {_yaml_words(tags)}",
     ]
     if category and not SLUG_PATTERN.fullmatch(category):
-        front.append(f"permalink: {UNCATEGORIZED_PERMALINK}")
-    summary = plain_text(article.summary) if article.feed in DIGEST_FEEDS else None
-    digest = f"> {markdown_text(summary)}\n\n" if summary else ""
-    media = plain_text(article.media)
-    source = f'<p class="em_media">（文章来源：{markdown_text(media)}）</p>' if media else ""
-    share = options.share_url.replace(SHARE_URL_PLACEHOLDER, canonical_info_code(article.info_code))
-    label = markdown_text(tags[0] if tags else category)
-    site = options.site_url.rstrip("/")
-    back = f"[返回{label}]({site}/category/{quote(category, safe='')}.html)｜[返回首页]({site}/)"
-    # stored bodies are sanitized already; sanitizing again guards rows written by older versions
-    body = _inert_body(sanitize_html(article.body_html or ""))
-    return "\n".join([*front, "---", f"{digest}{body}{source}", "", f"<{share}>", "", back])
+        lines.append(f"permalink: {UNCATEGORIZED_PERMALINK}")
+    return [*lines, "---"]
+
+
+def _content(summary: str | None, html: str) -> str:
+    """The digest as a ``>`` quote, then the body on one line, as the original wrote them; past
+    LONG_POST_CHARS both go as HTML in a ``{::nomarkdown}`` block, which kramdown copies as it is."""
+    digest = markdown_text(summary) if summary else ""
+    if len(digest) + len(html) <= LONG_POST_CHARS:
+        return f"> {digest}\n\n{html}" if digest else html
+    quote_html = f"<blockquote><p>{digest}</p></blockquote>" if digest else ""
+    return f"{{::nomarkdown}}\n{quote_html}{html}\n{{:/nomarkdown}}"
 
 
 def markdown_text(text: str) -> str:

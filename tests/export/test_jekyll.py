@@ -21,7 +21,7 @@ from hypothesis import strategies as st
 
 from newsarchive.db.engine import open_database
 from newsarchive.db.writer import BatchWriter
-from newsarchive.export.jekyll import render_post, write_jekyll, yaml_string
+from newsarchive.export.jekyll import markdown_text, render_post, write_jekyll, yaml_string
 from newsarchive.items import Article
 from newsarchive.pages.eastmoney import parse_article
 from newsarchive.text.clean import clean_body
@@ -504,3 +504,39 @@ def test_hostile_archive_builds_a_site_with_no_script_vector(
     shown_everywhere = "".join(squashed(page.text_content()) for page in pages.values())
     for literal_text in ["{{ site.posts | size }}", "{% foo %}", "{% raw %}", '{: onclick="alert(5)"}']:
         assert literal_text in shown_everywhere
+
+
+# --- a long post builds in linear time (issue 13, point 13) ---------------------------------------
+
+LONG_PARAGRAPH = "<p>" + "订单锐减" * 25 + "<strong>要点</strong>[a](javascript:1) {{ x }}</p>"
+LONG_BODY = LONG_PARAGRAPH * (1_800_000 // len(LONG_PARAGRAPH))  # the issue's 1.8 M characters
+LONG_SUMMARY = "[摘要](javascript:2) " * 5_000
+
+
+def test_a_long_post_goes_to_kramdown_as_html_it_copies() -> None:
+    article = replace(seed_article(), feed="eastmoney_fast", summary=LONG_SUMMARY, body_html=LONG_BODY)
+    content = render_post(article).split("---\n", 2)[2].split("\n\n<http://finews")[0]
+    digest = markdown_text(LONG_SUMMARY.strip())
+    assert content.startswith(f"{{::nomarkdown}}\n<blockquote><p>{digest}</p></blockquote><p>订单锐减")
+    assert content.endswith('<p class="em_media">（文章来源：证券日报网）</p>\n{:/nomarkdown}')
+    # nothing inside can end the block early, or reach Liquid
+    assert content.count("{") == content.count("}") == 2
+
+
+def test_a_long_post_builds_with_real_jekyll(jekyll: str, tmp_path: Path) -> None:
+    article = replace(seed_article(), feed="eastmoney_fast", summary=LONG_SUMMARY, body_html=LONG_BODY)
+    site, out = tmp_path / "site", tmp_path / "out"
+    write_jekyll([article], site)
+
+    build_site(jekyll, site, out)  # took 221 s for a body like this one before (kramdown, one line)
+
+    [built] = out.rglob("NW*.html")
+    page = lxml.html.document_fromstring(built.read_text(encoding="utf-8"))
+    assert script_vectors(page) == []
+    assert squashed(page.cssselect("article blockquote")[0].text_content()) == LONG_SUMMARY.strip()
+    paragraphs = page.cssselect("article > p")
+    count = len(LONG_BODY) // len(LONG_PARAGRAPH)
+    assert [p.text_content() for p in paragraphs[:count]] == [
+        "订单锐减" * 25 + "要点[a](javascript:1) {{ x }}"
+    ] * count
+    assert paragraphs[count].text_content() == "（文章来源：证券日报网）"
