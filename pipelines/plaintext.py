@@ -2,9 +2,10 @@
 (newsarchive.text.plain): no markup fragment, no bidi or other invisible control.
 
 The parsers already extract plain text; this step holds for every source (declared sites, reparse,
-and anything else that makes items), so a layout that prints a title unescaped cannot run it. It runs
-first, so an item whose title is nothing but markup drops as ``no_title``. Each field that held
-markup or controls is counted in ``newsarchive/cleaned/markup_in_<field>``.
+``newsarchive load``, which runs the crawl's pipelines: pipelines.article_steps), so a layout that
+prints a title unescaped cannot run it. It runs first, so an item whose title is nothing but markup
+drops as ``no_title``. Each field that held markup or controls is counted in
+``newsarchive/cleaned/markup_in_<field>``.
 """
 
 from __future__ import annotations
