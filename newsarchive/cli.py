@@ -13,12 +13,14 @@ from typing import Any, NoReturn
 
 import click
 from sqlalchemy.engine import Engine
+from sqlalchemy.exc import SQLAlchemyError
 
 from newsarchive import exitcodes
 from newsarchive.archive.warc import ArchiveError, read_responses
 from newsarchive.db.engine import (
     DatabaseError,
     NoArchive,
+    first_line,
     open_database,
     open_reader,
     session_factory,
@@ -295,12 +297,13 @@ def export() -> None:
 )
 @EXCLUDE_DUPLICATES
 def export_jekyll(out: Path, db: str | None, site_url: str, share_url: str, exclude_duplicates: bool) -> None:
-    """Write Jekyll posts in the original site's format."""
+    """Write Jekyll posts in the original site's format (each post replaced atomically)."""
     if "{info_code}" not in share_url:
         fail("--share-url must contain {info_code}", EXIT_USAGE)
     options = JekyllOptions(site_url, share_url)
-    count = _export(db, exclude_duplicates, lambda rows: write_jekyll(rows, out, options))
-    click.echo(f"wrote {count} posts to {out / '_posts'}")
+    posts = out / "_posts"
+    count = _export(db, exclude_duplicates, lambda rows: write_jekyll(rows, out, options), posts)
+    click.echo(f"wrote {count} posts to {posts}")
 
 
 @export.command("jsonl")
@@ -308,9 +311,12 @@ def export_jekyll(out: Path, db: str | None, site_url: str, share_url: str, excl
 @click.option("--db", metavar="URL", help="SQLAlchemy database URL.")
 @EXCLUDE_DUPLICATES
 def export_jsonl(out: Path, db: str | None, exclude_duplicates: bool) -> None:
-    """Write one JSON object per article (JSON Lines), ``duplicate_of`` included."""
+    """Write one JSON object per article (JSON Lines), ``duplicate_of`` included; the file is
+    replaced only by a complete export."""
     # plain rows of the record's columns: several times faster than ORM objects (newsarchive.export.rows)
-    count = _export(db, exclude_duplicates, lambda records: write_records(records, out), iter_export_records)
+    count = _export(
+        db, exclude_duplicates, lambda records: write_records(records, out), out, iter_export_records
+    )
     click.echo(f"wrote {count} articles to {out}")
 
 
@@ -318,6 +324,7 @@ def _export(
     db: str | None,
     exclude_duplicates: bool,
     writer: Callable[[Iterable[Any]], int],
+    target: Path,
     reader: Callable[..., Iterable[Any]] = iter_articles,
 ) -> int:
     url = db or project_settings().get("NEWSARCHIVE_DATABASE_URL")
@@ -329,7 +336,9 @@ def _export(
         with session_factory(engine)() as session:
             return writer(reader(session, exclude_duplicates=exclude_duplicates))
     except OSError as error:
-        fail(f"cannot write export: {error.strerror}: {error.filename}")
+        fail(f"cannot write {target}: {error.strerror or error}")
+    except SQLAlchemyError as error:  # e.g. a damaged SQLite file, a server gone mid-export
+        fail(f"cannot read database: {first_line(error)}")
     finally:
         engine.dispose()
 

@@ -156,6 +156,8 @@ EXTENSIONS = {
     "newsarchive.progress.ProgressExtension": 510,
 }
 ITEM_PIPELINES = {
+    # first: titles, media names... become plain text before anything checks or derives from them
+    "pipelines.plaintext.PlainTextPipeline": 50,
     "pipelines.validate.ValidatePipeline": 100,
     "pipelines.clean.CleanBodyPipeline": 200,
     "pipelines.dates.NormalizeDatesPipeline": 300,

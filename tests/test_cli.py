@@ -16,7 +16,10 @@ from click.testing import CliRunner, Result
 from sqlalchemy import create_engine, text
 
 from newsarchive.cli import main
+from newsarchive.db.engine import open_database
+from newsarchive.db.writer import BatchWriter
 from tests.conftest import run_cli
+from tests.export.test_jekyll import seed_article
 
 UNREACHABLE_PG = "postgresql+psycopg://postgres@127.0.0.1:1/x"
 ERROR_PREFIX = "newsarchive: error: "
@@ -227,6 +230,15 @@ def test_reparse_needs_an_archive(tmp_path: Path) -> None:
     assert "Missing argument 'ARCHIVES...'" in done.stderr
 
 
+def test_demo_with_an_unusable_out_folder_is_one_line_before_any_crawl(tmp_path: Path) -> None:
+    done = run_cli("demo", "--out", "/dev/null", "--db", f"sqlite:///{tmp_path / 'demo.db'}", cwd=tmp_path)
+
+    message = assert_one_line_error(done.returncode, done.stderr, expected_code=1)
+    assert message == "cannot write posts to /dev/null/_posts: Not a directory"
+    assert "sample site" not in done.stdout  # refused before serving or crawling anything
+    assert not (tmp_path / "demo.db").exists()
+
+
 # --- export: in-process ---------------------------------------------------------------------------
 
 
@@ -277,6 +289,24 @@ def test_export_jekyll_share_url_without_placeholder(tmp_path: Path, sqlite_url:
 
     message = assert_one_line_error(result.exit_code, result.stderr, expected_code=2)
     assert message == "--share-url must contain {info_code}"
+
+
+@pytest.mark.parametrize(
+    "template", ["https://s/?c={info_code}&x={0}", "https://s/{info_code}/{", "{info_code}{x}"]
+)
+def test_export_jekyll_share_url_is_plain_substitution(
+    tmp_path: Path, sqlite_url: str, template: str
+) -> None:
+    engine = open_database(sqlite_url)
+    BatchWriter(engine).write([seed_article()])
+    engine.dispose()
+    site = tmp_path / "site"
+
+    result = invoke("export", "jekyll", "--out", str(site), "--db", sqlite_url, "--share-url", template)
+
+    assert result.exit_code == 0, result.output
+    post = (site / "_posts" / "2022-04-29-NW202204292366280343.md").read_text(encoding="utf-8")
+    assert f"\n\n<{template.replace('{info_code}', 'NW202204292366280343')}>\n\n" in post
 
 
 def test_export_jsonl_of_an_empty_archive(tmp_path: Path, db_url: str) -> None:

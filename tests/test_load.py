@@ -53,6 +53,14 @@ def test_a_loaded_body_is_cleaned_and_sanitized_as_a_crawled_one(tmp_path: Path,
     assert row["body_text"] == "正文\n第二段"  # worked out from the body again, never taken on trust
 
 
+def test_loaded_short_fields_are_plain_text_as_crawled_ones(tmp_path: Path, sqlite_url: str) -> None:
+    hostile = {"title": "\u202e看涨<img src=x onerror=alert(1)//", "author": "<scr<script>ipt>记者"}
+    code, _, stderr = load(tmp_path, sqlite_url, record(1, **hostile, summary="PMI<50 <b>摘要</b>"))
+    assert code == 0, stderr
+    row = stored_rows(sqlite_url)["NW202204292366280301"]
+    assert (row["title"], row["author"], row["summary"]) == ("看涨", "记者", "PMI<50 摘要")
+
+
 @pytest.mark.parametrize(
     ("changes", "reason"),
     [
