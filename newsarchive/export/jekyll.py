@@ -2,7 +2,7 @@
 
 ``_posts/<YYYY-MM-DD>-<info_code>.md``: front matter, the cleaned body followed by the source line,
 the share link and the back links. Defaults reproduce the original site byte for byte. Each post is
-replaced atomically (newsarchive.export.atomic), and only when its text changed: an export that
+replaced atomically (newsarchive.files), and only when its text changed: an export that
 fails part way (full disk, database error) leaves every post whole, old or new.
 
 Every scraped value is escaped for where it lands (issue 13):
@@ -32,7 +32,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
-from newsarchive.export.atomic import atomic_write
+from newsarchive.files import atomic_write
 from newsarchive.ids import canonical_info_code
 from newsarchive.items import FAST_FEED
 from newsarchive.text.media import SLUG_PATTERN

@@ -1,6 +1,6 @@
 """JSON Lines export: one object per article, in publish order, UTF-8, ``published_at`` with +08:00.
 
-The file is replaced atomically (newsarchive.export.atomic): an export that fails or is killed
+The file is replaced atomically (newsarchive.files): an export that fails or is killed
 leaves the previous file as it was.
 """
 
@@ -11,8 +11,8 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
-from newsarchive.export.atomic import atomic_write
 from newsarchive.export.records import article_record
+from newsarchive.files import atomic_write
 
 # What json.dumps(record, ensure_ascii=False) builds on every call, built once.
 _ENCODER = json.JSONEncoder(ensure_ascii=False)

@@ -1,4 +1,4 @@
-"""Tests for newsarchive.export.atomic: a file is replaced only by a complete new one."""
+"""Tests for newsarchive.files.atomic_write: a file is replaced only by a complete new one."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from newsarchive.export.atomic import atomic_write
+from newsarchive.files import atomic_write
 
 PREVIOUS = '{"previous": "export"}\n'
 
