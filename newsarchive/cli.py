@@ -12,11 +12,21 @@ from pathlib import Path
 from typing import Any, NoReturn
 
 import click
+from sqlalchemy.engine import Engine
+from sqlalchemy.exc import SQLAlchemyError
 
 from newsarchive import exitcodes
 from newsarchive.archive.reader import DamagedRecord, read_responses
 from newsarchive.archive.warc import ArchiveError
-from newsarchive.db.engine import DatabaseError, open_database, session_factory, upgrade_database
+from newsarchive.db.engine import (
+    DatabaseError,
+    NoArchive,
+    first_line,
+    open_database,
+    open_reader,
+    session_factory,
+    upgrade_database,
+)
 from newsarchive.db.repository import iter_articles
 from newsarchive.export.jekyll import DEFAULT_SHARE_URL, DEFAULT_SITE_URL, JekyllOptions, write_jekyll
 from newsarchive.export.jsonl import write_records
@@ -187,17 +197,23 @@ def reparse(archives: tuple[Path, ...], settings: tuple[str, ...], db: str | Non
 @click.argument("files", nargs=-1, required=True, type=click.Path(path_type=Path))
 @click.option("--db", metavar="URL", help="SQLAlchemy database URL (default: data/newsarchive.db).")
 def load(files: tuple[Path, ...], db: str | None) -> None:
-    """Store the items of dead-letter FILES (written when the database was unavailable)."""
+    """Store the items of dead-letter FILES (written when the database was unavailable).
+
+    Each line is checked as a crawled page is (validation, cleaning, sanitizing, dates); bad lines
+    are reported by number and the good ones stored."""
     from datetime import timedelta
 
     from newsarchive.db.writer import BatchWriter, StoreUnavailable
-    from newsarchive.load import LoadError, read_files, store_file
+    from newsarchive.load import LoadError, check_file, load_file
+    from pipelines import article_steps
 
     try:
-        loaded = read_files(files)
+        for path in files:
+            check_file(path)
     except LoadError as error:
         fail(str(error))
     settings = project_settings({"NEWSARCHIVE_DATABASE_URL": db} if db else {})
+    steps = [pipeline.process_item for pipeline in article_steps(settings)]
     try:
         engine = open_database(
             settings.get("NEWSARCHIVE_DATABASE_URL"),
@@ -212,25 +228,52 @@ def load(files: tuple[Path, ...], db: str | None) -> None:
     )
     status = 0
     try:
-        for entry in loaded:
+        for path in files:
             try:
-                result = store_file(writer, entry, settings.getint("NEWSARCHIVE_STORE_BATCH_SIZE"))
+                loaded = load_file(writer, path, steps, settings.getint("NEWSARCHIVE_STORE_BATCH_SIZE"))
             except StoreUnavailable as error:
-                fail(f"database unavailable while loading {entry.path}: {error}; run load again")
+                fail(f"database unavailable while loading {path}: {error}; run load again")
+            except LoadError as error:
+                fail(str(error))
+            result = loaded.result
             click.echo(
-                f"{entry.path}: {len(entry.items)} items: {result.new} new, "
+                f"{path}: {loaded.items} items: {result.new} new, "
                 f"{result.unchanged + result.stale} already stored, {result.revised} revised, "
                 f"{result.moved} moved to the 7x24 feed"
             )
-            for bad in entry.bad_lines:
-                click.echo(f"newsarchive: error: {entry.path}:{bad.line}: {bad.reason}", err=True)
+            _report_bad_lines(path, loaded.items, loaded.bad_lines)
             for item, reason in result.rejected:
                 click.echo(f"newsarchive: error: {item.info_code} not stored: {reason}", err=True)
-            if entry.bad_lines or result.rejected:
+            if loaded.bad_lines or result.rejected:
                 status = EXIT_FAILED
     finally:
         engine.dispose()
     sys.exit(status)
+
+
+def _lines(count: int) -> str:
+    return f"{count} line" if count == 1 else f"{count} lines"
+
+
+BAD_LINES_SHOWN = 10  # per file; a file that is not a dead-letter file at all would print thousands
+
+
+def _report_bad_lines(path: Path, items: int, bad_lines: list[Any]) -> None:
+    if not bad_lines:
+        return
+    if not items:
+        first = bad_lines[0]
+        click.echo(
+            f"newsarchive: error: {path}: no line could be loaded ({_lines(len(bad_lines))} bad; "
+            f"line {first.line}: {first.reason})",
+            err=True,
+        )
+        return
+    for bad in bad_lines[:BAD_LINES_SHOWN]:
+        click.echo(f"newsarchive: error: {path}:{bad.line}: {bad.reason}", err=True)
+    if len(bad_lines) > BAD_LINES_SHOWN:
+        more = _lines(len(bad_lines) - BAD_LINES_SHOWN)
+        click.echo(f"newsarchive: error: {path}: … and {more} more, bad too", err=True)
 
 
 EXCLUDE_DUPLICATES = click.option(
@@ -258,12 +301,13 @@ def export() -> None:
 )
 @EXCLUDE_DUPLICATES
 def export_jekyll(out: Path, db: str | None, site_url: str, share_url: str, exclude_duplicates: bool) -> None:
-    """Write Jekyll posts in the original site's format."""
+    """Write Jekyll posts in the original site's format (each post replaced atomically)."""
     if "{info_code}" not in share_url:
         fail("--share-url must contain {info_code}", EXIT_USAGE)
     options = JekyllOptions(site_url, share_url)
-    count = _export(db, exclude_duplicates, lambda rows: write_jekyll(rows, out, options))
-    click.echo(f"wrote {count} posts to {out / '_posts'}")
+    posts = out / "_posts"
+    count = _export(db, exclude_duplicates, lambda rows: write_jekyll(rows, out, options), posts)
+    click.echo(f"wrote {count} posts to {posts}")
 
 
 @export.command("jsonl")
@@ -271,9 +315,12 @@ def export_jekyll(out: Path, db: str | None, site_url: str, share_url: str, excl
 @click.option("--db", metavar="URL", help="SQLAlchemy database URL.")
 @EXCLUDE_DUPLICATES
 def export_jsonl(out: Path, db: str | None, exclude_duplicates: bool) -> None:
-    """Write one JSON object per article (JSON Lines), ``duplicate_of`` included."""
+    """Write one JSON object per article (JSON Lines), ``duplicate_of`` included; the file is
+    replaced only by a complete export."""
     # plain rows of the record's columns: several times faster than ORM objects (newsarchive.export.rows)
-    count = _export(db, exclude_duplicates, lambda records: write_records(records, out), iter_export_records)
+    count = _export(
+        db, exclude_duplicates, lambda records: write_records(records, out), out, iter_export_records
+    )
     click.echo(f"wrote {count} articles to {out}")
 
 
@@ -281,20 +328,32 @@ def _export(
     db: str | None,
     exclude_duplicates: bool,
     writer: Callable[[Iterable[Any]], int],
+    target: Path,
     reader: Callable[..., Iterable[Any]] = iter_articles,
 ) -> int:
     url = db or project_settings().get("NEWSARCHIVE_DATABASE_URL")
     try:
-        engine = open_database(url)
+        engine = _export_source(url)
     except DatabaseError as error:
         fail(str(error))
     try:
         with session_factory(engine)() as session:
             return writer(reader(session, exclude_duplicates=exclude_duplicates))
     except OSError as error:
-        fail(f"cannot write export: {error.strerror}: {error.filename}")
+        fail(f"cannot write {target}: {error.strerror or error}")
+    except SQLAlchemyError as error:  # e.g. a damaged SQLite file, a server gone mid-export
+        fail(f"cannot read database: {first_line(error)}")
     finally:
         engine.dispose()
+
+
+def _export_source(url: str) -> Engine:
+    """The archive to export, opened read-only (so a read-only archive exports); where there is
+    none, a new empty one, as every command but ``runs`` and ``show`` creates it (issue 5)."""
+    try:
+        return open_reader(url)
+    except NoArchive:
+        return open_database(url)
 
 
 @main.group()

@@ -8,11 +8,12 @@ from pathlib import Path
 
 import click
 
-from newsarchive.db.engine import DatabaseError, open_database, session_factory
+from newsarchive.db.engine import DatabaseError, open_database
 from newsarchive.db.repository import count_articles, iter_articles
 from newsarchive.export.jekyll import write_jekyll
 from newsarchive.runner import Job, RunError, project_settings, run_jobs
 from newsarchive.samplesite import SampleSite
+from newsarchive.views import read_archive
 
 # Small pages so the demo walks several listing pages of the sample columns.
 DEMO_JOBS = (
@@ -27,6 +28,11 @@ DEMO_JOBS = (
 def run_demo(db: str | None, out: Path) -> int:
     from newsarchive.cli import fail, report
 
+    posts = out / "_posts"
+    try:  # before a minute of crawling, not after it
+        posts.mkdir(parents=True, exist_ok=True)
+    except OSError as error:
+        fail(f"cannot write posts to {posts}: {error.strerror or error}")
     with SampleSite() as site:
         origin = site.start()
         click.echo(f"sample site serving {site.root} at {origin}")
@@ -51,12 +57,15 @@ def run_demo(db: str | None, out: Path) -> int:
             f"sample site answered {len(site.requests)} requests "
             f"({sum(result.summary.articles_fetched for result in results)} article pages)"
         )
-    engine = open_database(url)
-    with session_factory(engine)() as session:
-        total = count_articles(session)
-        written = write_jekyll(iter_articles(session), out)
-    engine.dispose()
+    try:
+        total, written = read_archive(
+            url, lambda session: (count_articles(session), write_jekyll(iter_articles(session), out))
+        )
+    except DatabaseError as error:
+        fail(str(error))
+    except OSError as error:
+        fail(f"cannot write posts to {posts}: {error.strerror or error}")
     click.echo(f"database {url} holds {total} articles")
-    click.echo(f"exported {written} Jekyll posts to {out / '_posts'}")
+    click.echo(f"exported {written} Jekyll posts to {posts}")
     click.echo("run the demo again: every article is already stored, so no article page is fetched")
     return status

@@ -1,5 +1,5 @@
 """The exit codes of the ``newsarchive`` command, one per outcome an operator (or cron, or systemd)
-reacts to differently. Documented in the README's Operations section.
+reacts to differently. Documented in docs/operations.md ("Exit codes").
 
 When a run has several outcomes the most severe wins, in this order: configuration error, already
 running, blocked, failed, nothing new, ok.

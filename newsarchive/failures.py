@@ -43,6 +43,9 @@ def failure_reason(error: BaseException | None) -> str:
         return "too_large" if "max size" in message else "cancelled"
     if name == "IgnoreRequest" and "max redirections" in message:
         return "redirect_loop"
+    if name == "IgnoreRequest" and "DOWNLOAD_MAXSIZE" in message:
+        # HttpCompressionMiddleware: a small compressed body inflating past the limit (a gzip bomb)
+        return "too_large"
     return _BY_CLASS.get(name, name)
 
 

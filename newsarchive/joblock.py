@@ -1,146 +1,89 @@
-"""One run per job at a time: a lock per (spider, arguments), held for the whole crawl.
+"""Scrapy components of the job lock (:mod:`newsarchive.locks`): one run per job at a time.
 
-A second run of the same job started while the first is alive fails at once with
-:class:`JobAlreadyRunning` (``newsarchive`` exits with ``ALREADY_RUNNING``) before a single request.
-The lock dies with its process, so a crawl killed with SIGKILL never leaves a stale lock behind:
+:class:`JobLockExtension` takes the job's lock when the crawler is built, so a second run of a job
+that is running fails at once with :class:`~newsarchive.locks.JobAlreadyRunning` (``newsarchive``
+exits with ``ALREADY_RUNNING``) before a single request, and frees it when the engine stops.
 
-- SQLite archives: an exclusive ``flock`` on ``<archive folder>/locks/<job>.lock`` (the kernel
-  drops it when the process dies); the file keeps the holder's pid, host and start for the message.
-- PostgreSQL archives: a session advisory lock on a connection of its own (the server drops it
-  when the connection goes); the connection's ``application_name`` names the holder.
+A lock can also go while its run lives on: its connection terminated (``pg_terminate_backend``, a
+server restart) or its file deleted. The run takes it back before a second run can get in: at once
+when the PostgreSQL lock connection's socket reports its end, otherwise at the next check, every
+``NEWSARCHIVE_JOB_LOCK_CHECK_SECONDS``. If another run took it first, this one stops (finish reason
+``job_lock_lost``): :class:`JobLockFence` sends no further request. What it had fetched is still
+stored (storing is idempotent, so two writers of one job cannot double a row): nothing fetched is
+thrown away.
 
-Setting ``NEWSARCHIVE_JOB_LOCK`` (on by default) turns the extension off.
+Setting ``NEWSARCHIVE_JOB_LOCK`` (on by default) turns both off.
 """
 
 from __future__ import annotations
 
-import fcntl
-import hashlib
-import os
-import re
-import socket
-from datetime import UTC, datetime
-from pathlib import Path
-from typing import IO, Protocol
+import logging
+from collections.abc import Callable, Iterator, Mapping
+from typing import TYPE_CHECKING, Any
 
-from scrapy import signals
+from scrapy import Request, Spider, signals
 from scrapy.crawler import Crawler
-from scrapy.exceptions import NotConfigured
-from sqlalchemy import create_engine, text
-from sqlalchemy.engine import Connection, Engine, make_url
-from sqlalchemy.pool import NullPool
+from scrapy.exceptions import IgnoreRequest, NotConfigured
+from scrapy.utils.defer import deferred_from_coro
+from twisted.internet.interfaces import IReadDescriptor
+from twisted.internet.threads import deferToThread
+from twisted.python.failure import Failure
+from zope.interface import implementer
 
 from newsarchive.db.runs import job_key
+from newsarchive.locks import JobAlreadyRunning, JobLock, Recheck, lock_for
+from newsarchive.summary import JOB_LOCK_LOST, JOB_LOCK_RETAKEN, SKIPPED_PREFIX
+
+if TYPE_CHECKING:
+    from twisted.internet.defer import Deferred
+    from twisted.internet.task import LoopingCall
+
+logger = logging.getLogger(__name__)
+
+# Sent (crawler.signals) when another run took this run's job lock: the fence sends nothing more.
+job_lock_lost = object()
 
 
-class JobAlreadyRunning(RuntimeError):
-    """Another live process holds this job's lock."""
+def _reactor() -> Any:
+    from twisted.internet import reactor  # the installed one; importing at the top would install one
+
+    return reactor
 
 
-class JobLock(Protocol):
-    def acquire(self) -> None: ...
-    def release(self) -> None: ...
+@implementer(IReadDescriptor)
+class _Readable:
+    """Calls ``on_readable`` when the reactor sees data (or the end) on socket ``fd``."""
 
+    def __init__(self, fd: int, on_readable: Callable[[], None]) -> None:
+        self.fd = fd
+        self.on_readable = on_readable
 
-def lock_for(database_url: str, job: str) -> JobLock:
-    """The lock of ``job`` for the archive at ``database_url``."""
-    url = make_url(database_url)
-    if url.get_backend_name() == "postgresql":
-        return AdvisoryJobLock(database_url, job)
-    if url.database in (None, "", ":memory:"):
-        return NoLock()  # a private in-memory archive: no other process can write it
-    return FileJobLock(Path(url.database).expanduser().parent / "locks", job)
+    def fileno(self) -> int:
+        return self.fd
 
+    def doRead(self) -> None:
+        self.on_readable()
 
-class NoLock:
-    def acquire(self) -> None:
+    def connectionLost(self, reason: Failure) -> None:
         pass
 
-    def release(self) -> None:
-        pass
-
-
-def _holder() -> str:
-    return f"pid {os.getpid()} on {socket.gethostname()} since {datetime.now(UTC):%Y-%m-%d %H:%M:%S} UTC"
-
-
-class FileJobLock:
-    def __init__(self, folder: Path, job: str) -> None:
-        digest = hashlib.sha256(job.encode()).hexdigest()[:12]
-        slug = re.sub(r"[^A-Za-z0-9_.-]+", "_", job)[:60]
-        self.path = folder / f"{slug}-{digest}.lock"
-        self.job = job
-        self._file: IO[str] | None = None
-
-    def acquire(self) -> None:
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        handle = self.path.open("a+", encoding="utf-8")
-        try:
-            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            handle.seek(0)
-            holder = handle.read().strip() or "another process"
-            handle.close()
-            raise JobAlreadyRunning(f"{self.job} is already running ({holder})") from None
-        handle.seek(0)
-        handle.truncate()
-        handle.write(_holder() + "\n")
-        handle.flush()
-        self._file = handle
-
-    def release(self) -> None:
-        if self._file is not None:
-            fcntl.flock(self._file, fcntl.LOCK_UN)
-            self._file.close()
-            self._file = None
-
-
-class AdvisoryJobLock:
-    def __init__(self, database_url: str, job: str) -> None:
-        self.job = job
-        # 63 bits, so the key is the same positive number in Python and in pg_locks
-        self.key = int.from_bytes(hashlib.sha256(job.encode()).digest()[:8], "big") >> 1
-        self.holder = _holder()
-        # one connection of its own, outside any pool: the lock lives exactly as long as it does
-        self._engine: Engine = create_engine(
-            database_url,
-            poolclass=NullPool,
-            connect_args={"application_name": f"newsarchive {self.holder}"[:63]},
-        )
-        self._connection: Connection | None = None
-
-    def acquire(self) -> None:
-        connection = self._engine.connect().execution_options(isolation_level="AUTOCOMMIT")
-        taken = connection.scalar(text("SELECT pg_try_advisory_lock(:key)"), {"key": self.key})
-        if taken:
-            self._connection = connection
-            return
-        holder = connection.scalar(
-            text(
-                "SELECT a.application_name FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid "
-                "WHERE l.locktype = 'advisory' AND l.granted AND l.database = "
-                "(SELECT oid FROM pg_database WHERE datname = current_database()) "
-                "AND ((l.classid::bigint << 32) | l.objid::bigint) = (:key)::bigint"
-            ),
-            {"key": self.key},
-        )
-        connection.close()
-        self._engine.dispose()
-        described = str(holder).removeprefix("newsarchive ") if holder else "another process"
-        raise JobAlreadyRunning(f"{self.job} is already running ({described})")
-
-    def release(self) -> None:
-        if self._connection is not None:
-            self._connection.close()
-            self._connection = None
-        self._engine.dispose()
+    def logPrefix(self) -> str:
+        return "newsarchive job lock"
 
 
 class JobLockExtension:
-    """Takes the lock when the crawler is built (before any request) and frees it when it stops."""
+    """Takes the lock when the crawler is built (before any request), re-checks it while the crawl
+    runs (on its socket's end and every ``check_seconds``) and frees it when the engine stops."""
 
-    def __init__(self, lock: JobLock) -> None:
+    def __init__(self, crawler: Crawler, lock: JobLock, check_seconds: float) -> None:
+        self.crawler = crawler
         self.lock = lock
+        self.check_seconds = check_seconds
+        self._timer: LoopingCall | None = None
+        self._watch: _Readable | None = None
+        self._checking = False
+        self._done = False  # the engine stopped, or the lock was lost: no more checks
+        self._unreachable_logged = False
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> JobLockExtension:
@@ -153,9 +96,144 @@ class JobLockExtension:
         job = job_key(spider.name, getattr(spider, "job_arguments", None) or {})
         lock = lock_for(settings.get("NEWSARCHIVE_DATABASE_URL"), job)
         lock.acquire()  # raises JobAlreadyRunning: the crawl never starts
-        extension = cls(lock)
+        extension = cls(crawler, lock, settings.getfloat("NEWSARCHIVE_JOB_LOCK_CHECK_SECONDS"))
+        crawler.signals.connect(extension.engine_started, signal=signals.engine_started)
         crawler.signals.connect(extension.engine_stopped, signal=signals.engine_stopped)
         return extension
 
+    def engine_started(self) -> None:
+        from twisted.internet.task import LoopingCall
+
+        self._start_watching()
+        if self.check_seconds > 0:
+            self._timer = LoopingCall(self.check)
+            self._timer.start(self.check_seconds, now=False)
+
     def engine_stopped(self) -> None:
+        self._finish()
         self.lock.release()
+
+    def check(self) -> None:
+        """Re-check the lock in a worker thread (a query, maybe a new connection): the timer's and
+        the socket watch's entry point. One check at a time; the socket is not watched meanwhile."""
+        if self._checking or self._done:
+            return
+        self._checking = True
+        self._stop_watching()
+        checked = deferToThread(self.lock.recheck)
+        checked.addCallbacks(self._checked, self._check_failed)
+
+    def _checked(self, result: Recheck) -> None:
+        self._checking = False
+        if self._done:
+            return
+        if result is Recheck.RETAKEN:
+            self._stats_inc(JOB_LOCK_RETAKEN)
+            logger.warning(
+                "the job lock had gone (its connection ended or its file was deleted); "
+                "this run took its job lock back"
+            )
+            self._unreachable_logged = False
+        elif result is Recheck.UNREACHABLE and not self._unreachable_logged:
+            self._unreachable_logged = True
+            logger.warning(
+                "the job lock went with the database connection; taking it back when the "
+                "database answers again"
+            )
+        self._start_watching()
+
+    def _check_failed(self, failure: Failure) -> None:
+        self._checking = False
+        if self._done:
+            return
+        if isinstance(failure.value, JobAlreadyRunning):
+            self._lost(failure.getErrorMessage())
+            return
+        logger.error("could not re-check the job lock: %s", failure.getErrorMessage())
+        self._start_watching()
+
+    def _lost(self, holder: str) -> None:
+        """Another run holds the job now: stop, and tell the store and the fence (JobLockFence)."""
+        self._finish()
+        logger.error("this run lost its job lock and stops: %s", holder)
+        self.crawler.signals.send_catch_log(signal=job_lock_lost)
+        try:
+            engine = self.crawler.engine
+        except RuntimeError:  # not crawling
+            return
+        if engine.spider is not None:
+            closing = deferred_from_coro(engine.close_spider_async(reason=JOB_LOCK_LOST))
+            closing.addErrback(lambda f: logger.error("could not stop the crawl: %s", f.getErrorMessage()))
+
+    def _finish(self) -> None:
+        self._done = True
+        if self._timer is not None and self._timer.running:
+            self._timer.stop()
+        self._stop_watching()
+
+    def _start_watching(self) -> None:
+        fd = self.lock.fileno()
+        if fd is None or self._watch is not None:
+            return
+        self._watch = _Readable(fd, self.check)
+        _reactor().addReader(self._watch)
+
+    def _stop_watching(self) -> None:
+        # before the socket can be closed: a reactor watching a closed (or reused) fd misbehaves
+        if self._watch is None:
+            return
+        _reactor().removeReader(self._watch)
+        self._watch = None
+
+    def _stats_inc(self, key: str) -> None:
+        if self.crawler.stats is not None:
+            self.crawler.stats.inc_value(key)
+
+
+class LockLost(IgnoreRequest):
+    """A request not sent because another run took the job's lock (counted by :class:`JobLockFence`)."""
+
+
+class JobLockFence:
+    """Downloader middleware: once the job lock is lost (:data:`job_lock_lost`), no request goes
+    out. Stopping the crawl only stops new requests leaving the scheduler; the ones already queued
+    in the downloader, or on their way through the middlewares, would still be sent. Each is
+    counted as skipped ``job_lock_lost``."""
+
+    def __init__(self, crawler: Crawler) -> None:
+        self.crawler = crawler
+        self.lost = False
+
+    @classmethod
+    def from_crawler(cls, crawler: Crawler) -> JobLockFence:
+        if not crawler.settings.getbool("NEWSARCHIVE_JOB_LOCK"):
+            raise NotConfigured
+        fence = cls(crawler)
+        crawler.signals.connect(fence.job_lock_lost, signal=job_lock_lost)
+        return fence
+
+    def job_lock_lost(self) -> None:
+        self.lost = True
+        for waiting in _queued_downloads(self.crawler):
+            self._count()
+            waiting.errback(LockLost("not sent: another run holds the job's lock"))
+
+    def process_request(self, request: Request, spider: Spider | None = None) -> None:
+        if self.lost:
+            self._count()
+            raise LockLost("not sent: another run holds the job's lock")
+
+    def _count(self) -> None:
+        if self.crawler.stats is not None:
+            self.crawler.stats.inc_value(SKIPPED_PREFIX + JOB_LOCK_LOST)
+
+
+def _queued_downloads(crawler: Crawler) -> Iterator[Deferred[Any]]:
+    """Take every request waiting in a download slot out of it: the Deferreds to fail. Scrapy
+    internals (``Downloader.slots``, ``Slot.queue``), as newsarchive.blocks uses them."""
+    engine = crawler.engine
+    slots: Mapping[str, Any] = getattr(getattr(engine, "downloader", None), "slots", {})
+    for slot in slots.values():
+        while slot.queue:
+            _, waiting = slot.queue.popleft()
+            yield waiting

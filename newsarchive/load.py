@@ -1,20 +1,27 @@
 """``newsarchive load``: store the items of dead-letter files once the database is back.
 
-Every file is read and checked before anything is written, so a damaged file is reported with its
-line numbers and the good lines are still stored. Items go through the same
-:class:`newsarchive.db.writer.BatchWriter` as a crawl (dedup, revisions, feed claims, near-duplicate
-links), so loading a file twice changes nothing the second time.
+A dead-letter line is trusted no more than a page from the web: each item goes through the crawl's
+own item pipelines (validation, cleaning and sanitizing, dates, taxonomy: pipelines.article_steps),
+then the same :class:`newsarchive.db.writer.BatchWriter` as a crawl (dedup, revisions, feed claims,
+near-duplicate links), so loading a file twice changes nothing the second time. A file is read a
+line at a time and stored a batch at a time: a bad line is reported with its number and every good
+line is stored, whatever the bad ones are.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import stat
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+
+from scrapy.exceptions import DropItem
 
 from newsarchive.db.writer import BatchResult, BatchWriter
 from newsarchive.deadletter import BadLine, read_dead_letters
 from newsarchive.items import Article, FeedClaim
+
+Step = Callable[[Article | FeedClaim], Article | FeedClaim]
 
 
 class LoadError(RuntimeError):
@@ -23,41 +30,68 @@ class LoadError(RuntimeError):
 
 @dataclass
 class LoadedFile:
+    """What loading one file did: items read and stored, lines refused."""
+
     path: Path
-    items: list[Article | FeedClaim] = field(default_factory=list)
+    items: int = 0
+    result: BatchResult = field(default_factory=BatchResult)
     bad_lines: list[BadLine] = field(default_factory=list)
 
 
-def read_files(paths: Sequence[Path]) -> list[LoadedFile]:
-    """Parse every file up front; raises LoadError for a missing, unreadable or non-UTF-8 file."""
-    loaded = []
-    for path in paths:
-        entry = LoadedFile(path)
-        try:
-            for item in read_dead_letters(path):
-                if isinstance(item, BadLine):
-                    entry.bad_lines.append(item)
-                else:
-                    entry.items.append(item)
-        except FileNotFoundError:
-            raise LoadError(f"{path}: no such file") from None
-        except IsADirectoryError:
-            raise LoadError(f"{path}: is a directory, not a dead-letter file") from None
-        except UnicodeDecodeError:
-            raise LoadError(f"{path}: not a UTF-8 JSON Lines file") from None
-        except OSError as error:
-            raise LoadError(f"{path}: {error.strerror}") from None
-        loaded.append(entry)
+def check_file(path: Path) -> None:
+    """Raise LoadError unless ``path`` is a regular file that can be opened: a device or a pipe
+    (``/dev/zero``) would be read forever."""
+    try:
+        mode = path.stat().st_mode
+    except FileNotFoundError:
+        raise LoadError(f"{path}: no such file") from None
+    except OSError as error:
+        raise LoadError(f"{path}: {error.strerror}") from None
+    if stat.S_ISDIR(mode):
+        raise LoadError(f"{path}: is a directory, not a dead-letter file")
+    if not stat.S_ISREG(mode):
+        raise LoadError(f"{path}: not a regular file")
+    try:
+        path.open("rb").close()
+    except OSError as error:
+        raise LoadError(f"{path}: {error.strerror}") from None
+
+
+def load_file(writer: BatchWriter, path: Path, steps: Sequence[Step], batch_size: int) -> LoadedFile:
+    """Read, check and store one file in batches (raises StoreUnavailable if the database stays
+    away: what was stored stays stored, and loading the file again is harmless)."""
+    loaded = LoadedFile(path)
+    batch: list[Article | FeedClaim] = []
+    for item in _checked(path, steps, loaded):
+        batch.append(item)
+        if len(batch) >= max(1, batch_size):
+            loaded.result += _store(writer, batch)
+            batch = []
+    if batch:
+        loaded.result += _store(writer, batch)
     return loaded
 
 
-def store_file(writer: BatchWriter, loaded: LoadedFile, batch_size: int) -> BatchResult:
-    """Write one file's items in batches (raises StoreUnavailable if the database stays away)."""
-    total = BatchResult()
-    for start in range(0, len(loaded.items), max(1, batch_size)):
-        batch = loaded.items[start : start + batch_size]
-        total += writer.write(
-            [item for item in batch if isinstance(item, Article)],
-            [item for item in batch if isinstance(item, FeedClaim)],
-        )
-    return total
+def _checked(path: Path, steps: Sequence[Step], loaded: LoadedFile) -> Iterator[Article | FeedClaim]:
+    try:
+        for number, entry in read_dead_letters(path):
+            if isinstance(entry, BadLine):
+                loaded.bad_lines.append(entry)
+                continue
+            try:
+                for step in steps:
+                    entry = step(entry)
+            except DropItem as dropped:  # what the crawl would have dropped, with its reason
+                loaded.bad_lines.append(BadLine(number, f"refused: {dropped}"))
+                continue
+            loaded.items += 1
+            yield entry
+    except OSError as error:
+        raise LoadError(f"{path}: {error.strerror}") from None
+
+
+def _store(writer: BatchWriter, batch: list[Article | FeedClaim]) -> BatchResult:
+    return writer.write(
+        [item for item in batch if isinstance(item, Article)],
+        [item for item in batch if isinstance(item, FeedClaim)],
+    )

@@ -1,29 +1,43 @@
 """Downloader middleware for offline routing (setting ``NEWSARCHIVE_REPLAY_ORIGIN``).
 
 Every request goes to the given origin with its original Host header and path+query; the response
-gets the original URL back, so parsers, WARC records and stored URLs never see the local origin.
+gets the original URL back, so parsers, WARC records and stored URLs never see the local origin. A
+relative redirect is made absolute against the original URL too, so the redirect is checked and
+followed as the real site's (newsarchive.hosts).
 """
 
 from __future__ import annotations
 
-from urllib.parse import urlsplit
+from urllib.parse import urljoin, urlsplit
 
 from scrapy import Request, Spider
 from scrapy.crawler import Crawler
 from scrapy.exceptions import NotConfigured
 from scrapy.http import Response
+from w3lib.url import safe_url_string
 
 ORIGINAL_URL_KEY = "newsarchive_original_url"
 
 
+def replay_origin(setting: str) -> str:
+    """``NEWSARCHIVE_REPLAY_ORIGIN`` as ``scheme://host:port`` (empty when unset); raises ValueError
+    for anything that is not an origin."""
+    if not setting:
+        return ""
+    parts = urlsplit(setting)
+    if parts.scheme not in ("http", "https") or not parts.netloc or parts.path not in ("", "/"):
+        raise ValueError(f"NEWSARCHIVE_REPLAY_ORIGIN must look like http://127.0.0.1:8000, got {setting!r}")
+    return f"{parts.scheme}://{parts.netloc}"
+
+
+def rerouted_to(origin: str, request: Request) -> bool:
+    """Whether ``request`` is a copy :class:`ReplayOriginMiddleware` sent to ``origin``."""
+    return bool(origin) and ORIGINAL_URL_KEY in request.meta and request.url.startswith(origin + "/")
+
+
 class ReplayOriginMiddleware:
     def __init__(self, origin: str) -> None:
-        parts = urlsplit(origin)
-        if parts.scheme not in ("http", "https") or not parts.netloc or parts.path not in ("", "/"):
-            raise ValueError(
-                f"NEWSARCHIVE_REPLAY_ORIGIN must look like http://127.0.0.1:8000, got {origin!r}"
-            )
-        self.origin = f"{parts.scheme}://{parts.netloc}"
+        self.origin = replay_origin(origin)
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> ReplayOriginMiddleware:
@@ -51,4 +65,10 @@ class ReplayOriginMiddleware:
         original = request.meta.get(ORIGINAL_URL_KEY)
         if original is None:
             return response
-        return response.replace(url=original)
+        location = response.headers.get("Location")
+        if location is None or not 300 <= response.status < 400:
+            return response.replace(url=original)
+        # RedirectMiddleware joins Location to the request's URL, which is the local origin's here
+        headers = response.headers.copy()
+        headers["Location"] = urljoin(original, safe_url_string(location))
+        return response.replace(url=original, headers=headers)

@@ -14,7 +14,7 @@ from scrapy.utils.reactor import install_reactor
 from twisted.internet import defer
 from twisted.python.failure import Failure
 
-from newsarchive.joblock import JobAlreadyRunning
+from newsarchive.locks import JobAlreadyRunning
 from newsarchive.summary import RunSummary
 
 
@@ -64,7 +64,7 @@ def run_jobs(jobs: Sequence[Job], settings: Settings) -> list[JobResult]:
             raise RunError(f"unknown spider {job.spider!r} (available: {', '.join(known)})")
     # Install the configured (asyncio) reactor before anything imports the default one.
     install_reactor(settings["TWISTED_REACTOR"])
-    process = CrawlerProcess(settings)
+    process = _crawler_process(settings)
     results: list[JobResult] = []
 
     @defer.inlineCallbacks
@@ -98,6 +98,15 @@ def run_jobs(jobs: Sequence[Job], settings: Settings) -> list[JobResult]:
     if crashed:
         raise RunError(f"the run crashed: {crashed[0].getErrorMessage()}")
     return results
+
+
+def _crawler_process(settings: Settings) -> CrawlerProcess:
+    """Scrapy's process; it opens ``LOG_FILE`` as it starts, so a log file that cannot be opened
+    (a mistyped path, a read-only folder) is a one-line :class:`RunError`, not a traceback."""
+    try:
+        return CrawlerProcess(settings)
+    except OSError as error:
+        raise RunError(f"cannot open log file {error.filename}: {error.strerror}") from None
 
 
 def _crawl_stats(crawler: Crawler | None) -> dict[str, Any]:

@@ -29,6 +29,17 @@ NEWSARCHIVE_WARC_DIR = os.environ.get("NEWSARCHIVE_WARC_DIR", str(DATA_DIR / "wa
 NEWSARCHIVE_REPLAY_ORIGIN = os.environ.get("NEWSARCHIVE_REPLAY_ORIGIN", "")
 # Items that could not be written to the database are saved here as JSON Lines.
 NEWSARCHIVE_DEADLETTER_DIR = os.environ.get("NEWSARCHIVE_DEADLETTER_DIR", str(DATA_DIR / "deadletter"))
+# ... and here when that folder cannot take them either: a full data disk fails the database and
+# data/deadletter at once, so the fallback lives off it, in the user's state folder (which systemd's
+# PrivateTmp and ProtectSystem leave writable and keep across reboots). Empty: no fallback.
+NEWSARCHIVE_DEADLETTER_FALLBACK_DIR = os.environ.get(
+    "NEWSARCHIVE_DEADLETTER_FALLBACK_DIR",
+    str(
+        Path(os.environ.get("XDG_STATE_HOME") or Path.home() / ".local" / "state")
+        / "newsarchive"
+        / "deadletter"
+    ),
+)
 
 # --- crawling ----------------------------------------------------------------------------------
 NEWSARCHIVE_PAGE_SIZE = 50  # listing rows per API request (East Money caps it at 200)
@@ -47,6 +58,9 @@ NEWSARCHIVE_DB_BUSY_TIMEOUT = 30.0  # SQLite: seconds a write waits for another 
 NEWSARCHIVE_REFETCH_HOURS = 0.0
 # One run per job (spider + arguments) at a time: a second one exits with ALREADY_RUNNING (5).
 NEWSARCHIVE_JOB_LOCK = True
+# Seconds between checks that the run still holds its job lock (taken back if it had gone, the run
+# stopped if another run took it). 0: none; a PostgreSQL lock connection's end is noticed at once.
+NEWSARCHIVE_JOB_LOCK_CHECK_SECONDS = 2.0
 # A listing stops paging after this many pages in a row held nothing new (0: page to the limit).
 NEWSARCHIVE_STOP_AFTER_KNOWN_PAGES = 1
 # An article body (raw HTML) longer than this is dropped as body_too_large; real ones are < 100 k.
@@ -59,7 +73,7 @@ NEWSARCHIVE_PROGRESS_INTERVAL = 10.0  # seconds between progress lines on long r
 NEWSARCHIVE_PROGRESS_STDERR = False  # progress to stderr instead of the log (the CLI turns this on)
 NEWSARCHIVE_LOG_SUMMARY = True  # log the end-of-run summary (newsarchive's CLI prints it instead)
 
-# --- politeness (README "Politeness and blocks") -------------------------------------------------
+# --- politeness (docs/crawling.md "Politeness and blocks") -------------------------------------------------
 # East Money blocks at >5 req/s, >=10 connections, >=200/min or >=300/5 min per IP, and an empty or
 # non-browser User-Agent (reference eastmoney.md §4, "serial, >=1 s + jitter"). newsarchive.blocks
 # puts every host of a site (np-listapi. and finance.eastmoney.com) in one download slot, so these
@@ -107,18 +121,31 @@ DEFAULT_REQUEST_HEADERS = {
 }
 COOKIES_ENABLED = False
 TELNETCONSOLE_ENABLED = False
+# Scrapy 2.19 starts a localhost HTTP server that runs any Python code sent to it, its token in a
+# job file under ~/.local/state/scrapy/job_files (left behind by every SIGKILL). Nothing here uses it.
+REMOTE_CONTROL_ENABLED = False
 REQUEST_FINGERPRINTER_IMPLEMENTATION = "2.7"
 FEED_EXPORT_ENCODING = "utf-8"
 LOG_LEVEL = os.environ.get("NEWSARCHIVE_LOG_LEVEL", "INFO")
 LOG_FORMATTER = "newsarchive.logformatter.ArchiveLogFormatter"
 
 DOWNLOADER_MIDDLEWARES = {
+    # Where requests may go (newsarchive/hosts.py): before robots.txt, so a refused host is not even
+    # asked for one; Scrapy's redirect middlewares replaced by ones refusing off-site targets.
+    "newsarchive.hosts.HostPolicyMiddleware": 60,
+    "scrapy.downloadermiddlewares.redirect.MetaRefreshMiddleware": None,
+    "newsarchive.hosts.MetaRefreshMiddleware": 580,
+    "scrapy.downloadermiddlewares.redirect.RedirectMiddleware": None,
+    "newsarchive.hosts.RedirectMiddleware": 600,
     # Scrapy's, with every request waiting for a robots.txt checked (see newsarchive/robots.py)
     "scrapy.downloadermiddlewares.robotstxt.RobotsTxtMiddleware": None,
     "newsarchive.robots.RobotsTxtMiddleware": 100,
     # Before RetryMiddleware (550), after HttpCompressionMiddleware (590): sees every decompressed
     # response, and a 429 before anything could retry it at once.
     "newsarchive.blocks.BlockMiddleware": 560,
+    # Once another run took the job's lock, nothing more is sent: after every other middleware, so
+    # requests they held back (robots.txt, a block pause) are stopped too.
+    "newsarchive.joblock.JobLockFence": 980,
     # Closest to the downloader, so every other middleware sees the original URL.
     "newsarchive.middlewares.ReplayOriginMiddleware": 990,
 }
@@ -129,6 +156,8 @@ EXTENSIONS = {
     "newsarchive.progress.ProgressExtension": 510,
 }
 ITEM_PIPELINES = {
+    # first: titles, media names... become plain text before anything checks or derives from them
+    "pipelines.plaintext.PlainTextPipeline": 50,
     "pipelines.validate.ValidatePipeline": 100,
     "pipelines.clean.CleanBodyPipeline": 200,
     "pipelines.dates.NormalizeDatesPipeline": 300,

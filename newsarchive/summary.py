@@ -22,11 +22,21 @@ WARNINGS = "newsarchive/warnings"  # set by newsarchive.history.RunHistoryExtens
 # counted by newsarchive.blocks.BlockMiddleware (kept here: this module imports no Scrapy component)
 BLOCKED_PREFIX = "newsarchive/blocked/"
 GAVE_UP_PREFIX = "newsarchive/gave_up/"
+# counted by newsarchive.hosts: requests, redirects and refreshes refused for where they go
+REFUSED_PREFIX = "newsarchive/refused/"
 RESPONSES_CHECKED = "newsarchive/responses_checked"
+DEADLETTER_FILE = "newsarchive/deadletter_file"  # set by the store pipeline: where dead letters went
+NOT_SAVED = "newsarchive/not_saved"  # articles neither stored nor dead-lettered (fetched again next run)
 ROBOTS_TXT_SKIP = "robots_txt"  # the skipped reason of a request robots.txt disallows
 # a parser raised on one response: listing_error/parser_error or dropped/parser_error (issue 13)
 PARSER_ERROR = "parser_error"
 DAMAGED_RECORDS = "damaged_records"  # newsarchive/damaged_records: WARC stretches reparse skipped
+# newsarchive.joblock: the finish reason (and dropped reason of the articles it did not store) of a
+# run whose job lock another run took; how often a run took its lock back after it had gone
+JOB_LOCK_LOST = "job_lock_lost"
+JOB_LOCK_RETAKEN = "newsarchive/job_lock/retaken"
+# finish reasons newsarchive sets itself, in words for the one-line error
+EARLY_END_REASONS = {JOB_LOCK_LOST: "another run of the job took its lock after this run's lock was broken"}
 OK = "ok"
 FAILED = "failed"
 
@@ -50,6 +60,8 @@ class RunSummary:
     download_errors: int = 0
     spider_errors: int = 0
     deadletter: int = 0
+    deadletter_file: str | None = None
+    not_saved: int = 0
     warc_errors: int = 0
     damaged_records: int = 0  # reparse: damaged stretches of WARC files, skipped
     warc_file: str | None = None
@@ -66,6 +78,7 @@ class RunSummary:
     retries: dict[str, int] = field(default_factory=dict)  # reason -> requests sent again
     quirks: dict[str, int] = field(default_factory=dict)  # kind -> responses used despite it
     listing_stopped: dict[str, int] = field(default_factory=dict)  # why listings stopped paging
+    refused: dict[str, int] = field(default_factory=dict)  # <kind>_<why> -> requests not sent/followed
 
     @classmethod
     def from_stats(cls, stats: dict[str, Any]) -> RunSummary:
@@ -96,6 +109,8 @@ class RunSummary:
             download_errors=sum(prefixed(DOWNLOAD_ERROR_PREFIX).values()),
             spider_errors=sum(int(v) for k, v in stats.items() if k.startswith("spider_exceptions/")),
             deadletter=int(stats.get("newsarchive/deadletter", 0)),
+            deadletter_file=stats.get(DEADLETTER_FILE),
+            not_saved=int(stats.get(NOT_SAVED, 0)),
             warc_errors=int(stats.get("newsarchive/warc_errors", 0)),
             damaged_records=int(stats.get(f"newsarchive/{DAMAGED_RECORDS}", 0)),
             warc_file=stats.get("newsarchive/warc_file"),
@@ -112,6 +127,7 @@ class RunSummary:
             retries=_merged((retry_reason(k), v) for k, v in prefixed(RETRY_PREFIX).items()),
             quirks=prefixed(QUIRK_PREFIX),
             listing_stopped=prefixed(LISTING_STOPPED_PREFIX),
+            refused=prefixed(REFUSED_PREFIX),
         )
 
     @property
@@ -143,8 +159,9 @@ class RunSummary:
         if failure:
             out.append(f"{spider} failed: {failure}")
         elif self.finish_reason not in (None, "finished"):
-            out.append(f"{spider} ended early: {self.finish_reason}")
-        unread = self.errors or self.blocks or self.skipped.get(ROBOTS_TXT_SKIP)
+            why = EARLY_END_REASONS.get(self.finish_reason)
+            out.append(f"{spider} ended early: {self.finish_reason}" + (f" ({why})" if why else ""))
+        unread = self.errors or self.blocks or self.skipped.get(ROBOTS_TXT_SKIP) or sum(self.refused.values())
         if self.listing_pages == 0 and unread and spider != "reparse":  # reparse reads no listing
             out.append(f"{spider} could not read any listing page")
         if self.mostly_blocked:
@@ -159,8 +176,13 @@ class RunSummary:
             out.append(f"{self.damaged_records} damaged WARC records were skipped")
         if self.deadletter:
             out.append(
-                f"{self.deadletter} articles could not be stored; "
-                "they were saved to the dead-letter directory"
+                f"{self.deadletter} articles could not be stored; they were saved to "
+                f"{self.deadletter_file or 'the dead-letter folder'} (store them with newsarchive load)"
+            )
+        if self.not_saved:
+            out.append(
+                f"{self.not_saved} articles could be neither stored nor saved to a dead-letter folder; "
+                "the next run fetches them again"
             )
         return out
 
@@ -205,6 +227,8 @@ class RunSummary:
             out.append(f"requests retried:      {sum(self.retries.values())}" + _breakdown(self.retries))
         if self.quirks:
             out.append(f"quirks handled:        {sum(self.quirks.values())}" + _breakdown(self.quirks))
+        if self.refused:
+            out.append(f"refused:               {sum(self.refused.values())}" + _breakdown(self.refused))
         if self.blocks or self.gave_up:
             out.append(
                 f"blocked:               {self.blocks}"
@@ -213,6 +237,10 @@ class RunSummary:
             )
         if self.db_retries:
             out.append(f"database retries:      {self.db_retries}")
+        if self.deadletter:
+            out.append(f"dead-lettered:         {self.deadletter}  (in {self.deadletter_file})")
+        if self.not_saved:
+            out.append(f"not saved:             {self.not_saved}  (fetched again by the next run)")
         if self.damaged_records:
             out.append(f"damaged WARC records:  {self.damaged_records} (skipped)")
         if self.warc_file:

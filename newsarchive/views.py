@@ -18,7 +18,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
-from newsarchive.db.engine import DatabaseError, first_line, open_database, session_factory
+from newsarchive.db.engine import DatabaseError, first_line, open_reader, session_factory
 from newsarchive.db.models import ArticleRevision, ArticleRow, RunRow
 from newsarchive.db.runs import effective_status, recent_runs
 from newsarchive.export.records import article_record
@@ -28,6 +28,9 @@ T = TypeVar("T")
 
 NO_RUNS = "no runs recorded"
 MAX_ARGUMENTS_WIDTH = 40  # the arguments column of the table; --json has them in full
+# The largest LIMIT both SQLite and PostgreSQL accept (64-bit): a larger --limit overflowed in the
+# driver; no archive holds that many runs, so it means "all of them".
+LARGEST_LIMIT = 2**63 - 1
 RUN_COLUMNS = (
     "id",
     "spider",
@@ -43,10 +46,11 @@ ARTICLE_TIMES = ("first_seen_at", "last_seen_at", "fetched_at")
 
 
 def read_archive(url: str, query: Callable[[Session], T]) -> T:
-    """Open the archive at ``url`` (created empty if new), run ``query`` in a read session, close.
+    """Open the archive at ``url`` read-only, run ``query`` in a read session, close.
 
-    Every failure is a :class:`DatabaseError` with a one-line message."""
-    engine = open_database(url)
+    Nothing is created (a mistyped path is :class:`NoArchive`); every failure is a
+    :class:`DatabaseError` with a one-line message."""
+    engine = open_reader(url)
     try:
         with session_factory(engine)() as session:
             return query(session)
@@ -61,7 +65,7 @@ def read_archive(url: str, query: Callable[[Session], T]) -> T:
 
 def runs_output(session: Session, spider: str | None, limit: int, *, as_json: bool) -> str:
     """``newsarchive runs``: the latest ``limit`` runs (of ``spider``) as a table or JSON."""
-    rows = recent_runs(session, spider=spider, limit=limit)
+    rows = recent_runs(session, spider=spider, limit=min(limit, LARGEST_LIMIT))
     return runs_json(rows) if as_json else runs_table(rows)
 
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Self
 
-from scrapy.crawler import Crawler
+from scrapy.settings import BaseSettings
 from scrapy.statscollectors import StatsCollector
 
 from newsarchive.items import Article
@@ -24,8 +24,8 @@ class CleanBodyPipeline(ArticlePipeline):
         self.max_body_chars = max_body_chars
 
     @classmethod
-    def from_crawler(cls, crawler: Crawler) -> Self:
-        return cls(crawler.stats, crawler.settings.getint("NEWSARCHIVE_MAX_BODY_CHARS"))
+    def configured(cls, settings: BaseSettings, stats: StatsCollector | None) -> Self:
+        return cls(stats, settings.getint("NEWSARCHIVE_MAX_BODY_CHARS"))
 
     def process_article(self, item: Article) -> Article:
         if self.max_body_chars and len(item.body_html or "") > self.max_body_chars:

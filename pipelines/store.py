@@ -2,7 +2,8 @@
 
 Settings: ``NEWSARCHIVE_DATABASE_URL``, ``NEWSARCHIVE_STORE_BATCH_SIZE`` and
 ``NEWSARCHIVE_STORE_BATCH_SECONDS`` (a batch is written when it is full or its oldest item has
-waited this long, whichever comes first), ``NEWSARCHIVE_DEADLETTER_DIR``,
+waited this long, whichever comes first), ``NEWSARCHIVE_DEADLETTER_DIR`` and
+``NEWSARCHIVE_DEADLETTER_FALLBACK_DIR`` (where items the database cannot take go),
 ``NEWSARCHIVE_NEAR_DUPLICATE_HOURS`` (window for near-duplicate linking; 0 turns it off),
 ``NEWSARCHIVE_DB_RETRY_SECONDS`` and ``NEWSARCHIVE_DB_BUSY_TIMEOUT``.
 A spider with ``replace_existing = True`` (reparse) rewrites stored rows instead of keeping them.
@@ -14,7 +15,10 @@ retried, and writing never takes the GIL from parsing. If that process dies, eve
 is dead-lettered.
 If the database stays unreachable past the retry budget, the crawl is stopped (finish reason
 ``database_unavailable``) and every item not committed, including the ones still arriving, goes to
-a dead-letter file for ``newsarchive load``: nothing is lost.
+a dead-letter file for ``newsarchive load``, in the fallback folder when the first one cannot take
+them (a full data disk). Items no folder can take are kept in memory, tried once more when the
+crawl closes, and otherwise counted as ``not_saved``: the run fails, and since they are not stored
+the next run fetches them again. Nothing is lost silently.
 """
 
 from __future__ import annotations
@@ -31,8 +35,9 @@ from scrapy.utils.defer import deferred_from_coro
 from newsarchive.db.engine import open_database
 from newsarchive.db.writer import BatchResult, StoreUnavailable
 from newsarchive.db.writer_process import WriterProcess, WriterSettings
-from newsarchive.deadletter import DeadLetterFile
+from newsarchive.deadletter import DeadLetterError, DeadLetterFile
 from newsarchive.items import Article, FeedClaim
+from newsarchive.summary import DEADLETTER_FILE
 
 logger = logging.getLogger(__name__)
 
@@ -46,7 +51,7 @@ class StorePipeline:
         url: str,
         batch_size: int,
         batch_seconds: float,
-        deadletter_dir: Path,
+        deadletter_dirs: list[Path],
         near_duplicate_hours: float,
         retry_seconds: float,
         busy_timeout: float,
@@ -55,7 +60,7 @@ class StorePipeline:
         self.url = url
         self.batch_size = max(1, batch_size)
         self.batch_seconds = batch_seconds
-        self.deadletter_dir = deadletter_dir
+        self.deadletter_dirs = deadletter_dirs
         self.near_duplicate_window = timedelta(hours=near_duplicate_hours)
         self.retry_seconds = retry_seconds
         self.busy_timeout = busy_timeout
@@ -63,6 +68,8 @@ class StorePipeline:
         self.writer: WriterProcess | None = None
         self.deadletter: DeadLetterFile | None = None
         self.pending: list[Article] = []
+        self.unsaved: list[Article | FeedClaim] = []  # items no dead-letter folder could take yet
+        self._dead_letter_logged: Path | None = None  # the dead-letter file last reported
         self.claims: list[FeedClaim] = []
         self._due: asyncio.TimerHandle | None = None  # writes the pending batch once it is old enough
         self._due_write: asyncio.Task[None] | None = None
@@ -77,7 +84,11 @@ class StorePipeline:
             settings.get("NEWSARCHIVE_DATABASE_URL"),
             settings.getint("NEWSARCHIVE_STORE_BATCH_SIZE"),
             settings.getfloat("NEWSARCHIVE_STORE_BATCH_SECONDS"),
-            Path(settings.get("NEWSARCHIVE_DEADLETTER_DIR")),
+            [
+                Path(folder)
+                for name in ("NEWSARCHIVE_DEADLETTER_DIR", "NEWSARCHIVE_DEADLETTER_FALLBACK_DIR")
+                if (folder := settings.get(name))
+            ],
             settings.getfloat("NEWSARCHIVE_NEAR_DUPLICATE_HOURS"),
             settings.getfloat("NEWSARCHIVE_DB_RETRY_SECONDS"),
             settings.getfloat("NEWSARCHIVE_DB_BUSY_TIMEOUT"),
@@ -97,7 +108,7 @@ class StorePipeline:
                 retry_seconds=self.retry_seconds,
             )
         )
-        self.deadletter = DeadLetterFile(self.deadletter_dir, spider.name if spider else "crawl")
+        self.deadletter = DeadLetterFile(self.deadletter_dirs, spider.name if spider else "crawl")
 
     async def process_item(self, item: Article | FeedClaim) -> Article | FeedClaim:
         if not self.pending and not self.claims and self.batch_seconds > 0:
@@ -123,6 +134,7 @@ class StorePipeline:
         finally:
             if self.writer is not None:
                 self.writer.close()
+            self._save_unsaved()
 
     async def _flush(self) -> None:
         articles, self.pending = self.pending, []
@@ -176,9 +188,40 @@ class StorePipeline:
 
     def _dead_letter(self, items: list[Article | FeedClaim], reason: str) -> None:
         assert self.deadletter is not None
-        self.deadletter.write(items)
+        try:
+            path = self.deadletter.write(items)
+        except DeadLetterError as error:
+            logger.log(
+                logging.DEBUG if self.unsaved else logging.ERROR,  # told once, then counted
+                "could not store %d items (%s) nor save them: %s",
+                len(items),
+                reason,
+                error,
+            )
+            self.unsaved.extend(items)
+            return
         self._inc("deadletter", len(items))
-        logger.error("could not store %d items (%s); saved to %s", len(items), reason, self.deadletter.path)
+        if self.stats is not None:
+            self.stats.set_value(DEADLETTER_FILE, str(path))
+        # one line per file written to (the summary counts them all): a database that stays away
+        # would otherwise log a line for every batch of the rest of the crawl
+        logged, self._dead_letter_logged = self._dead_letter_logged, path
+        logger.log(
+            logging.DEBUG if path == logged else logging.ERROR,
+            "could not store %d items (%s); saved to %s",
+            len(items),
+            reason,
+            path,
+        )
+
+    def _save_unsaved(self) -> None:
+        """One more try for the items no dead-letter folder could take (space may be back); what
+        still cannot be saved is counted, so the run fails and says so."""
+        unsaved, self.unsaved = self.unsaved, []
+        if unsaved:
+            self._dead_letter(unsaved, "kept in memory until the crawl closed")
+        if self.unsaved:
+            self._inc("not_saved", len(self.unsaved))
 
     def _inc(self, key: str, amount: int) -> None:
         if self.stats is not None and amount:

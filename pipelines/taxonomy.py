@@ -11,7 +11,7 @@ import logging
 from typing import Self
 
 from scrapy import Spider
-from scrapy.crawler import Crawler
+from scrapy.settings import BaseSettings
 from scrapy.statscollectors import StatsCollector
 
 from newsarchive.items import FAST_FEED, Article, FeedClaim
@@ -35,9 +35,9 @@ class TaxonomyPipeline(CountingPipeline):
         self.unknown_media: set[str] = set()  # per crawl: each unknown name is reported once
 
     @classmethod
-    def from_crawler(cls, crawler: Crawler) -> Self:
+    def configured(cls, settings: BaseSettings, stats: StatsCollector | None) -> Self:
         media_table()  # a broken media table stops the crawl before anything is fetched
-        return super().from_crawler(crawler)
+        return super().configured(settings, stats)
 
     def process_item(self, item: Article | FeedClaim, spider: Spider | None = None) -> Article | FeedClaim:
         if isinstance(item, FeedClaim):

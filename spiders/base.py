@@ -29,8 +29,10 @@ from newsarchive.db.engine import first_line, open_database, session_factory
 from newsarchive.db.repository import stored_publish_times
 from newsarchive.db.runs import effective_status, job_key, recent_runs
 from newsarchive.failures import failure_reason
+from newsarchive.hosts import REDIRECT, Refused
 from newsarchive.ids import canonical_info_code
 from newsarchive.items import PREFERRED_FEED, Article, FeedClaim
+from newsarchive.joblock import LockLost
 from newsarchive.middlewares import ORIGINAL_URL_KEY
 from newsarchive.pages.eastmoney import parse_article
 from newsarchive.pages.model import ArticlePage, ListingEntry, ListingPage, PageError
@@ -47,6 +49,8 @@ class ArchiveSpider(Spider):
     """Base for listing spiders; subclasses build listing requests and call :meth:`follow`."""
 
     feed: ClassVar[str]
+    # The sites (newsarchive.blocks.site_of) a redirect or meta refresh may lead to (newsarchive.hosts)
+    site_domains: ClassVar[frozenset[str]] = frozenset()
     engine: Engine
     max_pages: int
     refetch_within: timedelta
@@ -103,8 +107,8 @@ class ArchiveSpider(Spider):
     def last_run_was_clean(self) -> bool:
         """Whether the previous run of this job (spider and arguments) finished ok and fetched all
         it listed. A job with no run yet, or whose last run failed, was interrupted, is unknown, or
-        had a download fail or a response blocked (an article it listed may since have slid below
-        the first known page), pages every listing."""
+        had a download fail, a response blocked or a redirect refused (an article it listed may
+        since have slid below the first known page), pages every listing."""
         try:
             with session_factory(self.engine)() as session:
                 previous = recent_runs(session, job=job_key(self.name, self.job_arguments), limit=1)
@@ -113,7 +117,10 @@ class ArchiveSpider(Spider):
         if not previous or effective_status(previous[0]) != OK:
             return False
         counts = previous[0].counts or {}
-        return not (counts.get("errors") or {}).get("total") and not counts.get("blocked")
+        # a refused redirect left its article unfetched, as a failed download does
+        refused_redirects = [key for key in counts.get("refused") or {} if key.startswith(f"{REDIRECT}_")]
+        errors = (counts.get("errors") or {}).get("total")
+        return not errors and not counts.get("blocked") and not refused_redirects
 
     def closed(self, reason: str) -> None:
         self.engine.dispose()
@@ -171,6 +178,10 @@ class ArchiveSpider(Spider):
         """Errback: one counted line per failed download instead of a logged traceback."""
         if isinstance(failure.value, Blocked):
             return  # counted by newsarchive.blocks (newsarchive/blocked/<kind>, gave_up/<site>)
+        if isinstance(failure.value, LockLost):
+            return  # counted by newsarchive.joblock (skipped/job_lock_lost): another run has the job
+        if isinstance(failure.value, Refused):
+            return  # counted and logged by newsarchive.hosts (newsarchive/refused/<kind>_<why>)
         if type(failure.value) is IgnoreRequest and "robots.txt" in str(failure.value):
             self.count(f"skipped/{ROBOTS_TXT_SKIP}")  # Scrapy's RobotsTxtMiddleware: Disallow
             return

@@ -9,11 +9,13 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Iterator
 from typing import Any
+from urllib.parse import urlsplit
 
 from scrapy import Request
 from scrapy.http import Response
 from twisted.python.failure import Failure
 
+from newsarchive.blocks import site_of
 from newsarchive.items import FeedClaim
 from newsarchive.pages import declared
 from newsarchive.pages.model import ArticlePage
@@ -65,9 +67,21 @@ class DeclaredSiteSpider(ArchiveSpider):
         return article_page(self.site, html, url)
 
 
+def site_domains(site: SiteSpec) -> frozenset[str]:
+    """The sites a declared site's redirects may lead to: those of its base URL and column URLs."""
+    urls = (site.base_url, *(url for _, url in site.listing.columns))
+    return frozenset(site_of(urlsplit(url).hostname or "") for url in urls)
+
+
 def _spider_class(site: SiteSpec) -> type[DeclaredSiteSpider]:
     class_name = "".join(part.title() for part in site.name.split("_")) + "Spider"
-    attributes = {"name": site.name, "feed": site.name, "site": site, "__module__": __name__}
+    attributes = {
+        "name": site.name,
+        "feed": site.name,
+        "site": site,
+        "site_domains": site_domains(site),
+        "__module__": __name__,
+    }
     return type(class_name, (DeclaredSiteSpider,), attributes)
 
 

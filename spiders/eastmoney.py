@@ -19,6 +19,8 @@ from newsarchive.text.media import canonical_media
 from spiders.base import ArchiveSpider, split_arg
 
 COLUMN_LIST_URL = "https://np-listapi.eastmoney.com/comm/web/getNewsByColumns"
+# Every East Money host (np-listapi., np-weblist., finance.…): where its redirects may lead.
+EASTMONEY_SITES = frozenset({"eastmoney.com"})
 # 344 财经导读, 345 资讯精华, 350 财经要闻, 353 证券聚焦: the general news columns (reference §1.1).
 DEFAULT_COLUMNS = ("344", "345", "350", "353")
 LIST_FIELDS = "code,showTime,title,mediaName,summary,image,url,uniqueUrl,Np_dst"
@@ -27,6 +29,7 @@ LIST_FIELDS = "code,showTime,title,mediaName,summary,image,url,uniqueUrl,Np_dst"
 class EastMoneySpider(ArchiveSpider):
     name = "eastmoney"
     feed = COLUMN_FEED
+    site_domains = EASTMONEY_SITES
     arguments = frozenset({"columns", "media", "pages", "page_size"})
     custom_settings = {"DEFAULT_REQUEST_HEADERS": {"Referer": "https://finance.eastmoney.com/"}}
 

@@ -15,6 +15,7 @@ from scrapy.http import Response
 from newsarchive.items import FAST_FEED, FeedClaim
 from newsarchive.pages.eastmoney import parse_fast_list
 from spiders.base import ArchiveSpider
+from spiders.eastmoney import EASTMONEY_SITES
 
 FAST_LIST_URL = "https://np-weblist.eastmoney.com/comm/web/getFastNewsList"
 DEFAULT_FAST_COLUMN = "102"
@@ -23,6 +24,7 @@ DEFAULT_FAST_COLUMN = "102"
 class EastMoneyFastSpider(ArchiveSpider):
     name = "eastmoney_fast"
     feed = FAST_FEED
+    site_domains = EASTMONEY_SITES
     arguments = frozenset({"column", "pages", "page_size"})
     custom_settings = {"DEFAULT_REQUEST_HEADERS": {"Referer": "https://kuaixun.eastmoney.com/"}}
 

@@ -35,6 +35,7 @@ _COLUMN = re.compile(r"[a-z]+/[a-z]+")
 class ZqrbSpider(ArchiveSpider):
     name = "zqrb"
     feed = ZQRB_FEED
+    site_domains = frozenset({"zqrb.cn"})
     arguments = frozenset({"columns", "pages"})
     custom_settings = {"DEFAULT_REQUEST_HEADERS": {"Referer": "http://www.zqrb.cn/"}}
 

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import itertools
 import os
 import subprocess
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import ExitStack, contextmanager
 from pathlib import Path
 
@@ -22,22 +23,36 @@ POSTGRES_ADMIN_URL = os.environ.get(
 REQUIRE_SERVICES = os.environ.get("NEWSARCHIVE_REQUIRE_SERVICES") == "1"
 
 
+@pytest.fixture(autouse=True, scope="session")
+def _fallback_dead_letters_in_tmp(tmp_path_factory: pytest.TempPathFactory) -> None:
+    """Dead letters the configured folder of a test cannot take go to a temporary folder, never to
+    the fallback in the user's home (settings.NEWSARCHIVE_DEADLETTER_FALLBACK_DIR); subprocesses
+    inherit it."""
+    folder = tmp_path_factory.mktemp("fallback-deadletter")
+    os.environ["NEWSARCHIVE_DEADLETTER_FALLBACK_DIR"] = str(folder)
+
+
 @pytest.fixture
 def sqlite_url(tmp_path: Path) -> str:
     return f"sqlite:///{tmp_path / 'archive.db'}"
+
+
+def _scratch_postgres(stack: ExitStack) -> str:
+    """A brand-new PostgreSQL database, dropped when ``stack`` closes; skips the test (or fails it
+    when services are required) if the server is not there."""
+    try:
+        return stack.enter_context(scratch_postgres(POSTGRES_ADMIN_URL, "newsarchive_test"))
+    except PostgresUnreachable as error:
+        if REQUIRE_SERVICES:
+            pytest.fail(f"{error} (NEWSARCHIVE_REQUIRE_SERVICES=1)")
+        pytest.skip(str(error))
 
 
 @pytest.fixture
 def postgres_url() -> Iterator[str]:
     """A brand-new PostgreSQL database for one test, dropped afterwards."""
     with ExitStack() as stack:
-        try:
-            url = stack.enter_context(scratch_postgres(POSTGRES_ADMIN_URL, "newsarchive_test"))
-        except PostgresUnreachable as error:
-            if REQUIRE_SERVICES:
-                pytest.fail(f"{error} (NEWSARCHIVE_REQUIRE_SERVICES=1)")
-            pytest.skip(str(error))
-        yield url
+        yield _scratch_postgres(stack)
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
@@ -45,6 +60,18 @@ def db_url(request: pytest.FixtureRequest) -> str:
     """Run a database-facing test on SQLite and on PostgreSQL."""
     fixture = "sqlite_url" if request.param == "sqlite" else "postgres_url"
     return str(request.getfixturevalue(fixture))
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def new_database(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Callable[[], str]]:
+    """For a test that needs several brand-new databases of one dialect (each call makes one), run
+    on SQLite and on PostgreSQL; all are dropped afterwards."""
+    with ExitStack() as stack:
+        made = itertools.count()
+        if request.param == "sqlite":
+            yield lambda: f"sqlite:///{tmp_path / f'archive-{next(made)}.db'}"
+        else:
+            yield lambda: _scratch_postgres(stack)
 
 
 @pytest.fixture

@@ -16,7 +16,10 @@ from click.testing import CliRunner, Result
 from sqlalchemy import create_engine, text
 
 from newsarchive.cli import main
+from newsarchive.db.engine import open_database
+from newsarchive.db.writer import BatchWriter
 from tests.conftest import run_cli
+from tests.export.test_jekyll import seed_article
 
 UNREACHABLE_PG = "postgresql+psycopg://postgres@127.0.0.1:1/x"
 ERROR_PREFIX = "newsarchive: error: "
@@ -177,6 +180,20 @@ def test_crawl_errors_are_one_line(tmp_path: Path, args: tuple[str, ...], expect
     assert not list(tmp_path.glob("data/warc/*"))  # nothing was fetched or archived
 
 
+def test_a_log_file_that_cannot_be_opened_is_a_one_line_usage_error(tmp_path: Path) -> None:
+    """Issue 13: Scrapy opened LOG_FILE while the crawler process was built, and its OSError was a
+    traceback."""
+    done = run_cli(
+        "crawl", "eastmoney", "-s", "LOG_FILE=/dev/null/x",
+        "-s", "NEWSARCHIVE_REPLAY_ORIGIN=http://127.0.0.1:1", cwd=tmp_path, timeout=30,
+    )  # fmt: skip
+
+    message = assert_one_line_error(done.returncode, done.stderr, expected_code=2)
+    assert message == "cannot open log file /dev/null/x: Not a directory"
+    assert done.stderr.count("\n") == 1
+    assert not list(tmp_path.glob("data/warc/*"))
+
+
 def test_a_bad_log_level_is_a_usage_error(tmp_path: Path) -> None:
     done = run_cli("crawl", "eastmoney", "--log-level", "bogus", cwd=tmp_path, timeout=30)
     assert done.returncode == 2 and "Traceback" not in done.stderr
@@ -211,6 +228,15 @@ def test_reparse_needs_an_archive(tmp_path: Path) -> None:
     assert done.returncode == 2
     assert "Traceback" not in done.stderr
     assert "Missing argument 'ARCHIVES...'" in done.stderr
+
+
+def test_demo_with_an_unusable_out_folder_is_one_line_before_any_crawl(tmp_path: Path) -> None:
+    done = run_cli("demo", "--out", "/dev/null", "--db", f"sqlite:///{tmp_path / 'demo.db'}", cwd=tmp_path)
+
+    message = assert_one_line_error(done.returncode, done.stderr, expected_code=1)
+    assert message == "cannot write posts to /dev/null/_posts: Not a directory"
+    assert "sample site" not in done.stdout  # refused before serving or crawling anything
+    assert not (tmp_path / "demo.db").exists()
 
 
 # --- export: in-process ---------------------------------------------------------------------------
@@ -263,6 +289,24 @@ def test_export_jekyll_share_url_without_placeholder(tmp_path: Path, sqlite_url:
 
     message = assert_one_line_error(result.exit_code, result.stderr, expected_code=2)
     assert message == "--share-url must contain {info_code}"
+
+
+@pytest.mark.parametrize(
+    "template", ["https://s/?c={info_code}&x={0}", "https://s/{info_code}/{", "{info_code}{x}"]
+)
+def test_export_jekyll_share_url_is_plain_substitution(
+    tmp_path: Path, sqlite_url: str, template: str
+) -> None:
+    engine = open_database(sqlite_url)
+    BatchWriter(engine).write([seed_article()])
+    engine.dispose()
+    site = tmp_path / "site"
+
+    result = invoke("export", "jekyll", "--out", str(site), "--db", sqlite_url, "--share-url", template)
+
+    assert result.exit_code == 0, result.output
+    post = (site / "_posts" / "2022-04-29-NW202204292366280343.md").read_text(encoding="utf-8")
+    assert f"\n\n<{template.replace('{info_code}', 'NW202204292366280343')}>\n\n" in post
 
 
 def test_export_jsonl_of_an_empty_archive(tmp_path: Path, db_url: str) -> None:

@@ -121,11 +121,12 @@ def test_outage_mid_crawl_stops_dead_letters_and_load_restores_everything(
     assert result.returncode == 1, result.stderr[-3000:]
     assert "Traceback" not in result.stderr
     assert "ended early: database_unavailable" in result.stderr
-    assert "they were saved to the dead-letter directory" in result.stderr
+    assert "could not be stored; they were saved to" in result.stderr
     assert stored_rows(db_url) == {}  # the outage began before the first article arrived
 
     files = sorted(deadletters.glob("eastmoney-*.jsonl"))
     assert len(files) == 1
+    assert f"saved to {files[0]} (store them with newsarchive load)" in result.stderr
     records = [json.loads(line) for line in files[0].read_text(encoding="utf-8").splitlines()]
     assert len(records) == len({record["info_code"] for record in records}) > 0
     # every article page that was answered was scraped and kept (none of the sample pages is bad)
@@ -217,7 +218,10 @@ def test_load_reports_bad_lines_and_stores_the_good_ones(db_url: str, tmp_path: 
     [
         (lambda p: None, "no such file"),
         (lambda p: p.mkdir(), "is a directory, not a dead-letter file"),
-        (lambda p: p.write_bytes("标题".encode("gbk")), "not a UTF-8 JSON Lines file"),
+        (
+            lambda p: p.write_bytes("标题".encode("gbk")),
+            "no line could be loaded (1 line bad; line 1: not UTF-8 text)",
+        ),
     ],
 )
 def test_load_rejects_unreadable_files_in_one_line(

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import gzip
+from pathlib import Path
+
 import pytest
 from scrapy.exceptions import (
     CannotResolveHostError,
@@ -17,6 +20,16 @@ from scrapy.spidermiddlewares.httperror import HttpError
 from twisted.internet.error import ConnectionDone, ConnectionLost
 
 from newsarchive.failures import failure_reason, retry_reason
+from newsarchive.samplesite import SampleSite
+from newsarchive.samplesite.faults import HUGE_PAGE_BYTES, Fault
+from tests.support import column_entries, crawl, sample_codes, stored_rows
+from tests.test_faults import recorded_counts
+
+# Scrapy's HttpCompressionMiddleware refusing a body that inflates past DOWNLOAD_MAXSIZE
+GZIP_BOMB_REFUSAL = (
+    "Ignored response <200 https://finance.eastmoney.com/a/1.html> because its body (10202 B "
+    "compressed, 8388609 B decompressed so far) exceeded DOWNLOAD_MAXSIZE (8388608 B) during decompression."
+)
 
 
 @pytest.mark.parametrize(
@@ -37,6 +50,7 @@ from newsarchive.failures import failure_reason, retry_reason
         ),
         (DownloadCancelledError("stopped"), "cancelled"),
         (IgnoreRequest("max redirections reached"), "redirect_loop"),
+        (IgnoreRequest(GZIP_BOMB_REFUSAL), "too_large"),
         (
             HttpError(
                 Response("http://x", status=502, request=Request("http://x")), "Ignoring non-200 response"
@@ -63,3 +77,27 @@ def test_failure_reasons(error: BaseException, reason: str) -> None:
 )
 def test_retry_reasons_use_the_same_words(stat: str, reason: str) -> None:
     assert retry_reason(stat) == reason
+
+
+def test_a_gzip_bomb_is_counted_as_too_large(site: SampleSite, sqlite_url: str, tmp_path: Path) -> None:
+    """An article whose few KB of gzip inflate past DOWNLOAD_MAXSIZE: refused like any oversized
+    page, and counted as one (issue 13: it was counted as IgnoreRequest)."""
+    bomb_code = column_entries("345")[0]
+    bomb = site.inject(f"/a/{bomb_code.removeprefix('NW')}.html", Fault.GZIP_BOMB)
+
+    output = crawl("eastmoney", site.origin, sqlite_url, tmp_path, "-a", "columns=345", "-a", "pages=1")
+
+    assert bomb.served == 1
+    assert "downloads failed:      1  (too_large: 1)" in output
+    assert recorded_counts(sqlite_url)["download_errors"] == {"too_large": 1}
+    assert set(stored_rows(sqlite_url)) == sample_codes("345") - {bomb_code}
+
+
+def test_the_gzip_bomb_fault_is_small_on_the_wire_and_huge_inflated(site: SampleSite) -> None:
+    page = f"/a/{column_entries('345')[0].removeprefix('NW')}.html"
+    normal = site.respond(page, "")
+    site.inject(page, Fault.GZIP_BOMB)
+    bomb = site.respond(page, "")
+    assert ("Content-Encoding", "gzip") in bomb.headers and len(bomb.body) < 100_000
+    inflated = gzip.decompress(bomb.body)
+    assert len(inflated) >= HUGE_PAGE_BYTES - 100 and normal.body.split(b"</head>")[1] in inflated

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from scrapy import Request
 from scrapy.exceptions import NotConfigured
-from scrapy.http import HtmlResponse
+from scrapy.http import HtmlResponse, Response
 from scrapy.utils.test import get_crawler
 
 from newsarchive.middlewares import ORIGINAL_URL_KEY, ReplayOriginMiddleware
@@ -55,3 +55,23 @@ def test_off_when_unset() -> None:
 def test_bad_origins_are_rejected(origin: str) -> None:
     with pytest.raises(ValueError, match="NEWSARCHIVE_REPLAY_ORIGIN"):
         middleware(origin)
+
+
+def test_a_relative_redirect_is_made_absolute_against_the_original_url() -> None:
+    """RedirectMiddleware joins Location to the request's URL, the local origin's: joined to the
+    original URL instead, the redirect is judged (newsarchive.hosts) and followed as the site's."""
+    routing = middleware("http://127.0.0.1:8123")
+    rerouted = routing.process_request(Request(URL))
+    assert rerouted is not None
+    for location, absolute in [
+        (
+            b"/comm/web/getNewsByColumns?page_index=3",
+            "https://np-listapi.eastmoney.com/comm/web/getNewsByColumns?page_index=3",
+        ),
+        (b"//finance.eastmoney.com/a/1.html", "https://finance.eastmoney.com/a/1.html"),
+        (b"http://intranet.corp.internal/x", "http://intranet.corp.internal/x"),
+    ]:
+        response = Response(rerouted.url, status=302, headers={"Location": location}, request=rerouted)
+        restored = routing.process_response(rerouted, response)
+        assert (restored.url, restored.headers["Location"].decode()) == (URL, absolute)
+        assert response.headers["Location"] == location  # the response itself is left as it came

@@ -30,13 +30,15 @@ from scrapy.utils.test import get_crawler
 from sqlalchemy import create_engine, select, text
 from sqlalchemy.engine import Engine
 
+from newsarchive import settings as project_settings
 from newsarchive.db.engine import open_database, session_factory
 from newsarchive.db.models import ArticleRevision, ArticleRow
-from newsarchive.items import Article
+from newsarchive.items import Article, FeedClaim
 from newsarchive.pages.eastmoney import parse_article
 from newsarchive.text.dates import SHANGHAI
 from pipelines.clean import CleanBodyPipeline
 from pipelines.dates import NormalizeDatesPipeline
+from pipelines.plaintext import PlainTextPipeline
 from pipelines.store import StorePipeline
 from pipelines.taxonomy import TaxonomyPipeline
 from pipelines.validate import ValidatePipeline
@@ -145,6 +147,50 @@ def test_validate_counts_each_drop() -> None:
             pipeline.process_item(raw_article(**changes))
 
     assert stats_of(crawler) == {"newsarchive/dropped/no_title": 2, "newsarchive/dropped/bad_code": 1}
+
+
+# --- plain text -----------------------------------------------------------------------------------
+
+
+def test_plain_text_cleans_every_short_field_and_counts_markup() -> None:
+    crawler = crawler_for()
+    pipeline = PlainTextPipeline.from_crawler(crawler)
+    item = raw_article(
+        title="\u202e看涨<img src=x onerror=alert(1)//",
+        media="证券日报网<scr<script>ipt>",
+        author="  记者\n张三 ",
+        summary="PMI<50，A股>B股\u200b",
+        section="<b>宏观</b>经济",
+        category="zhengquanribaowang",
+        tags=["证券日报网新闻", "<svg onload=alert(1)>", "宏观\u2066经济"],
+    )
+
+    cleaned = pipeline.process_item(item)
+
+    assert (cleaned.title, cleaned.media, cleaned.author) == ("看涨", "证券日报网", "记者 张三")
+    assert (cleaned.summary, cleaned.section) == ("PMI<50，A股>B股", "宏观经济")
+    assert cleaned.tags == ["证券日报网新闻", "宏观经济"]
+    assert cleaned.body_html == raw_article().body_html  # the body is the cleaner's (CleanBodyPipeline)
+    assert stats_of(crawler) == {
+        f"newsarchive/cleaned/markup_in_{name}": count
+        for name, count in [("title", 1), ("media", 1), ("summary", 1), ("section", 1), ("tags", 2)]
+    }
+
+
+def test_plain_text_cleans_feed_claims_too() -> None:
+    # a claim's summary replaces the stored row's digest (newsarchive.db.repository)
+    claim = FeedClaim(CODE, "eastmoney_fast", summary="[x](javascript:1) <img src=x onerror=alert(1)>")
+    cleaned = PlainTextPipeline.from_crawler(crawler_for()).process_item(claim)
+    assert cleaned.summary == "[x](javascript:1)"
+
+
+def test_plain_text_runs_first_so_an_all_markup_title_drops_as_no_title() -> None:
+    order = project_settings.ITEM_PIPELINES
+    assert min(order, key=lambda name: order[name]) == "pipelines.plaintext.PlainTextPipeline"
+    crawler = crawler_for()
+    item = PlainTextPipeline.from_crawler(crawler).process_item(raw_article(title="<img src=x onerror=1>"))
+    with pytest.raises(DropItem, match=r"^no_title"):
+        ValidatePipeline.from_crawler(crawler).process_item(item)
 
 
 # --- clean ----------------------------------------------------------------------------------------

@@ -5,10 +5,13 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
 from newsarchive import __version__, exitcodes
 from newsarchive.runner import project_settings
 from newsarchive.samplesite import SampleSite
-from newsarchive.samplesite.server import COLUMN_PATH
+from newsarchive.samplesite.faults import Fault
+from newsarchive.samplesite.server import COLUMN_PATH, ROBOTS_PATH
 from tests.conftest import run_cli
 from tests.support import FAST_SETTINGS, column_entries, crawl, sample_codes, stored_rows
 
@@ -66,3 +69,29 @@ def test_politeness_defaults() -> None:
     user_agent = settings.get("USER_AGENT")
     assert user_agent.startswith("Mozilla/5.0 (")
     assert f" newsarchive/{__version__} (+{settings.get('NEWSARCHIVE_CONTACT_URL')})" in user_agent
+
+
+@pytest.mark.parametrize("fault", [Fault.STALL, Fault.DROPPED_CONNECTION, Fault.GZIP_BOMB])
+def test_a_robots_txt_that_cannot_be_read_costs_one_line_per_host_and_the_crawl_goes_on(
+    site: SampleSite, sqlite_url: str, tmp_path: Path, fault: Fault
+) -> None:
+    """A robots.txt that times out, drops the connection or is a gzip bomb: Scrapy's robots
+    middleware then treats the host as allowing everything (its intent); the log says so in one
+    line per host, never with a traceback (issue 13 point 13)."""
+    site.inject(ROBOTS_PATH, fault)
+    result = run_cli(
+        "crawl", "eastmoney", *ONE_PAGE_OF_345, "--db", sqlite_url, "--log-level", "WARNING",
+        "-s", f"NEWSARCHIVE_REPLAY_ORIGIN={site.origin}", *FAST_SETTINGS,
+        "-s", "DOWNLOAD_TIMEOUT=2", "-s", "RETRY_TIMES=1", cwd=tmp_path,
+    )  # fmt: skip
+
+    assert result.returncode == exitcodes.OK, result.stderr[-3000:]
+    assert "Traceback" not in result.stderr, result.stderr[-3000:]
+    robots_hosts = {record.host for record in site.requests if record.path == ROBOTS_PATH}
+    assert robots_hosts == {"np-listapi.eastmoney.com", "finance.eastmoney.com"}
+    lines = result.stderr.splitlines()
+    for host in robots_hosts:
+        about_it = [line for line in lines if f"{host}/robots.txt" in line]
+        assert len(about_it) == 1, about_it
+    assert len(lines) == len(robots_hosts), lines  # nothing else said: the crawl went on unharmed
+    assert set(stored_rows(sqlite_url)) == sample_codes("345")

@@ -4,12 +4,17 @@ exact table and article text, JSON that parses, one-line errors."""
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
 from click.testing import CliRunner, Result
-from sqlalchemy import update
+from sqlalchemy import create_engine, inspect, update
+from sqlalchemy.engine import make_url
 
 from newsarchive.cli import main
 from newsarchive.db.engine import open_database, session_factory
@@ -17,6 +22,7 @@ from newsarchive.db.models import RunRow
 from newsarchive.db.repository import store_articles
 from newsarchive.db.runs import finish_run, start_run
 from newsarchive.text.dates import SHANGHAI
+from tests.conftest import small_disk
 from tests.db.test_runs import dead_pid
 
 STARTED = datetime(2026, 11, 24, 1, 0, 0, tzinfo=UTC)  # 09:00:00 in Shanghai
@@ -110,6 +116,15 @@ def test_runs_filtered_and_limited(history: str) -> None:
     assert (nothing.exit_code, nothing.stdout) == (0, "no runs recorded\n")
 
 
+def test_runs_with_a_limit_beyond_any_sql_integer_shows_every_run(history: str) -> None:
+    """Issue 13: a limit past 64 bits overflowed in the database driver (a traceback)."""
+    result = invoke("runs", "--db", history, "--limit", "99999999999999999999999")
+
+    assert result.exit_code == 0, result.output
+    assert result.stderr == ""
+    assert [line.split()[0] for line in result.stdout.splitlines()] == ["id", "4", "3", "2", "1"]
+
+
 def test_runs_json_has_every_field(history: str) -> None:
     result = invoke("runs", "--db", history, "--json")
 
@@ -139,7 +154,8 @@ def test_runs_json_has_every_field(history: str) -> None:
     assert (runs[2]["finished_at"], runs[2]["duration_seconds"], runs[2]["counts"]) == (None, None, {})
 
 
-def test_runs_of_a_new_archive(db_url: str) -> None:
+def test_runs_of_an_archive_without_runs(db_url: str) -> None:
+    open_database(db_url).dispose()  # a crawl created it, and recorded nothing yet
     table = invoke("runs", "--db", db_url)
     as_json = invoke("runs", "--db", db_url, "--json")
 
@@ -147,11 +163,10 @@ def test_runs_of_a_new_archive(db_url: str) -> None:
     assert (as_json.exit_code, json.loads(as_json.stdout)) == (0, [])
 
 
-def test_runs_without_db_reads_the_default_archive(tmp_path: Path) -> None:
-    result = invoke("runs")
-
-    assert (result.exit_code, result.stdout) == (0, "no runs recorded\n")
-    assert (tmp_path / "data" / "newsarchive.db").is_file()
+def test_runs_without_db_outside_the_repository_creates_nothing(tmp_path: Path) -> None:
+    """Issue 14: it created ./data/newsarchive.db wherever it was run."""
+    assert one_error(invoke("runs")) == "no archive at data/newsarchive.db"
+    assert list(tmp_path.iterdir()) == []
 
 
 def test_runs_errors_are_one_line() -> None:
@@ -313,3 +328,107 @@ def test_show_an_unknown_or_malformed_code_is_one_line(db_url: str, code: str, e
 
 def test_show_with_a_bad_database_is_one_line() -> None:
     assert one_error(invoke("show", CODE, "--db", "not a url")) == "bad database URL 'not a url'"
+
+
+# --- reading never writes ---------------------------------------------------------------------------
+
+READERS = [("runs",), ("runs", "--json"), ("show", CODE)]
+
+
+@pytest.mark.parametrize("command", READERS, ids=" ".join)
+def test_a_mistyped_sqlite_path_is_no_archive_and_creates_nothing(
+    tmp_path: Path, command: tuple[str]
+) -> None:
+    """Issue 14: ``runs`` and ``show`` created the file and its folders, then reported it empty."""
+    path = tmp_path / "archvie" / "newsarchive.db"
+
+    assert one_error(invoke(*command, "--db", f"sqlite:///{path}")) == f"no archive at {path}"
+    assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize("command", READERS, ids=" ".join)
+def test_an_empty_postgresql_database_is_no_archive_and_gets_no_schema(
+    postgres_url: str, command: tuple[str]
+) -> None:
+    message = one_error(invoke(*command, "--db", postgres_url))
+
+    assert message == f"no archive at {make_url(postgres_url).render_as_string()}"
+    engine = create_engine(postgres_url)
+    with engine.connect() as connection:
+        assert inspect(connection).get_table_names() == []
+    engine.dispose()
+
+
+@contextmanager
+def read_only_mount(folder: Path) -> Iterator[Path]:
+    """``folder`` on a tmpfs of its own, to be made read-only with :func:`remount_read_only`."""
+    with small_disk(folder, 4096) as mounted:
+        yield mounted
+
+
+def remount_read_only(folder: Path) -> None:
+    done = subprocess.run(["mount", "-o", "remount,ro", str(folder)], capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr  # small_disk could mount, so remounting is permitted
+    with pytest.raises(OSError):
+        (folder / "probe").touch()
+
+
+KILLED_WRITER = """
+import os, sys
+from newsarchive.db.engine import open_database, session_factory
+from newsarchive.db.runs import start_run
+engine = open_database(sys.argv[1])
+with session_factory(engine).begin() as session:
+    start_run(session, "zqrb", {})
+os._exit(0)  # as SIGKILL would: no checkpoint, the run exists only in the -wal file
+"""
+
+
+def archive_outputs(url: str, out: Path) -> tuple[str, str, str]:
+    """What ``runs``, ``show`` and ``export jsonl`` print and write for the archive at ``url``."""
+    runs, shown = invoke("runs", "--db", url), invoke("show", CODE, "--db", url)
+    exported = invoke("export", "jsonl", "--db", url, "--out", str(out))
+    for result in (runs, shown, exported):
+        assert (result.exit_code, result.stderr) == (0, ""), result.output
+    return runs.stdout, shown.stdout, out.read_text(encoding="utf-8")
+
+
+@pytest.mark.parametrize("writer", ["closed", "killed"])
+def test_a_wal_archive_on_a_read_only_mount_can_be_read(tmp_path: Path, writer: str) -> None:
+    """Issue 13: SQLite could not create the WAL index (-shm) beside a read-only archive, so even
+    ``show`` failed. A writer killed mid-run leaves its last commits in the -wal file: they are read."""
+    with read_only_mount(tmp_path / "档案 #1 &x=y") as folder:  # the name must survive a URI
+        url = f"sqlite:///{folder / 'archive.db'}"
+        store(url, VERSIONS)
+        runs, shown, exported = archive_outputs(url, tmp_path / "before.jsonl")
+        assert [path.name for path in folder.iterdir()] == ["archive.db"]  # reading left nothing behind
+        if writer == "killed":
+            subprocess.run([sys.executable, "-c", KILLED_WRITER, url], check=True)
+            assert (folder / "archive.db-wal").stat().st_size > 0
+
+        remount_read_only(folder)
+
+        runs_after, shown_after, exported_after = archive_outputs(url, tmp_path / "after.jsonl")
+        assert (shown_after, exported_after) == (shown, exported)
+        if writer == "killed":
+            assert [line.split()[1] for line in runs_after.splitlines()] == ["spider", "zqrb"]
+        else:
+            assert runs_after == runs == "no runs recorded\n"
+
+
+def test_a_read_only_archive_whose_last_commits_cannot_be_read_says_so(tmp_path: Path) -> None:
+    """A killed writer's -wal without its -shm, in a read-only folder: SQLite could only read the
+    file without those commits, so the reader refuses in one line instead of showing stale data."""
+    with read_only_mount(tmp_path / "mount") as folder:
+        url = f"sqlite:///{folder / 'archive.db'}"
+        store(url, VERSIONS)
+        subprocess.run([sys.executable, "-c", KILLED_WRITER, url], check=True)
+        (folder / "archive.db-shm").unlink()
+        remount_read_only(folder)
+
+        for command in READERS:
+            assert one_error(invoke(*command, "--db", url)) == (
+                f"cannot read {folder / 'archive.db'}: its last commits are in archive.db-wal, which needs "
+                "a archive.db-shm file that this read-only folder cannot hold; copy the archive to a "
+                "writable folder"
+            )

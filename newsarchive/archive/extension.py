@@ -59,8 +59,15 @@ class WarcArchiveExtension:
         try:
             self.archive.write_response(response.url, response.status, headers, response.body)
         except OSError as error:  # disk full, file removed: the crawl goes on, the run is marked failed
+            failed_before = self.crawler.stats.get_value("newsarchive/warc_errors", 0)
             self.crawler.stats.inc_value("newsarchive/warc_errors")
-            logger.error("could not write to %s: %s", self.archive.path, error.strerror)
+            # the first failure is told, the rest counted: a full disk would log every response
+            logger.log(
+                logging.DEBUG if failed_before else logging.ERROR,
+                "could not write to %s: %s (responses not archived are counted)",
+                self.archive.path,
+                error.strerror,
+            )
             return
         self.crawler.stats.inc_value("newsarchive/warc_records")
         self.crawler.stats.set_value("newsarchive/warc_file", str(self.archive.path))

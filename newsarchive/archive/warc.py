@@ -3,16 +3,18 @@
 from __future__ import annotations
 
 import io
+import os
 import tempfile
 import zlib
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from http import HTTPStatus
 from pathlib import Path
-from typing import BinaryIO
 
 from warcio.statusandheaders import StatusAndHeaders
 from warcio.warcwriter import WARCWriter
+
+from newsarchive.files import append_whole, open_for_append
 
 # The body we archive is already decoded by the downloader, so these headers would lie about it.
 _DROPPED_HEADERS = {"content-encoding", "transfer-encoding", "content-length"}
@@ -51,7 +53,7 @@ class WarcArchive:
         with tempfile.TemporaryFile(dir=path.parent):
             pass
         self.path = path
-        self._stream: BinaryIO | None = None
+        self._descriptor: int | None = None
         self._buffer = io.BytesIO()
         self._writer = WARCWriter(self._buffer, gzip=False)  # records are compressed one by one
         self.records = 0
@@ -70,8 +72,8 @@ class WarcArchive:
         kept.append(("Content-Length", str(len(body))))
         http_headers = StatusAndHeaders(f"{status} {_reason(status)}", kept, protocol=protocol)
         when = (fetched_at or datetime.now(UTC)).astimezone(UTC)
-        if self._stream is None:
-            self._stream = self.path.open("ab")
+        if self._descriptor is None:
+            self._descriptor = open_for_append(self.path)
         record = self._writer.create_warc_record(
             url,
             "response",
@@ -84,13 +86,15 @@ class WarcArchive:
         member = compressor.compress(self._buffer.getbuffer()) + compressor.flush()
         self._buffer.seek(0)
         self._buffer.truncate()
-        self._stream.write(member)
-        self._stream.flush()  # a killed crawl keeps every response it got up to the kill
+        # unbuffered: a killed crawl keeps every response it got up to the kill, and a full disk
+        # costs the record that did not fit, never the file's integrity
+        append_whole(self._descriptor, member)
         self.records += 1
 
     def close(self) -> None:
-        if self._stream is not None:
-            self._stream.close()
+        if self._descriptor is not None:
+            os.close(self._descriptor)
+            self._descriptor = None
 
 
 def _reason(status: int) -> str:

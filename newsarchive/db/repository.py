@@ -21,6 +21,7 @@ from newsarchive.db.models import (
     ArticleRow,
     content_hash,
 )
+from newsarchive.items import PREFERRED_FEED
 
 # SQLite allows 32766 bound parameters; stay far below for IN (...) lookups.
 _LOOKUP_CHUNK = 500
@@ -36,6 +37,7 @@ class StoreResult:
     unchanged: int = 0  # same title and cleaned body as stored: only last_seen_at moved
     revised: int = 0  # content changed: the stored version went to article_revisions
     stale: int = 0  # an older version than the stored one (e.g. a late dead-letter load): kept as history
+    moved: int = 0  # stored rows moved to the preferred feed by a version from it (see _feed_columns)
     new_codes: frozenset[str] = frozenset()
     revised_codes: frozenset[str] = frozenset()
     inserted: tuple[dict[str, Any], ...] = ()  # the rows of the new codes as inserted, with their "id"
@@ -66,6 +68,11 @@ def store_articles(
     ``article_revisions`` (when title or cleaned body differ); an unchanged article only gets its
     ``last_seen_at`` moved. ``replace`` (reparse) also rewrites the metadata columns of the current
     version, for parser fixes that change more than the text.
+
+    The feed rule is kept here, where every writer's versions meet: a version from the preferred
+    feed (newsarchive.items.PREFERRED_FEED) moves a stored row to it, and nothing moves a row off it,
+    so a column crawl and a 7x24 crawl storing the same article at the same moment end the same way
+    whichever commits first.
     """
     if not rows:
         return StoreResult()
@@ -80,9 +87,10 @@ def store_articles(
             latest[row["info_code"]] = row
         elif row["fetched_at"] >= kept["fetched_at"]:
             superseded.append(kept)
-            latest[row["info_code"]] = row
+            latest[row["info_code"]] = {**row, **_feed_columns(kept, row)}
         else:
             superseded.append(row)
+            latest[row["info_code"]] = {**kept, **_feed_columns(row, kept)}
     # Sorted, so concurrent PostgreSQL writers lock rows in the same order and cannot deadlock.
     ordered = [latest[code] for code in sorted(latest)]
     # One executemany of a statement compiled once (SQLAlchemy sends it as multi-row INSERTs, in this
@@ -120,6 +128,8 @@ def store_articles(
 
 
 _CONTENT_COLUMNS = ("title", "body_html", "body_text", "extraction", "content_hash", "fetched_at")
+# What puts an article on a feed: moved together, by a FeedClaim or a version from the preferred feed.
+FEED_COLUMNS = ("feed", "category", "tags", "summary")
 _REVISION_COLUMNS = ("info_code", "title", "body_html", "body_text", "content_hash", "fetched_at")
 
 
@@ -132,7 +142,9 @@ def _merge_versions(
         stored.info_code: stored
         for stored in session.execute(
             select(
-                ArticleRow.id, ArticleRow.last_seen_at, *(getattr(ArticleRow, c) for c in _REVISION_COLUMNS)
+                ArticleRow.id,
+                ArticleRow.last_seen_at,
+                *(getattr(ArticleRow, c) for c in (*_REVISION_COLUMNS, *FEED_COLUMNS)),
             )
             .where(ArticleRow.info_code.in_([row["info_code"] for row in rows]))
             .order_by(ArticleRow.info_code)
@@ -162,6 +174,12 @@ def _merge_versions(
         else:
             result.stale += 1
             history.append({c: row[c] for c in _REVISION_COLUMNS})
+        if moved := _feed_columns(row, stored._asdict()):
+            update_values.update(moved)
+            result.moved += 1
+        elif stored.feed == PREFERRED_FEED and row["feed"] != PREFERRED_FEED:
+            for column in FEED_COLUMNS:  # a reparse's metadata never takes a row off the preferred feed
+                update_values.pop(column, None)
         updates.append(update_values)
     # executemany per distinct column set (UPDATE … WHERE id = ?)
     for columns in {tuple(sorted(values)) for values in updates}:
@@ -186,6 +204,18 @@ _NEW_REVISIONS = {
     )
     for name, insert in _DIALECT_INSERTS.items()
 }
+
+
+def _feed_columns(incoming: dict[str, Any], stored: dict[str, Any]) -> dict[str, Any]:
+    """The feed columns ``stored`` must take from ``incoming`` under the feed rule: all of them when
+    ``incoming`` is from the preferred feed and ``stored`` is not (its summary only if it has one,
+    as a FeedClaim), none otherwise."""
+    if incoming["feed"] != PREFERRED_FEED or stored["feed"] == PREFERRED_FEED:
+        return {}
+    moved = {c: incoming[c] for c in FEED_COLUMNS}
+    if not moved["summary"]:
+        moved["summary"] = stored["summary"]
+    return moved
 
 
 def _metadata(row: dict[str, Any]) -> dict[str, Any]:

@@ -156,7 +156,7 @@ class BatchWriter:
             unchanged=stored.unchanged,
             revised=stored.revised,
             stale=stored.stale,
-            moved=moved,
+            moved=moved + stored.moved,
             linked=linked,
             fitted=fitted,
         )

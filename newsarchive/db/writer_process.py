@@ -156,7 +156,9 @@ class _Outbox(logging.Handler):
 
     def emit(self, record: logging.LogRecord) -> None:
         fields = {**vars(record), "msg": record.getMessage(), "args": None, "exc_info": None}
-        pickle.dump((_LOG, fields), self.out, protocol=pickle.HIGHEST_PROTOCOL)
+        # a crawl that is gone has nobody to tell (serve notices at its next message)
+        with contextlib.suppress(OSError):
+            pickle.dump((_LOG, fields), self.out, protocol=pickle.HIGHEST_PROTOCOL)
 
 
 def serve(source: IO[bytes], out: IO[bytes]) -> None:
@@ -166,7 +168,7 @@ def serve(source: IO[bytes], out: IO[bytes]) -> None:
     root.setLevel(logging.INFO)
     try:
         settings: WriterSettings = pickle.load(source)
-    except EOFError:  # the crawl ended (or died) before this process was ready
+    except (EOFError, pickle.UnpicklingError):  # the crawl ended (or died) before this process was ready
         return
     engine = open_database(settings.url, check_schema=False, busy_timeout=settings.busy_timeout)
     writer = BatchWriter(
@@ -175,18 +177,23 @@ def serve(source: IO[bytes], out: IO[bytes]) -> None:
         near_duplicate_window=settings.near_duplicate_window,
         retry_seconds=settings.retry_seconds,
     )
-    while True:
-        try:
-            articles, claims = pickle.load(source)
-        except EOFError:  # the crawl closed the store, or died
-            break
-        try:
-            reply: tuple[str, Any] = (_DONE, writer.write(articles, claims))
-        except Exception as error:  # the crawl process decides: it dead-letters the batch
-            reply = (_FAILED, _sendable(error))
-        pickle.dump(reply, out, protocol=pickle.HIGHEST_PROTOCOL)
-        out.flush()
-    engine.dispose()
+    try:
+        while True:
+            try:
+                articles, claims = pickle.load(source)
+            except (EOFError, pickle.UnpicklingError):  # the crawl closed the store, or died mid-send
+                break
+            try:
+                reply: tuple[str, Any] = (_DONE, writer.write(articles, claims))
+            except Exception as error:  # the crawl process decides: it dead-letters the batch
+                reply = (_FAILED, _sendable(error))
+            try:
+                pickle.dump(reply, out, protocol=pickle.HIGHEST_PROTOCOL)
+                out.flush()
+            except BrokenPipeError:  # the crawl died while this batch was written: it is stored,
+                break  # and the next run finds it there
+    finally:
+        engine.dispose()
 
 
 def _sendable(error: Exception) -> Exception:
@@ -204,6 +211,8 @@ def main() -> None:
     out = os.fdopen(os.dup(sys.stdout.fileno()), "wb")
     os.dup2(sys.stderr.fileno(), sys.stdout.fileno())
     serve(sys.stdin.buffer, out)
+    with contextlib.suppress(OSError):  # closing a pipe nobody reads any more
+        out.close()
 
 
 if __name__ == "__main__":

@@ -1,4 +1,8 @@
-"""JSON Lines export: one object per article, in publish order, UTF-8, ``published_at`` with +08:00."""
+"""JSON Lines export: one object per article, in publish order, UTF-8, ``published_at`` with +08:00.
+
+The file is replaced atomically (newsarchive.files): an export that fails or is killed
+leaves the previous file as it was.
+"""
 
 from __future__ import annotations
 
@@ -8,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from newsarchive.export.records import article_record
+from newsarchive.files import atomic_write
 
 # What json.dumps(record, ensure_ascii=False) builds on every call, built once.
 _ENCODER = json.JSONEncoder(ensure_ascii=False)
@@ -26,7 +31,7 @@ def write_records(records: Iterable[dict[str, Any]], out: Path) -> int:
     out.parent.mkdir(parents=True, exist_ok=True)
     count = 0
     lines: list[str] = []
-    with out.open("w", encoding="utf-8") as stream:
+    with atomic_write(out) as stream:
         for record in records:
             lines.append(_ENCODER.encode(record))
             count += 1

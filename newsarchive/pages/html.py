@@ -1,4 +1,5 @@
-"""lxml helpers shared by the site parsers: parse without raising, inner HTML, plain text."""
+"""lxml helpers shared by the site parsers: parse without raising, inner HTML, plain text
+(newsarchive.text.plain, re-exported here for the parsers)."""
 
 from __future__ import annotations
 
@@ -10,15 +11,15 @@ import lxml.html
 from lxml import etree
 
 from newsarchive.text.nesting import parse_within_depth, stopped_by_a_limit
+from newsarchive.text.plain import plain_text
+
+__all__ = ["first", "inner_html", "match", "node_text", "parse_document", "parse_tree", "plain_text"]
 
 # huge_tree: libxml2 otherwise stops at 256 levels and drops the rest of the page (issue 13). It
 # still stops at 2048: a page that deep is parsed again with the tags below about 1,600 levels
 # dropped (text kept; a body selected below that level is lost, and the page drops as no_body).
 _PARSER = lxml.html.HTMLParser(huge_tree=True)
 MAX_PAGE_DEPTH = 2000
-_TAG = re.compile(r"<[^<>]*>")
-# C0 controls (but tab and newlines) and lone surrogates: no database or file encoding takes them.
-_UNPRINTABLE = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ud800-\udfff]")
 
 
 def parse_tree(html: str) -> Any:
@@ -58,15 +59,6 @@ def first(values: list[Any]) -> Any:
 
 def node_text(node: Any) -> str | None:
     return None if node is None else plain_text(node.text_content())
-
-
-def plain_text(value: Any) -> str | None:
-    """Plain single-line text or None: no tags (list APIs wrap hits in <em>), no control
-    characters or lone surrogates, whitespace runs collapsed."""
-    if value is None:
-        return None
-    text = " ".join(_UNPRINTABLE.sub("", _TAG.sub("", str(value))).split())
-    return text or None
 
 
 def match(pattern: re.Pattern[str], text: str | None) -> str | None:

@@ -13,6 +13,7 @@ stall, a body shorter than its Content-Length) are carried out by the server's h
 
 from __future__ import annotations
 
+import gzip
 import json
 import re
 from dataclasses import dataclass, field, replace
@@ -41,6 +42,12 @@ class Fault(StrEnum):
     GBK = "gbk"  # the real page in GBK, declaring no charset anywhere
     REDIRECT_LOOP = "redirect_loop"  # 302 to the same page with ?loop=1, which redirects back
     HUGE_PAGE = "huge_page"  # the real page padded to HUGE_PAGE_BYTES
+    GZIP_BOMB = "gzip_bomb"  # the huge page gzipped (a few KB) with Content-Encoding: gzip
+    # A compromised or odd source pointing the crawler at what it must never fetch (issue 13 point 5):
+    OFFSITE_REDIRECT = "offsite_redirect"  # 302 to the same path on INTERNAL_HOST
+    ADDRESS_REDIRECT = "address_redirect"  # 302 to the cloud metadata address METADATA_URL
+    META_REFRESH_OFFSITE = "meta_refresh_offsite"  # the real page, refreshing at once to INTERNAL_HOST
+    META_REFRESH_JAVASCRIPT = "meta_refresh_javascript"  # the real page, refreshing to javascript:
 
 
 JSON_ONLY = frozenset({Fault.MALFORMED_JSON, Fault.EMPTY_LIST})
@@ -49,9 +56,13 @@ STALL_SECONDS = 60.0
 HUGE_PAGE_BYTES = 10 * 1024 * 1024
 LOOP_PARAMETER = "loop"
 JSONP_CALLBACK = "jQuery35106241960338765045_1638950000000"
+INTERNAL_HOST = "intranet.corp.internal"  # a host no site declares, standing for an internal one
+METADATA_URL = "http://169.254.169.254/latest/meta-data/"  # what SSRF attacks ask for first
+JAVASCRIPT_URL = "javascript:alert(document.domain)"
 PASSPORT_ONLY_BODY = b'{"code":0,"hitsTotal":0,"result":{"passportWeb":[]}}'
 _META_CHARSET = re.compile(rb"\s*<meta\b[^>]*charset[^>]*>", re.I)
 _HTML_HEAD = re.compile(rb"</head>", re.I)
+_HEAD_START = re.compile(rb"<head\b[^>]*>", re.I)
 
 
 def error_page(status: int, reason: str) -> bytes:
@@ -114,6 +125,14 @@ def faulty(fault: Fault, normal: Response, path: str, params: dict[str, str]) ->
         return replace(
             normal, status=302, content_type="text/html", body=b"", headers=(("Location", target),)
         )
+    if fault in (Fault.OFFSITE_REDIRECT, Fault.ADDRESS_REDIRECT):
+        target = f"http://{INTERNAL_HOST}{path}" if fault is Fault.OFFSITE_REDIRECT else METADATA_URL
+        return replace(
+            normal, status=302, content_type="text/html", body=b"", headers=(("Location", target),)
+        )
+    if fault in (Fault.META_REFRESH_OFFSITE, Fault.META_REFRESH_JAVASCRIPT):
+        target = f"http://{INTERNAL_HOST}{path}" if fault is Fault.META_REFRESH_OFFSITE else JAVASCRIPT_URL
+        return replace(normal, body=_refreshing(normal.body, target))
     if fault is Fault.JSONP_WRAPPER:
         return replace(normal, body=JSONP_CALLBACK.encode() + b"(" + normal.body + b");")
     if fault is Fault.MALFORMED_JSON:
@@ -129,6 +148,9 @@ def faulty(fault: Fault, normal: Response, path: str, params: dict[str, str]) ->
         return replace(normal, content_type="text/html", body=text.encode("gbk", "xmlcharrefreplace"))
     if fault is Fault.HUGE_PAGE:
         return replace(normal, body=_padded(normal.body, HUGE_PAGE_BYTES))
+    if fault is Fault.GZIP_BOMB:  # small on the wire, past any sane DOWNLOAD_MAXSIZE once inflated
+        bomb = gzip.compress(_padded(normal.body, HUGE_PAGE_BYTES), compresslevel=9)
+        return replace(normal, body=bomb, headers=(*normal.headers, ("Content-Encoding", "gzip")))
     raise ValueError(f"unknown fault {fault!r}")
 
 
@@ -141,6 +163,15 @@ def _emptied(body: bytes) -> bytes:
         if isinstance(data.get(key), list):
             data[key] = []
     return json.dumps(payload, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+
+
+def _refreshing(body: bytes, target: str) -> bytes:
+    """The page with ``<meta http-equiv="refresh" content="0;url=TARGET">`` first in its head
+    (where redirect stubs put it, and within the 4 KB browsers and Scrapy look at)."""
+    tag = f'<meta http-equiv="refresh" content="0;url={target}">'.encode()
+    head = _HEAD_START.search(body)
+    at = head.end() if head else 0
+    return body[:at] + tag + body[at:]
 
 
 def _padded(body: bytes, size: int) -> bytes:

@@ -1,7 +1,8 @@
 """Loopback HTTP server for the committed sample East Money site: list APIs, 7x24 API and article pages.
 
 Routes by path (any Host header), reproducing the real envelopes and quirks of eastmoney.md §1.1, §1.2, §2.
-Every host answers ``/robots.txt`` (permissive unless ``SampleSite(robots=…)`` says otherwise).
+Every host answers ``/robots.txt`` (permissive unless ``SampleSite(robots=…)`` says otherwise; faults
+can be injected on it like on any route).
 Any route can be made to fail with :meth:`SampleSite.inject` (newsarchive.samplesite.faults).
 """
 
@@ -175,7 +176,7 @@ class SampleSite:
         """The response for a GET of ``path?query`` (HEAD sends the same headers without the body):
         the normal one, or the fault injected on the route."""
         normal = self.normal_response(path, query, host)
-        if not self.injections or path == ROBOTS_PATH:
+        if not self.injections:
             return normal
         params = {key: values[-1] for key, values in parse_qs(query, keep_blank_values=True).items()}
         with self._lock:

@@ -118,3 +118,21 @@ def test_junk_files_are_archive_errors_or_empty(tmp_path: Path, content: bytes) 
 def test_a_missing_file_is_an_archive_error(tmp_path: Path) -> None:
     with pytest.raises(ArchiveError, match="cannot read"):
         list(read_responses(tmp_path / "missing.warc.gz"))
+
+
+def test_a_full_disk_costs_the_record_that_did_not_fit_never_the_file(tmp_path: Path) -> None:
+    """Issue 13 point 10: each record lands whole or not at all, and closing never fails."""
+    from tests.conftest import fill_disk, small_disk
+
+    body = SEED_PAGE.read_bytes()
+    with small_disk(tmp_path / "disk", 512) as disk:
+        archive = WarcArchive(disk / "a.warc.gz")
+        archive.write_response(SEED_URL, 200, [("Content-Type", "text/html")], body)
+        fill_disk(disk, leave_bytes=0)
+        big = bytes(range(256)) * 4096  # 1 MB that does not compress: cannot fit
+        with pytest.raises(OSError):
+            archive.write_response(SEED_URL + "?2", 200, [("Content-Type", "text/html")], big)
+        archive.close()
+        (disk / ".filler").unlink()
+        responses = list(read_responses(disk / "a.warc.gz"))
+    assert [(r.url, r.body, r.complete) for r in responses] == [(SEED_URL, body, True)]

@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
-from sqlalchemy import text
+from sqlalchemy import select, text
 from sqlalchemy.exc import IntegrityError
 
 from newsarchive.db.engine import DatabaseError, open_database, session_factory
@@ -164,4 +164,76 @@ def test_versions_in_any_order_end_with_the_latest_current_and_each_other_once(d
         ("第1版", v1["fetched_at"], "fetch"),
         ("第2版", v2["fetched_at"], "fetch"),
     ]
+    engine.dispose()
+
+
+def fast_row(code: str, **changes: object) -> dict[str, object]:
+    """The same article as :func:`row`, as the 7x24 spider stores it (category emnews, its digest)."""
+    return {
+        **row(code, **changes),  # type: ignore[arg-type]
+        "feed": "eastmoney_fast",
+        "category": "emnews",
+        "tags": ["东财滚动新闻"],
+        "summary": "快讯摘要",
+    }
+
+
+FEED_COLUMNS = ("feed", "category", "tags", "summary")
+
+
+def _feed_of(factory: object, code: str) -> tuple[object, ...]:
+    with factory() as session:  # type: ignore[operator]
+        stored = session.scalars(select(ArticleRow).where(ArticleRow.info_code == code)).one()
+        return tuple(getattr(stored, name) for name in FEED_COLUMNS)
+
+
+@pytest.mark.parametrize("later_fetch", [True, False], ids=["fetched-later", "fetched-earlier"])
+@pytest.mark.parametrize("content", ["same", "changed"])
+def test_a_column_row_stored_first_moves_to_the_7x24_feed(
+    db_url: str, later_fetch: bool, content: str
+) -> None:
+    """Issue 13 point 7: the 7x24 crawl fetched an article the column crawl stored meanwhile (both
+    saw it unstored at their listing check). Whichever store commits second, the row ends on the 7x24
+    feed with its digest, as if the 7x24 crawl had claimed it: the feed rule does not depend on timing."""
+    code = "NW202204292366280343"
+    engine = open_database(db_url)
+    factory = session_factory(engine)
+    with factory.begin() as session:
+        store_articles(session, [row(code)], replace=False)
+    fetched = FETCHED + timedelta(minutes=1 if later_fetch else -1)
+    body = "正文" if content == "same" else "更正后的正文"
+    with factory.begin() as session:
+        result = store_articles(session, [fast_row(code, fetched=fetched, body=body)], replace=False)
+    assert result.moved == 1
+    assert _feed_of(factory, code) == ("eastmoney_fast", "emnews", ["东财滚动新闻"], "快讯摘要")
+    engine.dispose()
+
+
+@pytest.mark.parametrize("replace", [False, True], ids=["crawl", "reparse"])
+def test_a_7x24_row_never_goes_back_to_a_column_feed(db_url: str, replace: bool) -> None:
+    """The other order: the column crawl's copy arrives after the 7x24 one (or a reparse of the
+    column crawl's WARC alone rewrites the metadata): the row stays on the 7x24 feed."""
+    code = "NW202204292366280343"
+    engine = open_database(db_url)
+    factory = session_factory(engine)
+    with factory.begin() as session:
+        store_articles(session, [fast_row(code)], replace=False)
+    with factory.begin() as session:
+        result = store_articles(
+            session, [row(code, fetched=FETCHED + timedelta(minutes=1), title="新标题")], replace=replace
+        )
+    assert result.moved == 0
+    assert _feed_of(factory, code) == ("eastmoney_fast", "emnews", ["东财滚动新闻"], "快讯摘要")
+    engine.dispose()
+
+
+def test_both_feeds_in_one_batch_store_the_7x24_version(db_url: str) -> None:
+    code = "NW202204292366280343"
+    engine = open_database(db_url)
+    factory = session_factory(engine)
+    with factory.begin() as session:
+        store_articles(
+            session, [fast_row(code), row(code, fetched=FETCHED + timedelta(minutes=1))], replace=False
+        )
+    assert _feed_of(factory, code) == ("eastmoney_fast", "emnews", ["东财滚动新闻"], "快讯摘要")
     engine.dispose()

@@ -28,6 +28,9 @@ from tests.conftest import run_cli
 from tests.support import FAST_SETTINGS
 
 UPGRADE_HINT = "newsarchive db upgrade"
+# a revision this release does not know was written by a newer one: the user must upgrade newsarchive
+NEWER_HINT = "made by a newer newsarchive; upgrade newsarchive"
+FUTURE_REVISION = "9999"
 OLD_REVISION = "0003"
 CLOSED_ORIGIN = "http://127.0.0.1:9"  # a crawl that wrongly got past the check must not reach the internet
 OLD_CODE = "NW202204292366280343"
@@ -121,8 +124,9 @@ def refused_commands(url: str, tmp_path: Path) -> dict[str, tuple[str, ...]]:
     return commands
 
 
-def assert_refused(url: str, tmp_path: Path, name: str) -> str:
-    """Run one command against a database that must be refused; returns its single stderr line."""
+def assert_refused(url: str, tmp_path: Path, name: str, hint: str = UPGRADE_HINT) -> str:
+    """Run one command against a database that must be refused; returns its single stderr line,
+    which must hold ``hint``."""
     commands = refused_commands(url, tmp_path)
     if name not in commands:
         pytest.skip(f"`newsarchive {name}` does not exist yet")
@@ -132,7 +136,7 @@ def assert_refused(url: str, tmp_path: Path, name: str) -> str:
     assert "Traceback" not in result.stderr, result.stderr
     lines = result.stderr.splitlines()
     assert len(lines) == 1, result.stderr
-    assert UPGRADE_HINT in lines[0]
+    assert hint in lines[0]
     assert snapshot(url) == before, "a refused command changed the database"
     assert not (tmp_path / "out").exists()  # the export wrote nothing either
     assert not (tmp_path / "data" / "warc").exists()  # and the crawl never started
@@ -147,15 +151,23 @@ def test_old_schema_is_refused_in_one_line_untouched(db_url: str, tmp_path: Path
     assert current_revision(db_url) == OLD_REVISION
 
 
-@pytest.mark.parametrize("name", ["crawl", "export"])
-def test_unknown_revision_is_refused_in_one_line_untouched(db_url: str, tmp_path: Path, name: str) -> None:
-    build_database(db_url, "head", rows=[])
-    engine = create_engine(db_url)
+def build_future_database(url: str) -> None:
+    """A database a newer newsarchive left: at a revision this release does not know."""
+    build_database(url, "head", rows=[])
+    engine = create_engine(url)
     with engine.begin() as connection:
-        connection.execute(text("UPDATE alembic_version SET version_num = '9999'"))
+        connection.execute(text(f"UPDATE alembic_version SET version_num = '{FUTURE_REVISION}'"))
     engine.dispose()
-    assert "9999" in assert_refused(db_url, tmp_path, name)
-    assert current_revision(db_url) == "9999"
+
+
+@pytest.mark.parametrize("name", ["crawl", "export", "runs"])
+def test_unknown_revision_is_refused_in_one_line_untouched(db_url: str, tmp_path: Path, name: str) -> None:
+    """Issue 13: a newer release's database was told to run `db upgrade`, which then failed."""
+    build_future_database(db_url)
+    line = assert_refused(db_url, tmp_path, name, hint=NEWER_HINT)
+    assert FUTURE_REVISION in line
+    assert UPGRADE_HINT not in line
+    assert current_revision(db_url) == FUTURE_REVISION
 
 
 @pytest.mark.parametrize("name", ["crawl", "export"])
@@ -218,17 +230,14 @@ def test_db_upgrade_migrates_old_rows_then_they_export(db_url: str, tmp_path: Pa
 
 
 def test_db_upgrade_of_an_unknown_revision_fails_in_one_line_untouched(db_url: str, tmp_path: Path) -> None:
-    build_database(db_url, "head", rows=[])
-    engine = create_engine(db_url)
-    with engine.begin() as connection:
-        connection.execute(text("UPDATE alembic_version SET version_num = '9999'"))
-    engine.dispose()
+    build_future_database(db_url)
     before = snapshot(db_url)
     result = run_cli("db", "upgrade", "--db", db_url, cwd=tmp_path)
-    assert result.returncode != 0
+    assert result.returncode == 1
     assert "Traceback" not in result.stderr
-    assert len(result.stderr.splitlines()) == 1, result.stderr
-    assert "9999" in result.stderr
+    (line,) = result.stderr.splitlines()
+    assert line.startswith("newsarchive: error: ")
+    assert FUTURE_REVISION in line and NEWER_HINT in line
     assert snapshot(db_url) == before
 
 
