@@ -16,7 +16,8 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.exc import SQLAlchemyError
 
 from newsarchive import exitcodes
-from newsarchive.archive.warc import ArchiveError, read_responses
+from newsarchive.archive.reader import DamagedRecord, read_responses
+from newsarchive.archive.warc import ArchiveError
 from newsarchive.db.engine import (
     DatabaseError,
     NoArchive,
@@ -180,11 +181,14 @@ def backfill(
 def reparse(archives: tuple[Path, ...], settings: tuple[str, ...], db: str | None, log_level: str) -> None:
     """Re-extract articles from WARC ARCHIVES (no network) and rewrite their rows."""
     for path in archives:
+        damaged: list[DamagedRecord] = []  # reported by the run, which reads every record
         try:
-            if next(iter(read_responses(path)), None) is None:
-                fail(f"{path} holds no HTTP responses")
+            first = next(iter(read_responses(path, damaged.append)), None)
         except ArchiveError as error:
             fail(str(error))
+        if first is None:
+            unreadable = f" it could read: {damaged[0].reason}" if damaged else ""
+            fail(f"{path} holds no HTTP responses{unreadable}")
     job = Job("reparse", {"warc": ",".join(str(path) for path in archives)})
     sys.exit(run([job], (*settings, "NEWSARCHIVE_WARC_ENABLED=0"), db, log_level))
 

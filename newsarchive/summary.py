@@ -28,6 +28,9 @@ RESPONSES_CHECKED = "newsarchive/responses_checked"
 DEADLETTER_FILE = "newsarchive/deadletter_file"  # set by the store pipeline: where dead letters went
 NOT_SAVED = "newsarchive/not_saved"  # articles neither stored nor dead-lettered (fetched again next run)
 ROBOTS_TXT_SKIP = "robots_txt"  # the skipped reason of a request robots.txt disallows
+# a parser raised on one response: listing_error/parser_error or dropped/parser_error (issue 13)
+PARSER_ERROR = "parser_error"
+DAMAGED_RECORDS = "damaged_records"  # newsarchive/damaged_records: WARC stretches reparse skipped
 # newsarchive.joblock: the finish reason (and dropped reason of the articles it did not store) of a
 # run whose job lock another run took; how often a run took its lock back after it had gone
 JOB_LOCK_LOST = "job_lock_lost"
@@ -60,6 +63,7 @@ class RunSummary:
     deadletter_file: str | None = None
     not_saved: int = 0
     warc_errors: int = 0
+    damaged_records: int = 0  # reparse: damaged stretches of WARC files, skipped
     warc_file: str | None = None
     finish_reason: str | None = None
     requests: int = 0  # HTTP requests sent (retries included)
@@ -108,6 +112,7 @@ class RunSummary:
             deadletter_file=stats.get(DEADLETTER_FILE),
             not_saved=int(stats.get(NOT_SAVED, 0)),
             warc_errors=int(stats.get("newsarchive/warc_errors", 0)),
+            damaged_records=int(stats.get(f"newsarchive/{DAMAGED_RECORDS}", 0)),
             warc_file=stats.get("newsarchive/warc_file"),
             finish_reason=stats.get("finish_reason"),
             requests=int(stats.get(REQUESTS_SENT, stats.get("downloader/request_count", 0))),
@@ -167,6 +172,8 @@ class RunSummary:
             )
         if self.warc_errors:
             out.append(f"{self.warc_errors} responses could not be archived")
+        if self.damaged_records:  # the rest of each file was reparsed; what was damaged is lost
+            out.append(f"{self.damaged_records} damaged WARC records were skipped")
         if self.deadletter:
             out.append(
                 f"{self.deadletter} articles could not be stored; they were saved to "
@@ -234,6 +241,8 @@ class RunSummary:
             out.append(f"dead-lettered:         {self.deadletter}  (in {self.deadletter_file})")
         if self.not_saved:
             out.append(f"not saved:             {self.not_saved}  (fetched again by the next run)")
+        if self.damaged_records:
+            out.append(f"damaged WARC records:  {self.damaged_records} (skipped)")
         if self.warc_file:
             out.append(f"raw responses in:      {self.warc_file}")
         return out

@@ -47,8 +47,9 @@ class DeclaredSiteSpider(ArchiveSpider):
         return self.listing(url, self.parse_listing, errback=missing, column=column, page=page)
 
     def parse_listing(self, response: Response, column: str, page: int) -> Iterator[Request | FeedClaim]:
-        listing = listing_page(self.site, self.page_text(response), response.url, column)
-        self.listing_read(listing)
+        listing = self.read_listing(response, lambda html, url: listing_page(self.site, html, url, column))
+        if listing is None:
+            return
         yield from self.follow(listing.entries, column)
         following = declared.next_page_url(self.site, column, page + 1) or listing.next_cursor
         if following and self.more_pages(column, page, has_entries=bool(listing.entries)):

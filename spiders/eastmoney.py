@@ -14,7 +14,7 @@ from scrapy import Request
 from scrapy.http import Response
 
 from newsarchive.items import COLUMN_FEED, FeedClaim
-from newsarchive.pages.eastmoney import CFH_KIND, PageError, parse_column_list
+from newsarchive.pages.eastmoney import CFH_KIND, parse_column_list
 from newsarchive.text.media import canonical_media
 from spiders.base import ArchiveSpider, split_arg
 
@@ -57,12 +57,9 @@ class EastMoneySpider(ArchiveSpider):
         return self.listing(COLUMN_LIST_URL, self.parse_listing, query=query, column=column, page=page)
 
     def parse_listing(self, response: Response, column: str, page: int) -> Iterator[Request | FeedClaim]:
-        try:
-            listing = parse_column_list(self.page_text(response), response.url)
-        except PageError as error:
-            self.listing_failed(error)
+        listing = self.read_listing(response, parse_column_list)
+        if listing is None:
             return
-        self.listing_read(listing)
         kept = []
         for entry in listing.entries:
             if entry.kind == CFH_KIND:

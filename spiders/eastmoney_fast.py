@@ -13,7 +13,7 @@ from scrapy import Request
 from scrapy.http import Response
 
 from newsarchive.items import FAST_FEED, FeedClaim
-from newsarchive.pages.eastmoney import PageError, parse_fast_list
+from newsarchive.pages.eastmoney import parse_fast_list
 from spiders.base import ArchiveSpider
 from spiders.eastmoney import EASTMONEY_SITES
 
@@ -47,12 +47,9 @@ class EastMoneyFastSpider(ArchiveSpider):
         return self.listing(FAST_LIST_URL, self.parse_listing, query=query, page=page)
 
     def parse_listing(self, response: Response, page: int) -> Iterator[Request | FeedClaim]:
-        try:
-            listing = parse_fast_list(self.page_text(response), response.url)
-        except PageError as error:
-            self.listing_failed(error)
+        listing = self.read_listing(response, parse_fast_list)
+        if listing is None:
             return
-        self.listing_read(listing)
         yield from self.follow(listing.entries)
         if listing.next_cursor and self.more_pages("", page, has_entries=bool(listing.entries)):
             yield self.listing_request(listing.next_cursor, page + 1)

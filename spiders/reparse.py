@@ -11,9 +11,13 @@ from typing import Any
 
 from scrapy import Spider
 
+from newsarchive.archive.reader import DamagedRecord
 from newsarchive.archive.replay import replay_articles
 from newsarchive.items import Article
 from spiders.base import split_arg
+
+# One warning line per damaged stretch (file and offset), up to this many; the summary counts all.
+MAX_DAMAGE_LINES = 10
 
 
 class ReparseSpider(Spider):
@@ -27,10 +31,18 @@ class ReparseSpider(Spider):
         self.paths = [Path(path) for path in split_arg(warc, "warc")]
         if not self.paths:
             raise ValueError("reparse needs -a warc=FILE[,FILE...]")
+        self.damage_reports = 0
 
     async def start(self) -> AsyncIterator[Article]:
-        for article in replay_articles(self.paths, self._count):
+        for article in replay_articles(self.paths, self._count, self._report_damage):
             yield article
+
+    def _report_damage(self, damage: DamagedRecord) -> None:
+        self.damage_reports += 1
+        if self.damage_reports <= MAX_DAMAGE_LINES:
+            self.logger.warning("%s", damage)
+        elif self.damage_reports == MAX_DAMAGE_LINES + 1:
+            self.logger.warning("more damaged WARC records: counted in the summary, not listed")
 
     def _count(self, key: str) -> None:
         assert self.crawler.stats is not None

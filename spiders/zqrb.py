@@ -51,8 +51,9 @@ class ZqrbSpider(ArchiveSpider):
             yield self.listing(LISTING_URL.format(column=column), self.parse_listing, column=column, page=1)
 
     def parse_listing(self, response: Response, column: str, page: int) -> Iterator[Request | FeedClaim]:
-        listing = zqrb.parse_listing(self.page_text(response), response.url)
-        self.listing_read(listing)
+        listing = self.read_listing(response, zqrb.parse_listing)
+        if listing is None:
+            return
         yield from self.follow(listing.entries, column)
         if listing.next_cursor and self.more_pages(column, page, has_entries=bool(listing.entries)):
             yield self.listing(listing.next_cursor, self.parse_listing, column=column, page=page + 1)

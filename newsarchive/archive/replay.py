@@ -7,13 +7,15 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 
-from newsarchive.archive.warc import ArchivedResponse, read_responses
+from newsarchive.archive.reader import DamagedRecord, DamageHandler, read_responses
+from newsarchive.archive.warc import ArchivedResponse, ArchiveError
 from newsarchive.assemble import assemble_article
 from newsarchive.ids import canonical_info_code
 from newsarchive.items import PREFERRED_FEED, Article
 from newsarchive.pages.model import ArticlePage, ListingEntry, ListingPage, PageError
 from newsarchive.pages.routes import ARTICLE, LISTING, route
 from newsarchive.sites.adapter import register_declared_sites
+from newsarchive.summary import DAMAGED_RECORDS, PARSER_ERROR
 from newsarchive.text.encoding import decode_html
 
 Counter = Callable[[str], None]
@@ -21,47 +23,78 @@ Counter = Callable[[str], None]
 ListingIndex = dict[str, dict[int, tuple[ListingEntry, str]]]
 
 
-def replay_articles(paths: Iterable[Path], count: Counter = lambda key: None) -> Iterator[Article]:
+def replay_articles(
+    paths: Iterable[Path], count: Counter = lambda key: None, report: DamageHandler = lambda damage: None
+) -> Iterator[Article]:
     """Articles from WARC files, merged with their listing rows as the live spiders merge them.
 
     Listing rows are indexed first (two passes), so memory holds the small listing metadata and
     never the article pages. A page pairs with a row from its own file first (the crawl that
     fetched it); an article also listed on the preferred feed moves to it, as a live FeedClaim does.
+    One bad record costs only itself: a damaged stretch of a file is counted (``damaged_records``)
+    and passed to ``report`` once, a response a parser fails on is counted, and the rest go on.
     """
     register_declared_sites()  # declared sites' URLs route to their data files' parsers
     files = list(paths)
     listings: ListingIndex = {}
     preferred: dict[str, str | None] = {}  # code -> digest on the preferred feed's listing
+
+    def damaged(damage: DamagedRecord) -> None:
+        count(DAMAGED_RECORDS)
+        report(damage)
+
     for number, path in enumerate(files):
-        _index_listings(read_responses(path), number, listings, preferred, count)
+        _index_listings(_responses(path, damaged), number, listings, preferred, count)
     for number, path in enumerate(files):
-        for response in read_responses(path):
-            found = route(response.url)
-            if found is None or found.kind != ARTICLE:
-                continue
-            count("article_pages")
-            if not response.complete:
-                count("skipped/truncated_record")
-                continue
-            if response.status != 200:
-                count(f"skipped/http_{response.status}")
-                continue
-            key = found.info_code or ""
-            rows = listings.get(key, {})
-            entry, feed = rows.get(number) or next(iter(rows.values()), (None, found.feed))
-            page = found.parse(_decode(response), response.url)
-            if not isinstance(page, ArticlePage):
-                continue
-            article = assemble_article(
-                page, response.url, feed=feed, entry=entry, fetched_at=response.fetched_at
-            )
-            if article is None:
-                count("skipped/bad_code")
-                continue
-            if key in preferred and article.feed != PREFERRED_FEED:
-                article.feed = PREFERRED_FEED
-                article.summary = preferred[key] or article.summary
-            yield article
+        for response in _responses(path, lambda damage: None):  # reported by the first pass
+            article = _article(response, number, listings, preferred, count)
+            if article is not None:
+                yield article
+
+
+def _responses(path: Path, on_damage: DamageHandler) -> Iterator[ArchivedResponse]:
+    try:
+        yield from read_responses(path, on_damage)
+    except ArchiveError as error:  # checked by the command, then deleted or replaced: that file only
+        on_damage(DamagedRecord(path, 0, str(error)))
+
+
+def _article(
+    response: ArchivedResponse,
+    number: int,
+    listings: ListingIndex,
+    preferred: dict[str, str | None],
+    count: Counter,
+) -> Article | None:
+    """The article in one archived response of file ``number``, or None (counted) if it has none."""
+    found = route(response.url)
+    if found is None or found.kind != ARTICLE:
+        return None
+    count("article_pages")
+    if not response.complete:
+        count("skipped/truncated_record")
+        return None
+    if response.status != 200:
+        count(f"skipped/http_{response.status}")
+        return None
+    key = found.info_code or ""
+    rows = listings.get(key, {})
+    entry, feed = rows.get(number) or next(iter(rows.values()), (None, found.feed))
+    try:
+        page = found.parse(_decode(response), response.url)
+        if not isinstance(page, ArticlePage):
+            return None
+        article = assemble_article(page, response.url, feed=feed, entry=entry, fetched_at=response.fetched_at)
+    except Exception:  # a parser bug on one page: that article only (issue 13)
+        count(f"dropped/{PARSER_ERROR}")
+        return None
+    if article is None:
+        count("skipped/bad_code")
+        return None
+    if key in preferred and article.feed != PREFERRED_FEED:
+        article.feed = PREFERRED_FEED
+        article.summary = preferred[key] or article.summary
+    return article
 
 
 def _index_listings(
@@ -83,6 +116,9 @@ def _index_listings(
             listing = found.parse(_decode(response), response.url)
         except PageError as error:
             count(f"listing_error/{error.reason}")
+            continue
+        except Exception:  # a parser bug on one listing: its rows only, never the reparse (issue 13)
+            count(f"listing_error/{PARSER_ERROR}")
             continue
         if not isinstance(listing, ListingPage):
             continue

@@ -1,4 +1,4 @@
-"""WARC files: write each HTTP response as a ``response`` record, read them back for reparse."""
+"""WARC files: write each HTTP response as a ``response`` record (read back by archive.reader)."""
 
 from __future__ import annotations
 
@@ -6,15 +6,11 @@ import io
 import os
 import tempfile
 import zlib
-from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from http import HTTPStatus
 from pathlib import Path
 
-from warcio.archiveiterator import ArchiveIterator
-from warcio.exceptions import ArchiveLoadFailed
-from warcio.recordloader import ArcWarcRecord
 from warcio.statusandheaders import StatusAndHeaders
 from warcio.warcwriter import WARCWriter
 
@@ -99,49 +95,6 @@ class WarcArchive:
         if self._descriptor is not None:
             os.close(self._descriptor)
             self._descriptor = None
-
-
-def read_responses(path: Path) -> Iterator[ArchivedResponse]:
-    """Every HTTP response record in a WARC file (gzip or plain).
-
-    Raises ArchiveError when the file cannot be read or is not a WARC file. A file cut off by a
-    killed crawl still yields every record before the cut; the cut record itself comes back with
-    ``complete=False`` (its body is shorter than its Content-Length) so it is never trusted.
-    """
-    try:
-        stream = path.open("rb")
-    except OSError as exc:
-        raise ArchiveError(f"cannot read {path}: {exc.strerror}") from None
-    read = 0
-    with stream:
-        try:
-            for record in ArchiveIterator(stream):
-                if record.rec_type != "response" or record.http_headers is None:
-                    continue
-                read += 1
-                yield _response(record)
-        except ArchiveLoadFailed as exc:
-            raise ArchiveError(f"{path} is not a WARC file: {str(exc).splitlines()[0]}") from None
-        except (EOFError, zlib.error, OSError, ValueError) as exc:
-            if read == 0:
-                raise ArchiveError(f"{path} is not a readable WARC file: {exc}") from None
-            # a cut-off tail after good records: keep what was read, the rest is gone
-
-
-def _response(record: ArcWarcRecord) -> ArchivedResponse:
-    date = record.rec_headers.get_header("WARC-Date") or "1970-01-01T00:00:00Z"
-    http = record.http_headers
-    body = record.content_stream().read()
-    declared = http.get_header("Content-Length")
-    complete = declared is None or not declared.isdigit() or int(declared) == len(body)
-    return ArchivedResponse(
-        url=record.rec_headers.get_header("WARC-Target-URI"),
-        status=int(http.get_statuscode() or 0),
-        headers=list(http.headers),
-        body=body,
-        fetched_at=datetime.fromisoformat(date.replace("Z", "+00:00")),
-        complete=complete,
-    )
 
 
 def _reason(status: int) -> str:

@@ -17,6 +17,7 @@ from urllib.parse import urljoin, urlsplit
 import lxml.html
 from lxml import etree
 
+from newsarchive.pages.html import parse_document
 from newsarchive.pages.model import PageError
 from newsarchive.sites.loader import BoilerplateSpec, SiteSpec
 
@@ -35,8 +36,8 @@ class DeclaredEntry:
     """One listing row: the absolute article URL and what the row says about it."""
 
     column: str
-    url: str
-    info_code: str | None  # None: the URL does not fit the site's id_pattern (not an article)
+    url: str  # "" when the row's link could not be read
+    info_code: str | None  # None: the URL does not fit the site's id_pattern (not an article), or no URL
     title: str | None
     date_raw: str | None  # as printed ("08-08 07:37", "14:31"); see the site's listing.date_formats
 
@@ -80,16 +81,20 @@ def linked_next_page(spec: SiteSpec, html: str, url: str) -> str | None:
     """The next list page named by the site's ``listing.next_link`` selector, absolute, or None."""
     if spec.listing.next_link is None:
         return None
-    document = _document(html)
+    document = parse_document(html)
     if document is None:
         return None
     href = _first_text(document, (spec.listing.next_link,))
-    return _absolute(url, href)
+    try:
+        return _absolute(url, href)
+    except ValueError:  # e.g. an unbalanced "[" in the host: no next page to follow
+        return None
 
 
 def parse_listing(spec: SiteSpec, column: str, html: str, url: str) -> list[DeclaredEntry]:
-    """Rows of a listing page, in page order, each URL absolute and listed once."""
-    document = _document(html)
+    """Rows of a listing page, in page order, each URL absolute and listed once. A row that cannot
+    be read (an href urljoin refuses…) comes back with no URL and no info_code: it costs only itself."""
+    document = parse_document(html)
     if document is None:
         return []
     entries: list[DeclaredEntry] = []
@@ -97,25 +102,33 @@ def parse_listing(spec: SiteSpec, column: str, html: str, url: str) -> list[Decl
     for row in document.xpath(spec.listing.entry):
         if not isinstance(row, etree._Element):
             continue
-        link = _absolute(url, _first_text(row, (spec.listing.link,)))
-        if link is None or link in seen:
+        try:
+            entry = _listing_entry(spec, column, row, url)
+        except Exception:  # a row no rule foresaw: rejected (counted by the caller), never the page
+            entry = DeclaredEntry(column=column, url="", info_code=None, title=None, date_raw=None)
+        if entry is None or (entry.url and entry.url in seen):
             continue  # separator rows (cs.com.cn li.nobg) and repeats
-        seen.add(link)
-        entries.append(
-            DeclaredEntry(
-                column=column,
-                url=link,
-                info_code=info_code(spec, link),
-                title=_first_text(row, (spec.listing.title,)) if spec.listing.title else None,
-                date_raw=_first_text(row, (spec.listing.date,)) if spec.listing.date else None,
-            )
-        )
+        seen.add(entry.url)
+        entries.append(entry)
     return entries
+
+
+def _listing_entry(spec: SiteSpec, column: str, row: etree._Element, url: str) -> DeclaredEntry | None:
+    link = _absolute(url, _first_text(row, (spec.listing.link,)))
+    if link is None:
+        return None
+    return DeclaredEntry(
+        column=column,
+        url=link,
+        info_code=info_code(spec, link),
+        title=_first_text(row, (spec.listing.title,)) if spec.listing.title else None,
+        date_raw=_first_text(row, (spec.listing.date,)) if spec.listing.date else None,
+    )
 
 
 def parse_article(spec: SiteSpec, html: str, url: str) -> DeclaredArticle:
     """An article page read with the site's selectors (or trafilatura for the body, see module doc)."""
-    document = _document(html)
+    document = parse_document(html)
     if document is None:
         raise DeclaredPageError("empty_page", url)
     article = spec.article
@@ -147,15 +160,6 @@ def parse_article(spec: SiteSpec, html: str, url: str) -> DeclaredArticle:
         body_html=body_html,
         extraction=extraction,
     )
-
-
-def _document(html: str) -> lxml.html.HtmlElement | None:
-    if not html.strip():
-        return None
-    try:
-        return lxml.html.document_fromstring(html)
-    except (etree.ParserError, ValueError):
-        return None
 
 
 def _clean(text: str) -> str:

@@ -14,7 +14,7 @@ from lxml import etree
 
 from newsarchive.ids import article_url, code_from_url
 from newsarchive.pages.html import first, inner_html, match, node_text, parse_tree, plain_text
-from newsarchive.pages.model import ArticlePage, ListingEntry, ListingPage, PageError
+from newsarchive.pages.model import ArticlePage, ListingEntry, ListingPage, PageError, read_rows
 
 # The page model moved to newsarchive.pages.model; re-exported so existing imports keep working.
 __all__ = [
@@ -33,6 +33,10 @@ COLUMN_LIST_PATH = "/comm/web/getNewsByColumns"
 FAST_LIST_PATH = "/comm/web/getFastNewsList"
 CFH_KIND = "CFH"  # 财富号 posts: a different site and layout, skipped by the spiders
 
+_ARTICLE_CODE = re.compile(r"\d{18}")  # every East Money article code has 18 digits (newsarchive.ids)
+# json.loads refuses an integer of more than 4,300 digits with a ValueError for the whole document:
+# a longer number is no count and no code, so it is kept as its digits and only its row is rejected.
+_MAX_INT_DIGITS = 40
 _JSONP = re.compile(r"^\s*[\w$.]+\s*\((?P<body>.*)\)\s*;?\s*$", re.S)
 _TITLE_SUFFIX = re.compile(r"\s*[_\-|]\s*东方财富网.*$")
 _PAGE_TIME = re.compile(r"\d{4}年\d{1,2}月\d{1,2}日\s*\d{1,2}:\d{2}(?::\d{2})?")
@@ -74,13 +78,13 @@ def classify_url(url: str) -> str | None:
 def parse_column_list(text: str, url: str) -> ListingPage:
     """Parse a ``getNewsByColumns`` response (JSON or JSONP)."""
     data, rows, wrapped = _listing_rows(text, "list")
-    entries = [entry for row in rows if (entry := _column_entry(row)) is not None]
+    entries, rejected = read_rows(rows, _column_entry)
     total = _as_int(data.get("totle_hits", data.get("total_hits")))  # sic: the API spells it "totle"
     return ListingPage(
         entries=entries,
         total=total,
         page_index=_as_int(data.get("page_index")),
-        rejected=len(rows) - len(entries),
+        rejected=rejected,
         wrapped=wrapped,
     )
 
@@ -88,13 +92,13 @@ def parse_column_list(text: str, url: str) -> ListingPage:
 def parse_fast_list(text: str, url: str) -> ListingPage:
     """Parse a ``getFastNewsList`` (7x24) response; ``next_cursor`` is the ``sortEnd`` to send next."""
     data, rows, wrapped = _listing_rows(text, "fastNewsList")
-    entries = [entry for row in rows if (entry := _fast_entry(row)) is not None]
+    entries, rejected = read_rows(rows, _fast_entry)
     cursor = data.get("sortEnd")
     return ListingPage(
         entries=entries,
         total=_as_int(data.get("total")),
-        next_cursor=str(cursor) if cursor not in (None, "") else None,
-        rejected=len(rows) - len(entries),
+        next_cursor=str(cursor) if _is_scalar(cursor) and str(cursor) else None,
+        rejected=rejected,
         wrapped=wrapped,
     )
 
@@ -134,36 +138,58 @@ def parse_article(html: str, url: str) -> ArticlePage:
 
 
 def _column_entry(row: Any) -> ListingEntry | None:
-    if not isinstance(row, dict) or not re.fullmatch(r"\d{18,}", str(row.get("code", ""))):
+    code = _row_code(row)
+    if code is None:
         return None
-    code = str(row["code"])
-    kind = str(row.get("np_dst") or row.get("Np_dst") or "CMS").upper()
+    kind = _text(row.get("np_dst")) or _text(row.get("Np_dst")) or "CMS"
+    kind = kind.upper()
     # Link rule of the site's own list script: 财富号 posts link to caifuhao, the rest to /a/<code>.html.
-    url = str(row.get("url") or "") if kind == CFH_KIND else article_url(code)
+    url = (_text(row.get("url")) or "") if kind == CFH_KIND else article_url(code)
     return ListingEntry(
         code=code,
         kind=kind,
-        title=plain_text(row.get("title")),
-        show_time=plain_text(row.get("showTime")),
-        media=plain_text(row.get("mediaName")),
-        summary=plain_text(row.get("summary")),
+        title=_text(row.get("title")),
+        show_time=_text(row.get("showTime")),
+        media=_text(row.get("mediaName")),
+        summary=_text(row.get("summary")),
         url=url,
     )
 
 
 def _fast_entry(row: Any) -> ListingEntry | None:
-    if not isinstance(row, dict) or not re.fullmatch(r"\d{18}", str(row.get("code", ""))):
+    code = _row_code(row)
+    if code is None:
         return None
-    code = str(row["code"])
     return ListingEntry(
         code=code,
         kind="CMS",
-        title=plain_text(row.get("title")),
-        show_time=plain_text(row.get("showTime")),
+        title=_text(row.get("title")),
+        show_time=_text(row.get("showTime")),
         media=None,
-        summary=plain_text(row.get("summary")),
+        summary=_text(row.get("summary")),
         url=article_url(code),
     )
+
+
+def _row_code(row: Any) -> str | None:
+    """The row's 18-digit article code (the API sends a string; a number is accepted), or None."""
+    if not isinstance(row, dict):
+        return None
+    code = row.get("code")
+    if not _is_scalar(code) or isinstance(code, float):
+        return None
+    text = str(code).strip()
+    return text if _ARTICLE_CODE.fullmatch(text) else None
+
+
+def _text(value: Any) -> str | None:
+    """A row's text field as plain text; anything but a string (an object, a list, a number) is
+    junk, missing rather than stored as its Python repr."""
+    return plain_text(value) if isinstance(value, str) else None
+
+
+def _is_scalar(value: Any) -> bool:
+    return isinstance(value, str | int | float) and not isinstance(value, bool)
 
 
 def _listing_rows(text: str, rows_key: str) -> tuple[dict[str, Any], list[Any], bool]:
@@ -184,7 +210,7 @@ def _listing_rows(text: str, rows_key: str) -> tuple[dict[str, Any], list[Any], 
 def _load_json(text: str) -> tuple[dict[str, Any], bool]:
     match = _JSONP.match(text) if not text.lstrip().startswith("{") else None
     try:
-        payload = json.loads(match.group("body") if match else text)
+        payload = json.loads(match.group("body") if match else text, parse_int=_json_int)
     except (json.JSONDecodeError, RecursionError) as exc:
         raise PageError("bad_json", str(exc)[:200]) from None
     if not isinstance(payload, dict):
@@ -200,8 +226,14 @@ def _page_title(tree: Any) -> str | None:
     return node_text(first(_CURRENT_TITLE(tree)))
 
 
+def _json_int(digits: str) -> int | str:
+    return int(digits) if len(digits.lstrip("-")) <= _MAX_INT_DIGITS else digits
+
+
 def _as_int(value: Any) -> int | None:
+    if isinstance(value, bool):
+        return None
     try:
         return int(value)
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, OverflowError):  # OverflowError: 1e999 parses as infinity
         return None

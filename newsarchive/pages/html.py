@@ -4,22 +4,47 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from typing import Any
 
 import lxml.html
 from lxml import etree
 
+from newsarchive.text.nesting import parse_within_depth, stopped_by_a_limit
 from newsarchive.text.plain import plain_text
 
-__all__ = ["first", "inner_html", "match", "node_text", "parse_tree", "plain_text"]
+__all__ = ["first", "inner_html", "match", "node_text", "parse_document", "parse_tree", "plain_text"]
+
+# huge_tree: libxml2 otherwise stops at 256 levels and drops the rest of the page (issue 13). It
+# still stops at 2048: a page that deep is parsed again with the tags below about 1,600 levels
+# dropped (text kept; a body selected below that level is lost, and the page drops as no_body).
+_PARSER = lxml.html.HTMLParser(huge_tree=True)
+MAX_PAGE_DEPTH = 2000
 
 
 def parse_tree(html: str) -> Any:
     """The document element, or None for empty or unparseable text (never raises)."""
-    try:
-        return lxml.html.fromstring(html) if html.strip() else None
-    except (etree.ParserError, ValueError):
+    return _parse_bounded(html, lxml.html.fromstring)
+
+
+def parse_document(html: str) -> lxml.html.HtmlElement | None:
+    """Like :func:`parse_tree`, but always the ``<html>`` element (never a fragment's own root)."""
+    return _parse_bounded(html, lxml.html.document_fromstring)
+
+
+def _parse_bounded(html: str, parse: Callable[..., Any]) -> Any:
+    """``parse`` with the shared parser; a page nested deeper than libxml2 takes keeps its text
+    (newsarchive.text.nesting)."""
+    if not html.strip():
         return None
+
+    def attempt(text: str) -> Any:
+        try:
+            return parse(text, parser=_PARSER)
+        except (etree.ParserError, ValueError):
+            return None
+
+    return parse_within_depth(html, attempt, lambda tree: stopped_by_a_limit(_PARSER), MAX_PAGE_DEPTH)
 
 
 def inner_html(node: Any) -> str:

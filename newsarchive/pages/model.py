@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from typing import TypeVar
+
+Row = TypeVar("Row")
+Entry = TypeVar("Entry")
 
 
 class PageError(ValueError):
@@ -56,3 +61,20 @@ class ArticlePage:
     summary: str | None
     body_html: str | None
     section: str | None = None
+
+
+def read_rows(rows: Iterable[Row], read_row: Callable[[Row], Entry | None]) -> tuple[list[Entry], int]:
+    """The entries of the rows ``read_row`` can read, and how many rows it could not (None or any
+    exception): one odd row of a listing costs only itself, never the rest of its page (issue 13)."""
+    entries: list[Entry] = []
+    rejected = 0
+    for row in rows:
+        try:
+            entry = read_row(row)
+        except Exception:  # a row no parser rule foresaw: counted by the caller, like a row without a code
+            entry = None
+        if entry is None:
+            rejected += 1
+        else:
+            entries.append(entry)
+    return entries, rejected

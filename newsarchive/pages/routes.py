@@ -64,7 +64,10 @@ def register_router(router: Router) -> None:
 def route(url: str) -> Route | None:
     """The route of the first router that claims ``url``, or None (the response is not replayed)."""
     for router in _ROUTERS:
-        found = router(url)
+        try:
+            found = router(url)
+        except ValueError:  # a URL urlsplit refuses (an unbalanced "[" in the host) is no site's
+            return None
         if found is not None:
             return found
     return None

@@ -11,7 +11,7 @@ from urllib.parse import urljoin, urlsplit
 
 from newsarchive.ids import ZQRB_HOSTS, zqrb_info_code
 from newsarchive.pages.html import first, inner_html, match, node_text, parse_tree, plain_text
-from newsarchive.pages.model import ArticlePage, ListingEntry, ListingPage
+from newsarchive.pages.model import ArticlePage, ListingEntry, ListingPage, read_rows
 
 DEFAULT_MEDIA = "证券日报网"  # an article page without a 来源 line is the site's own
 ENTRY_KIND = "zqrb"
@@ -64,14 +64,7 @@ def parse_listing(html: str, url: str) -> ListingPage:
     if tree is None:
         return ListingPage(entries=[])
     rows = tree.xpath(LIST_ROWS_B) or tree.xpath(LIST_ROWS_A)
-    entries: list[ListingEntry] = []
-    rejected = 0
-    for row in rows:
-        entry = _entry(row, url)
-        if entry is None:
-            rejected += 1
-        else:
-            entries.append(entry)
+    entries, rejected = read_rows(rows, lambda row: _entry(row, url))
     return ListingPage(entries=entries, next_cursor=_next_page(tree, url), rejected=rejected)
 
 
@@ -122,9 +115,12 @@ def _entry(row: Any, page_url: str) -> ListingEntry | None:
 
 def _next_page(tree: Any, url: str) -> str | None:
     for href in tree.xpath(NEXT_PAGE):
-        target = urljoin(url, str(href).strip())
-        if target.split("#", 1)[0] != url.split("#", 1)[0] and is_listing_url(target):
-            return target
+        try:
+            target = urljoin(url, str(href).strip())
+            if target.split("#", 1)[0] != url.split("#", 1)[0] and is_listing_url(target):
+                return target
+        except ValueError:  # e.g. an unbalanced "[" in the host: not a page to follow
+            continue
     return None
 
 

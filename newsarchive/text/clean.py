@@ -24,6 +24,7 @@ from newsarchive.text.boilerplate import (
     element_kind,
     line_kind,
 )
+from newsarchive.text.nesting import deeper_than, parse_within_depth
 from newsarchive.text.sanitize import sanitize_html
 
 # --- Output shape -------------------------------------------------------------------------------
@@ -53,7 +54,11 @@ _LEADING_SPACE = re.compile(r"^[\s\u200b\ufeff]+")  # \s covers U+3000, \xa0, \u
 _TRAILING_SPACE = re.compile(r"[\s\u200b\ufeff]+$")
 # lxml.etree's HTML parser, the very parser lxml.html subclasses, without lxml.html's Python lookup
 # of an element class for every element touched (a tenth of the time a body took to clean).
-_PARSER = etree.HTMLParser(encoding="utf-8", remove_comments=True, remove_pis=True)
+# huge_tree: libxml2 otherwise stops at 256 levels and drops the rest of the body (issue 13).
+_PARSER = etree.HTMLParser(encoding="utf-8", remove_comments=True, remove_pis=True, huge_tree=True)
+# The walker recurses once per level: a body nested deeper is flattened below this depth, its text kept.
+MAX_BODY_DEPTH = 200
+_TOO_DEEP = deeper_than(MAX_BODY_DEPTH)
 
 TEXT, BR, IMG, OPEN, CLOSE = "text", "br", "img", "open", "close"
 _Token = tuple[str, str]  # (kind, value): text, <br>, rendered <img>, opening/closing bold tag
@@ -99,11 +104,15 @@ def html_to_text(html: str) -> str:
 def _parse_body(source: str) -> Any | None:
     if not source.strip():
         return None
+    document = parse_within_depth(source, _parse_document, _TOO_DEEP, MAX_BODY_DEPTH)
+    return None if document is None else document.find("body")
+
+
+def _parse_document(source: str) -> Any | None:
     try:
-        document = etree.fromstring(source.encode("utf-8", "replace"), _PARSER)
+        return etree.fromstring(source.encode("utf-8", "replace"), _PARSER)
     except (etree.ParserError, etree.ParseError):  # "Document is empty": only comments or blanks
         return None
-    return None if document is None else document.find("body")
 
 
 class _Walker:

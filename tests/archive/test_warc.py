@@ -8,8 +8,9 @@ from pathlib import Path
 
 import pytest
 
+from newsarchive.archive.reader import read_responses
 from newsarchive.archive.replay import replay_articles
-from newsarchive.archive.warc import ArchiveError, WarcArchive, read_responses
+from newsarchive.archive.warc import ArchiveError, WarcArchive
 
 SEED_PAGE = Path(__file__).parents[1] / "pages" / "cases" / "article_seed" / "page.html"
 SEED_URL = "https://finance.eastmoney.com/a/202204292366280343.html"

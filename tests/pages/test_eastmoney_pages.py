@@ -15,6 +15,7 @@ from newsarchive.pages.eastmoney import (
     parse_column_list,
     parse_fast_list,
 )
+from newsarchive.text.clean import clean_body
 
 CASES = Path(__file__).with_name("cases")
 
@@ -129,3 +130,103 @@ def test_listing_text_is_plain_single_line_text() -> None:
         "第一行 第二行",
         "证券日报网",
     )
+
+
+GOOD_ROW = {"code": "202204292366280343", "showTime": "2022-04-29 15:03:20", "title": "标题"}
+# issue 13 point 6: rows a hostile or broken list API can send; each must cost only itself.
+BAD_ROWS = [
+    pytest.param({"code": "2" * 19, "title": "19 digits"}, id="19-digit-code"),
+    pytest.param({"code": 2 * 10**18 + 5}, id="19-digit-number"),
+    pytest.param({"code": 2.022042923662803e17}, id="float-code"),
+    pytest.param({"code": True}, id="bool-code"),
+    pytest.param({"code": None}, id="null-code"),
+    pytest.param({"code": {"nested": "202204292366280344"}}, id="object-code"),
+    pytest.param({"code": ["202204292366280344"]}, id="list-code"),
+    pytest.param({}, id="empty-row"),
+    pytest.param(None, id="null-row"),
+    pytest.param("202204292366280344", id="string-row"),
+    pytest.param(202204292366280344, id="number-row"),
+    pytest.param([{"code": "202204292366280344"}], id="list-row"),
+]
+
+
+def listing_json(rows: list[object], **data: object) -> str:
+    return json.dumps({"code": 1, "data": {"list": rows, "fastNewsList": rows, **data}})
+
+
+@pytest.mark.parametrize("parser", [parse_column_list, parse_fast_list])
+@pytest.mark.parametrize("bad", BAD_ROWS)
+def test_one_bad_row_costs_only_itself(parser, bad: object) -> None:  # type: ignore[no-untyped-def]
+    listing = parser(listing_json([GOOD_ROW, bad, {**GOOD_ROW, "code": "202204292366280344"}]), "x")
+    assert [entry.code for entry in listing.entries] == ["202204292366280343", "202204292366280344"]
+    assert listing.rejected == 1
+
+
+@pytest.mark.parametrize("parser", [parse_column_list, parse_fast_list])
+def test_fields_of_the_wrong_type_are_missing_not_stringified(parser) -> None:  # type: ignore[no-untyped-def]
+    row = {
+        **GOOD_ROW,
+        "title": {"text": "x"},
+        "showTime": ["2022-04-29"],
+        "summary": None,
+        "mediaName": 12,
+        "np_dst": {"kind": "CFH"},
+    }
+    (entry,) = parser(listing_json([row]), "x").entries
+    assert (entry.title, entry.show_time, entry.summary) == (None, None, None)
+    assert entry.kind == "CMS"
+    assert entry.url == "https://finance.eastmoney.com/a/202204292366280343.html"
+
+
+@pytest.mark.parametrize("parser", [parse_column_list, parse_fast_list])
+@pytest.mark.parametrize(
+    "odd",
+    [
+        {"totle_hits": 1e999, "total": 1e999, "page_index": -1e999},
+        {"totle_hits": {"n": 1}, "total": [1], "page_index": "x", "sortEnd": {"n": 1}},
+        {"totle_hits": True, "total": None, "sortEnd": ["1638949458066919"]},
+    ],
+)
+def test_odd_page_fields_are_missing_not_fatal(parser, odd: dict[str, object]) -> None:  # type: ignore[no-untyped-def]
+    listing = parser(listing_json([GOOD_ROW], **odd), "x")
+    assert [entry.code for entry in listing.entries] == ["202204292366280343"]
+    assert (listing.total, listing.next_cursor) == (None, None)
+
+
+@pytest.mark.parametrize("parser", [parse_column_list, parse_fast_list])
+def test_a_huge_number_in_one_row_costs_only_that_row(parser) -> None:  # type: ignore[no-untyped-def]
+    # json.loads refuses integers over 4,300 digits (ValueError): it must not lose the whole page
+    huge = "9" * 5000
+    text = listing_json([GOOD_ROW, {"code": 0, "title": "x"}]).replace('"code": 0', f'"code": {huge}')
+    listing = parser(text, "x")
+    assert [entry.code for entry in listing.entries] == ["202204292366280343"]
+    assert listing.rejected == 1
+
+
+@pytest.mark.parametrize("parser", [parse_column_list, parse_fast_list])
+def test_duplicate_keys_take_the_last_value(parser) -> None:  # type: ignore[no-untyped-def]
+    text = listing_json([GOOD_ROW]).replace('"code": "2022', '"code": "junk", "code": "2022')
+    assert [entry.code for entry in parser(text, "x").entries] == ["202204292366280343"]
+
+
+@pytest.mark.parametrize("depth", [300, 1990])
+@pytest.mark.parametrize("where", ["around_the_page", "inside_the_body"])
+def test_a_deeply_nested_page_reads_as_it_would_flat(depth: int, where: str) -> None:
+    """issue 13: libxml2 stopped at 256 levels and dropped the rest of the page with the body."""
+    page, url, _ = load("article_seed")
+    if where == "around_the_page":
+        deep = page.replace("<body>", "<body>" + "<div>" * depth, 1)
+    else:  # wrappers opened at the top of the body and closed at its end
+        deep = page.replace("<!--文章主体-->", "<!--文章主体-->" + "<div>" * depth, 1)
+        deep = deep.replace(
+            '  </div>\n  <div class="zwothers">', "</div>" * depth + '  </div>\n  <div class="zwothers">', 1
+        )
+    flat, nested = parse_article(page, url), parse_article(deep, url)
+    assert dataclasses.replace(nested, body_html=None) == dataclasses.replace(flat, body_html=None)
+    assert clean_body(nested.body_html or "", url) == clean_body(flat.body_html or "", url)
+
+
+def test_a_page_nested_past_the_parsers_limit_never_raises() -> None:
+    page, url, _ = load("article_seed")
+    parsed = parse_article(page.replace("<body>", "<body>" + "<div>" * 5000, 1), url)
+    assert parsed.title == "宝藏工厂“论剑”1688：切磋疫情时期逆势增长的技艺"  # the head is above the nesting

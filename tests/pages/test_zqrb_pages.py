@@ -97,7 +97,25 @@ def test_router(url: str, site: str, kind: str, info_code: str | None) -> None:
         "http://www.zqrb.cn/",
         "http://epaper.zqrb.cn/html/2025-10/18/node_2.htm",
         "https://example.com/a/1.html",
+        "http://[::1/finance/hangyedongtai/index.html",  # urlsplit refuses it: no site's (issue 13)
+        "https://[www.cnstock.com/news,yw-202112-4801468.htm",
     ],
 )
 def test_router_ignores_other_urls(url: str) -> None:
     assert route(url) is None
+
+
+@pytest.mark.parametrize(
+    "bad_href",
+    ["http://[::1/finance/x/2022-04-29/A1651215300999.html", "http://[bad]x/", "//[/A1651215300999.html"],
+)
+def test_one_bad_row_link_costs_only_its_row(bad_href: str) -> None:
+    """issue 13 point 6: urljoin raises on an unbalanced IPv6 bracket; the page's other rows stay."""
+    page, url, expected = load("zqrb_listing_b")
+    bad_row = f'<li><span class="date">2022-04-29 15:00</span>·<a class="lista" href="{bad_href}">坏</a></li>'
+    page = page.replace("<li>", bad_row + "<li>", 1)
+    page = page.replace('<a href="index_p2.html" title="下一页">', f'<a href="{bad_href}" title="下一页">')
+    listing = zqrb.parse_listing(page, url)
+    assert [dataclasses.asdict(entry) for entry in listing.entries] == expected["entries"]
+    assert listing.rejected == expected["rejected"] + 1
+    assert listing.next_cursor is None  # the pager link was damaged too: paging stops, no exception

@@ -73,3 +73,23 @@ def test_one_spider_per_site_file() -> None:
     for name, spec in SITES.items():
         spider = loader.load(name)
         assert spider.site is spec and spider.feed == name
+
+
+def test_one_bad_row_link_costs_only_its_row() -> None:
+    """issue 13 point 6: an href urljoin cannot read (an unbalanced IPv6 bracket) rejects its row only."""
+    html, url = case("cnstock_list")
+    spec = SITES["cnstock"]
+    good = listing_page(spec, html, url, "sns_yw")
+    first_link = good.entries[0].url
+    damaged = html.replace(first_link, "http://[::1/news,yw-202112-4801468.htm", 1)
+    bad = listing_page(spec, damaged, url, "sns_yw")
+    assert [entry.url for entry in bad.entries] == [entry.url for entry in good.entries[1:]]
+    assert bad.rejected == good.rejected + 1
+
+
+def test_a_deeply_nested_page_reads_as_it_would_flat() -> None:
+    """issue 13: libxml2 stopped at 256 levels and dropped the rest of the page with the body."""
+    html, url = case("cnstock_article")
+    deep = html.replace("<body>", "<body>" + "<div>" * 300, 1)
+    assert "<body>" in html
+    assert article_page(SITES["cnstock"], deep, url) == article_page(SITES["cnstock"], html, url)

@@ -255,3 +255,10 @@ def test_sample_site_is_crawlable(host: str, site_name: str, start: str) -> None
             seen.append(entry.url)
     assert len(seen) == (4 if site_name == "cnstock" else 5)
     assert sorted(seen) == sorted({*seen})
+
+
+def test_an_unreadable_next_link_ends_paging_without_an_error() -> None:
+    listing = dataclasses.replace(SITES["cnstock"].listing, next_link="//a[@class='next']/@href")
+    spec = dataclasses.replace(SITES["cnstock"], listing=listing)
+    html = '<html><body><a class="next" href="http://[::1/page2.html">下一页</a></body></html>'
+    assert linked_next_page(spec, html, "https://www.cnstock.com/news/sns_yw/index.html") is None

@@ -762,3 +762,59 @@ def test_pipeline_drops_a_body_of_the_wrong_type_as_clean_failed() -> None:
 def test_plain_text_fast_path_changes_nothing(text: str) -> None:
     # _plain skips its two substitutions when a scan finds nothing they would change
     assert _plain(text) == _SPACE_RUN.sub(" ", _CONTROL_CHARS.sub("", text))
+
+
+# --- Deep nesting keeps its text (issue 13): libxml2 stopped at 256 levels, the body cleaned to nothing --
+NESTED_TEXT = "开头\n正文内容在这里。\n第二段\n结尾"
+
+
+def nested_body(depth: int) -> str:
+    return (
+        "<p>开头</p>"
+        + "<div>" * depth
+        + "<p>正文内容在这里。</p><p>第二段</p>"
+        + "</div>" * depth
+        + "<p>结尾</p>"
+    )
+
+
+@pytest.mark.parametrize("depth", [255, 256, 300, 1000, 2047, 2048, 5000])
+def test_a_deeply_nested_body_keeps_its_text_and_lines(depth: int) -> None:
+    assert clean_body(nested_body(depth), SEED_URL).text == NESTED_TEXT
+
+
+@pytest.mark.parametrize(
+    "shape",
+    [
+        pytest.param(("<div><span>", "</span></div>"), id="div-span"),
+        pytest.param(("<span><div>", ""), id="unclosed-div-in-span"),  # </span> cannot close a div
+        pytest.param(("<font><section><b>", "</b></section></font>"), id="font-section-bold"),
+        pytest.param(("<ul><li>项", ""), id="unclosed-lists"),
+        pytest.param(("<table><tr><td>格", ""), id="unclosed-tables"),
+        pytest.param(("<blockquote>", ""), id="unclosed-quotes"),
+    ],
+)
+def test_any_deep_nesting_keeps_the_text_after_it(shape: tuple[str, str]) -> None:
+    opening, closing = shape
+    body = "<p>开头</p>" + opening * 3000 + "<p>深处</p>" + closing * 3000 + "<p>结尾</p>"
+    text = clean_body(body, SEED_URL).text
+    assert text.startswith("开头\n") and text.endswith("深处\n结尾")
+
+
+def test_deep_nesting_lets_no_script_or_image_through_the_cleaner() -> None:
+    deep = (
+        "<div>" * 3000
+        + '<p>深处<script>alert(1)</script><img src="/a.png" onerror="x()"></p>'
+        + "</div>" * 3000
+    )
+    cleaned = clean_body(f"<p>开头</p>{deep}", SEED_URL)
+    assert cleaned.text == "开头\n深处"
+    assert "alert" not in cleaned.html and "onerror" not in cleaned.html
+    assert '<img src="https://finance.eastmoney.com/a.png">' in cleaned.html
+
+
+def test_pipeline_keeps_a_deeply_nested_body() -> None:
+    crawler = get_crawler()
+    item = CleanBodyPipeline.from_crawler(crawler).process_item(_item(nested_body(300)))
+    assert item.body_text == NESTED_TEXT
+    assert "newsarchive/dropped/empty_body" not in crawler.stats.get_stats()
