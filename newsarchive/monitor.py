@@ -30,7 +30,9 @@ COVERAGE_USUAL = 0.8
 COVERAGE_FLOOR = 0.5
 MIN_SAMPLE = 5  # a run with fewer listing pages / article pages / articles is not judged
 # Drop reasons that mean the article page did not parse into a usable article.
-PARSE_FAILURES = frozenset({"no_title", "no_body", "no_date", "empty_body", "clean_failed", "bad_date"})
+PARSE_FAILURES = frozenset(
+    {"no_title", "no_body", "no_date", "empty_body", "clean_failed", "bad_date", "parser_error"}
+)
 COVERED_FIELDS = ("media", "summary", "author")
 
 
