@@ -16,7 +16,7 @@ import sqlite3
 import subprocess
 import sys
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -174,64 +174,6 @@ def test_short_lock_is_waited_out_without_losing_anything(
     assert "database retries:" in result.stdout
     assert not (tmp_path / "data" / "deadletter").exists()
     assert stored_rows(sqlite_url) == reference
-
-
-def test_load_reports_bad_lines_and_stores_the_good_ones(db_url: str, tmp_path: Path) -> None:
-    good = {
-        "kind": "article", "info_code": "NW202204292366280343", "title": "标题",
-        "published_at": "2022-04-29T15:03:20+08:00", "published_raw": "2022-04-29 15:03:20",
-        "media": "证券日报网", "category": "zhengquanribaowang", "tags": ["证券日报网新闻"],
-        "summary": None, "author": None, "url": "https://finance.eastmoney.com/a/202204292366280343.html",
-        "feed": "eastmoney", "body_html": "<p>正文</p>", "body_text": "正文", "extraction": None,
-        "fetched_at": "2026-11-24T01:00:00+00:00",
-    }  # fmt: skip
-    lines = [
-        json.dumps(good, ensure_ascii=False),
-        "{not json",
-        json.dumps({**good, "info_code": "../../etc"}),
-        json.dumps({**good, "info_code": "NW202204292366280344", "title": ""}),
-        json.dumps({**good, "info_code": "NW202204292366280345", "published_at": "2022-04-29 15:03:20"}),
-        json.dumps({"kind": "claim", "info_code": "NW202204292366280343", "feed": "eastmoney_fast",
-                    "summary": "快讯摘要", "category": "emnews", "tags": ["东财滚动新闻"]}),
-    ]  # fmt: skip
-    path = tmp_path / "dead.jsonl"
-    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
-
-    result = run_cli("load", str(path), "--db", db_url, cwd=tmp_path)
-
-    assert result.returncode == 1
-    errors = result.stderr.strip().splitlines()
-    assert [line.split(": ")[2].split(":")[1] for line in errors] == ["2", "3", "4", "5"]
-    assert all(line.startswith("newsarchive: error: ") for line in errors)
-    assert "Traceback" not in result.stderr
-    assert "2 items: 1 new, 0 already stored, 0 revised, 1 moved to the 7x24 feed" in result.stdout
-    rows = stored_rows(db_url)
-    assert list(rows) == ["NW202204292366280343"]
-    assert (rows["NW202204292366280343"]["feed"], rows["NW202204292366280343"]["category"]) == (
-        "eastmoney_fast",
-        "emnews",
-    )
-
-
-@pytest.mark.parametrize(
-    ("make", "message"),
-    [
-        (lambda p: None, "no such file"),
-        (lambda p: p.mkdir(), "is a directory, not a dead-letter file"),
-        (
-            lambda p: p.write_bytes("标题".encode("gbk")),
-            "no line could be loaded (1 line bad; line 1: not UTF-8 text)",
-        ),
-    ],
-)
-def test_load_rejects_unreadable_files_in_one_line(
-    make: Callable[[Path], None], message: str, sqlite_url: str, tmp_path: Path
-) -> None:
-    path = tmp_path / "dead.jsonl"
-    make(path)
-    result = run_cli("load", str(path), "--db", sqlite_url, cwd=tmp_path)
-    assert result.returncode == 1
-    assert result.stderr.strip() == f"newsarchive: error: {path}: {message}"
 
 
 def test_refetched_corrected_article_is_revised_and_its_old_version_kept(db_url: str, tmp_path: Path) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import resource
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -157,3 +158,54 @@ def test_a_device_is_refused_at_once(tmp_path: Path, sqlite_url: str, device: st
     )  # fmt: skip
     assert result.returncode == 1
     assert result.stderr.strip() == f"newsarchive: error: {device}: not a regular file"
+
+
+def test_load_reports_bad_lines_and_stores_the_good_ones(db_url: str, tmp_path: Path) -> None:
+    good = GOOD
+    lines = [
+        json.dumps(good, ensure_ascii=False),
+        "{not json",
+        json.dumps({**good, "info_code": "../../etc"}),
+        json.dumps({**good, "info_code": "NW202204292366280344", "title": ""}),
+        json.dumps({**good, "info_code": "NW202204292366280345", "published_at": "2022-04-29 15:03:20"}),
+        json.dumps({"kind": "claim", "info_code": "NW202204292366280343", "feed": "eastmoney_fast",
+                    "summary": "快讯摘要", "category": "emnews", "tags": ["东财滚动新闻"]}),
+    ]  # fmt: skip
+    path = tmp_path / "dead.jsonl"
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+
+    result = run_cli("load", str(path), "--db", db_url, cwd=tmp_path)
+
+    assert result.returncode == 1
+    errors = result.stderr.strip().splitlines()
+    assert [line.split(": ")[2].split(":")[1] for line in errors] == ["2", "3", "4", "5"]
+    assert all(line.startswith("newsarchive: error: ") for line in errors)
+    assert "Traceback" not in result.stderr
+    assert "2 items: 1 new, 0 already stored, 0 revised, 1 moved to the 7x24 feed" in result.stdout
+    rows = stored_rows(db_url)
+    assert list(rows) == ["NW202204292366280343"]
+    assert (rows["NW202204292366280343"]["feed"], rows["NW202204292366280343"]["category"]) == (
+        "eastmoney_fast",
+        "emnews",
+    )
+
+
+@pytest.mark.parametrize(
+    ("make", "message"),
+    [
+        (lambda p: None, "no such file"),
+        (lambda p: p.mkdir(), "is a directory, not a dead-letter file"),
+        (
+            lambda p: p.write_bytes("标题".encode("gbk")),
+            "no line could be loaded (1 line bad; line 1: not UTF-8 text)",
+        ),
+    ],
+)
+def test_load_rejects_unreadable_files_in_one_line(
+    make: Callable[[Path], None], message: str, sqlite_url: str, tmp_path: Path
+) -> None:
+    path = tmp_path / "dead.jsonl"
+    make(path)
+    result = run_cli("load", str(path), "--db", sqlite_url, cwd=tmp_path)
+    assert result.returncode == 1
+    assert result.stderr.strip() == f"newsarchive: error: {path}: {message}"
