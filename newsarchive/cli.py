@@ -9,7 +9,7 @@ from __future__ import annotations
 import sys
 from collections.abc import Callable, Iterable
 from pathlib import Path
-from typing import Any, NoReturn
+from typing import TYPE_CHECKING, Any, NoReturn
 
 import click
 from sqlalchemy.engine import Engine
@@ -32,6 +32,9 @@ from newsarchive.export.jekyll import DEFAULT_SHARE_URL, DEFAULT_SITE_URL, Jekyl
 from newsarchive.export.jsonl import write_records
 from newsarchive.export.rows import iter_export_records
 from newsarchive.runner import Job, JobResult, RunError, project_settings, run_jobs
+
+if TYPE_CHECKING:
+    from newsarchive.load import LoadedFile
 
 EXIT_FAILED = exitcodes.FAILED
 EXIT_USAGE = exitcodes.CONFIG_ERROR
@@ -241,10 +244,10 @@ def load(files: tuple[Path, ...], db: str | None) -> None:
                 f"{result.unchanged + result.stale} already stored, {result.revised} revised, "
                 f"{result.moved} moved to the 7x24 feed"
             )
-            _report_bad_lines(path, loaded.items, loaded.bad_lines)
+            _report_bad_lines(loaded)
             for item, reason in result.rejected:
                 click.echo(f"newsarchive: error: {item.info_code} not stored: {reason}", err=True)
-            if loaded.bad_lines or result.rejected:
+            if loaded.bad_count or result.rejected:
                 status = EXIT_FAILED
     finally:
         engine.dispose()
@@ -255,25 +258,23 @@ def _lines(count: int) -> str:
     return f"{count} line" if count == 1 else f"{count} lines"
 
 
-BAD_LINES_SHOWN = 10  # per file; a file that is not a dead-letter file at all would print thousands
-
-
-def _report_bad_lines(path: Path, items: int, bad_lines: list[Any]) -> None:
-    if not bad_lines:
+def _report_bad_lines(loaded: LoadedFile) -> None:
+    """The file's bad lines, the first few by number; a file with no loadable line in one line."""
+    if not loaded.bad_count:
         return
-    if not items:
-        first = bad_lines[0]
+    if not loaded.items:
+        first = loaded.bad_lines[0]
         click.echo(
-            f"newsarchive: error: {path}: no line could be loaded ({_lines(len(bad_lines))} bad; "
+            f"newsarchive: error: {loaded.path}: no line could be loaded ({_lines(loaded.bad_count)} bad; "
             f"line {first.line}: {first.reason})",
             err=True,
         )
         return
-    for bad in bad_lines[:BAD_LINES_SHOWN]:
-        click.echo(f"newsarchive: error: {path}:{bad.line}: {bad.reason}", err=True)
-    if len(bad_lines) > BAD_LINES_SHOWN:
-        more = _lines(len(bad_lines) - BAD_LINES_SHOWN)
-        click.echo(f"newsarchive: error: {path}: … and {more} more, bad too", err=True)
+    for bad in loaded.bad_lines:
+        click.echo(f"newsarchive: error: {loaded.path}:{bad.line}: {bad.reason}", err=True)
+    if loaded.bad_count > len(loaded.bad_lines):
+        more = _lines(loaded.bad_count - len(loaded.bad_lines))
+        click.echo(f"newsarchive: error: {loaded.path}: … and {more} more, bad too", err=True)
 
 
 EXCLUDE_DUPLICATES = click.option(

@@ -28,14 +28,24 @@ class LoadError(RuntimeError):
     """A file that cannot be read at all: one line for the user."""
 
 
+# Bad lines kept (and shown) per file: a file that is no dead-letter file at all has millions.
+BAD_LINES_KEPT = 10
+
+
 @dataclass
 class LoadedFile:
-    """What loading one file did: items read and stored, lines refused."""
+    """What loading one file did: items read and stored, lines refused (the first few kept)."""
 
     path: Path
     items: int = 0
     result: BatchResult = field(default_factory=BatchResult)
     bad_lines: list[BadLine] = field(default_factory=list)
+    bad_count: int = 0
+
+    def refuse(self, line: BadLine) -> None:
+        self.bad_count += 1
+        if len(self.bad_lines) < BAD_LINES_KEPT:
+            self.bad_lines.append(line)
 
 
 def check_file(path: Path) -> None:
@@ -76,13 +86,13 @@ def _checked(path: Path, steps: Sequence[Step], loaded: LoadedFile) -> Iterator[
     try:
         for number, entry in read_dead_letters(path):
             if isinstance(entry, BadLine):
-                loaded.bad_lines.append(entry)
+                loaded.refuse(entry)
                 continue
             try:
                 for step in steps:
                     entry = step(entry)
             except DropItem as dropped:  # what the crawl would have dropped, with its reason
-                loaded.bad_lines.append(BadLine(number, f"refused: {dropped}"))
+                loaded.refuse(BadLine(number, f"refused: {dropped}"))
                 continue
             loaded.items += 1
             yield entry
