@@ -1,25 +1,34 @@
 """Near-duplicate linking inside the store's transaction: fingerprint new rows, find the same story
-stored under another info_code within a time window, and point every copy at the earliest one.
+stored under another info_code within a time window, and link each copy to an original it resembles.
 
-Copies are never dropped. ``duplicate_of`` is None on the earliest copy (by publish time, then
-info_code) and holds its info_code on every other copy, whatever order the copies arrive in.
+Copies are never dropped. The links depend on the stored rows only, whatever order they arrive in:
+taken in publish order (publish time, then info_code), a row is a copy of the first earlier
+*original* (a row that is no copy) published at most ``window`` before it whose text it resembles
+(:func:`newsarchive.text.fingerprint.near_duplicate`), and an original when there is none. So
+``duplicate_of`` always names an original that the copy itself resembles, published within the
+window before it, and a group (an original and its copies) spans at most the window. Nothing is
+linked through an intermediate: a chain of look-alikes once made one group of 16,219 rows spanning
+more than 48 h, most of them unlike the row they pointed to (issue 13 point 15).
 
-Everything here is Core SQL on the articles table (no ORM objects): a batch costs one query for its
-rows, one executemany for their fingerprints, and per cluster one query for the fingerprints around
-it and one for the texts of the candidates that pass the signature estimate, whose exact check is
-numpy on integer shingles; only a row found to have copies costs more (its groups, the moves).
+A batch is linked by one sweep in publish order over its rows and the stored rows their arrival
+changes: a later row that now has an earlier original, the copies of a row that stopped being an
+original or whose text changed. Per cluster of the batch that costs one query for the window
+around it (read as one row of text), one for the texts of the candidates that pass the signature
+estimate (exact checks are numpy on integer shingles) and one executemany for the links that
+changed; a row whose reach goes past the window read costs one more query for the rest.
 """
 
 from __future__ import annotations
 
+import heapq
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any, cast
 
 import numpy as np
 import numpy.typing as npt
-from sqlalchemy import Table, Text, bindparam, func, or_, select, update
+from sqlalchemy import Table, Text, bindparam, func, select, update
 from sqlalchemy import cast as sql_cast
 from sqlalchemy.orm import Session
 from sqlalchemy.sql import Select
@@ -27,7 +36,14 @@ from sqlalchemy.sql.elements import ColumnElement
 
 from newsarchive.db.engine import dialect_of
 from newsarchive.db.models import ArticleRow
-from newsarchive.text.fingerprint import FingerprintMatrix, Shingles, fingerprints, same_story, shingles
+from newsarchive.text.fingerprint import (
+    FingerprintMatrix,
+    Shingles,
+    fingerprints,
+    same_figures,
+    same_story,
+    shingles,
+)
 
 _ARTICLES = cast(Table, ArticleRow.__table__)
 _SET_FINGERPRINT = (
@@ -38,27 +54,45 @@ _SET_DUPLICATE_OF = (
     .where(_ARTICLES.c.info_code == bindparam("code"))
     .values(duplicate_of=bindparam("target"))
 )
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_MICROSECOND = timedelta(microseconds=1)
 
 
 def _window_query(dialect: str) -> Select[Any]:
-    """The stored fingerprints published between ``start`` and ``end`` as ONE row of text: every row's
-    ``id,published,fingerprint-in-hex`` joined by ``;``.
+    """The fingerprinted rows published between ``start`` and ``end`` as ONE row of text: every row's
+    ``id,published,code,link,fingerprint`` (code, link and fingerprint in hex) joined by ``;``.
 
     One row, not one per article: the sqlite3 module lets go of the GIL for every row it steps,
     and during a crawl the reactor thread then holds it, so a store thread reading a window of
     1,400 rows a row at a time waited about 30 µs for each (measured: that read was a third of the
     store thread's time, near-duplicate linking cost a quarter of bench (d)'s throughput). Times are
-    the stored naive UTC, written out in ISO form on both dialects."""
+    the stored naive UTC, written out in ISO form on both dialects; codes go in hex so that no
+    character of a stored code can be taken for a separator."""
     published: ColumnElement[str]
     if dialect == "postgresql":
         published = func.to_char(_ARTICLES.c.published_at, 'YYYY-MM-DD"T"HH24:MI:SS.US')
+        code_hex = func.encode(func.convert_to(_ARTICLES.c.info_code, "UTF8"), "hex")
+        link_hex = func.encode(func.convert_to(_ARTICLES.c.duplicate_of, "UTF8"), "hex")
         print_hex = func.encode(_ARTICLES.c.fingerprint, "hex")
-    else:  # SQLite keeps the ISO text SQLAlchemy wrote
+    else:  # SQLite keeps the ISO text SQLAlchemy wrote; hex() of text is its UTF-8
         published = sql_cast(_ARTICLES.c.published_at, Text)
+        code_hex = func.hex(_ARTICLES.c.info_code)
+        link_hex = func.hex(_ARTICLES.c.duplicate_of)
         print_hex = func.hex(_ARTICLES.c.fingerprint)
-    entry = sql_cast(_ARTICLES.c.id, Text) + "," + published + "," + print_hex
+    entry = (
+        sql_cast(_ARTICLES.c.id, Text)
+        + ","
+        + published
+        + ","
+        + code_hex
+        + ","
+        + func.coalesce(link_hex, "")
+        + ","
+        + print_hex
+    )
     return select(func.aggregate_strings(entry, ";")).where(
-        _ARTICLES.c.published_at.between(bindparam("start"), bindparam("end")),
+        _ARTICLES.c.published_at >= bindparam("start"),
+        _ARTICLES.c.published_at <= bindparam("end"),
         _ARTICLES.c.fingerprint.is_not(None),
     )
 
@@ -70,15 +104,6 @@ _ROWS = select(_ARTICLES.c.id, _ARTICLES.c.info_code, _ARTICLES.c.published_at, 
 _WINDOW = {dialect: _window_query(dialect) for dialect in ("sqlite", "postgresql")}
 _TEXTS = select(_ARTICLES.c.id, _ARTICLES.c.body_text).where(
     _ARTICLES.c.id.in_(bindparam("ids", expanding=True))
-)
-_LINKS = select(_ARTICLES.c.info_code, _ARTICLES.c.duplicate_of).where(
-    _ARTICLES.c.id.in_(bindparam("ids", expanding=True))
-)
-_GROUPS = select(_ARTICLES.c.info_code, _ARTICLES.c.published_at, _ARTICLES.c.duplicate_of).where(
-    or_(
-        _ARTICLES.c.info_code.in_(bindparam("roots", expanding=True)),
-        _ARTICLES.c.duplicate_of.in_(bindparam("roots", expanding=True)),
-    )
 )
 
 
@@ -100,14 +125,13 @@ def link_near_duplicates(
     known: Iterable[StoredRow] = (),
     cut: Callable[[str], Shingles] = shingles,
 ) -> int:
-    """Fingerprint the rows with these codes and link them to stored near-duplicates.
+    """Fingerprint the rows with these codes and link them, and the stored rows their arrival
+    changes, by the rule above.
 
     ``known`` are rows among ``codes`` that the caller has just inserted with their fingerprint: they
-    are not read back nor fingerprinted again. One query per cluster of the batch loads the
-    fingerprints published within ``window`` of it; only candidates that pass the signature
-    estimate get an exact comparison of their texts, cut into shingles by ``cut`` (a
-    :class:`ShingleCache` keeps them from one batch to the next). Returns the number of rows whose
-    ``duplicate_of`` changed.
+    are not read back nor fingerprinted again. Only candidates that pass the signature estimate get
+    an exact comparison of their texts, cut into shingles by ``cut`` (a :class:`ShingleCache` keeps
+    them from one batch to the next). Returns the number of rows whose ``duplicate_of`` changed.
     """
     wanted = set(codes)
     rows = [row for row in known if row.info_code in wanted]
@@ -119,17 +143,22 @@ def link_near_duplicates(
         if read:
             session.execute(_SET_FINGERPRINT, [{"row_id": row.id, "print": row.fingerprint} for row in read])
         rows += read
-    if not rows:
-        return 0
     changed = 0
     for cluster in _clusters(rows, window):
-        changed += _link_cluster(session, cluster, window, cut)
+        around = _Window.read(session, cluster[0].published_at - window, cluster[-1].published_at + window)
+        links = _Sweep(session, around, window, cut, cluster).run()
+        if links:  # sorted: concurrent writers lock rows in the same order
+            moves = [{"code": code, "target": links[code]} for code in sorted(links)]
+            session.execute(_SET_DUPLICATE_OF, moves)
+        changed += len(links)
     return changed
 
 
 def _clusters(rows: list[StoredRow], window: timedelta) -> list[list[StoredRow]]:
     """Rows in publish order, split wherever two neighbours are more than two windows apart, so a
     batch mixing years (a reparse, a backfill) never loads the archive in between."""
+    if not rows:
+        return []
     ordered = sorted(rows, key=lambda r: (r.published_at, r.info_code))
     clusters = [[ordered[0]]]
     for row in ordered[1:]:
@@ -139,72 +168,201 @@ def _clusters(rows: list[StoredRow], window: timedelta) -> list[list[StoredRow]]
     return clusters
 
 
-def _link_cluster(
-    session: Session, rows: list[StoredRow], window: timedelta, cut: Callable[[str], Shingles]
-) -> int:
-    ids, seconds, matrix = _window(session, rows[0].published_at - window, rows[-1].published_at + window)
-    if not ids:
-        return 0
-    position = {row_id: index for index, row_id in enumerate(ids)}
-    reach = window.total_seconds()
-    estimates = matrix.candidate_rows(FingerprintMatrix.from_bytes([row.fingerprint for row in rows]))
-    stamps = np.array([row.published_at.timestamp() for row in rows])
-    worth = estimates & (np.abs(seconds[np.newaxis, :] - stamps[:, np.newaxis]) <= reach)
-    for number, row in enumerate(rows):
-        if row.id in position:
-            worth[number, position[row.id]] = False  # not itself
-    wanted = np.flatnonzero(worth.any(axis=1))
-    if not len(wanted):
-        return 0
-    # every candidate's text once for the cluster: texts never change here, and each is cut into
-    # shingles once however many of the cluster's rows it is a candidate for
-    texts = dict(
-        session.execute(_TEXTS, {"ids": sorted({ids[i] for i in np.flatnonzero(worth.any(axis=0))})}).all()
-    )
-    candidate = {row_id: cut(text) for row_id, text in texts.items()}
-    changed = 0
-    for number in wanted.tolist():  # in publish order, as the rows are
-        own = cut(rows[number].body_text)
-        same = [
-            ids[i]
-            for i in np.flatnonzero(worth[number])
-            # a row deleted (by hand) since the window was read is no copy
-            if ids[i] in candidate and same_story(own, candidate[ids[i]])
-        ]
-        if same:
-            changed += _merge(session, rows[number], same)
-    return changed
+class _Window:
+    """The fingerprinted rows published from ``start`` to ``end`` and their links as the sweep sets
+    them; it grows forward when a row's reach goes past its end."""
+
+    def __init__(self, start: datetime, end: datetime) -> None:
+        self.start = start
+        self.end = end
+        self.ids: list[int] = []
+        self.codes: list[str] = []
+        self.micros = np.zeros(0, dtype=np.int64)  # publish times, µs since the epoch
+        self.links: list[str | None] = []
+        self.is_original = np.zeros(0, dtype=bool)
+        self.matrix = FingerprintMatrix.from_buffer(b"")
+        self.position: dict[str, int] = {}
+        self.copies: dict[str, set[int]] = {}  # an original's code: the indexes of its copies
+
+    @classmethod
+    def read(cls, session: Session, start: datetime, end: datetime) -> _Window:
+        found = cls(start, start - _MICROSECOND)
+        found.extend(session, end)
+        return found
+
+    def extend(self, session: Session, end: datetime) -> None:
+        """Add the rows published after the current end, up to ``end``."""
+        query = _WINDOW[dialect_of(session)]
+        joined: str | None = session.execute(query, {"start": self.end + _MICROSECOND, "end": end}).scalar()
+        self.end = end
+        if not joined:
+            return
+        fields = joined.replace(";", ",").split(",")
+        first = len(self.ids)
+        self.ids += map(int, fields[0::5])
+        micros = np.array(fields[1::5], dtype="datetime64[us]").astype(np.int64)
+        self.micros = np.concatenate([self.micros, micros])
+        self.codes += (bytes.fromhex(code).decode() for code in fields[2::5])
+        links = [bytes.fromhex(link).decode() if link else None for link in fields[3::5]]
+        self.links += links
+        self.is_original = np.concatenate([self.is_original, [link is None for link in links]])
+        added = FingerprintMatrix.from_buffer(bytes.fromhex("".join(fields[4::5])))
+        wholes = np.concatenate([self.matrix.wholes, added.wholes])
+        self.matrix = FingerprintMatrix(wholes, np.concatenate([self.matrix.leads, added.leads]))
+        for index in range(first, len(self.ids)):
+            self.position[self.codes[index]] = index
+            link = self.links[index]
+            if link is not None:
+                self.copies.setdefault(link, set()).add(index)
+
+    def key(self, index: int) -> tuple[int, str]:
+        """Publish order: time, then info_code."""
+        return int(self.micros[index]), self.codes[index]
+
+    def relink(self, index: int, target: str | None) -> None:
+        old = self.links[index]
+        if old is not None:
+            self.copies[old].discard(index)
+        if target is not None:
+            self.copies.setdefault(target, set()).add(index)
+        self.links[index] = target
+        self.is_original[index] = target is None
 
 
-def _window(
-    session: Session, start: datetime, end: datetime
-) -> tuple[list[int], npt.NDArray[np.float64], FingerprintMatrix]:
-    """Ids, POSIX seconds and fingerprints of the rows published between ``start`` and ``end``, with
-    a fingerprint. Seconds are exact microseconds divided by 10**6, as ``aware.timestamp()`` gives."""
-    joined: str | None = session.execute(_WINDOW[dialect_of(session)], {"start": start, "end": end}).scalar()
-    if not joined:
-        return [], np.zeros(0), FingerprintMatrix.from_buffer(b"")
-    fields = joined.replace(";", ",").split(",")
-    microseconds = np.array(fields[1::3], dtype="datetime64[us]").astype(np.int64)
-    return (
-        list(map(int, fields[0::3])),
-        microseconds / 1e6,
-        FingerprintMatrix.from_buffer(bytes.fromhex("".join(fields[2::3]))),
-    )
+class _Sweep:
+    """One cluster's rows, and the stored rows they affect, linked in publish order: when a row is
+    taken, every row before it is final, and it only ever affects rows after it."""
+
+    def __init__(
+        self,
+        session: Session,
+        window: _Window,
+        reach: timedelta,
+        cut: Callable[[str], Shingles],
+        rows: list[StoredRow],
+    ) -> None:
+        self.session = session
+        self.window = window
+        self.reach = reach
+        self.reach_micros = reach // _MICROSECOND
+        self.cut = cut
+        self.texts = {row.id: row.body_text for row in rows}
+        self.written = {window.position[row.info_code] for row in rows if row.info_code in window.position}
+        self.estimates: dict[int, npt.NDArray[np.bool_]] = {}
+        self.changed: dict[str, str | None] = {}
+
+    def run(self) -> dict[str, str | None]:
+        """The links that changed, by info_code."""
+        written = sorted(self.written)
+        if not written:
+            return {}
+        window = self.window
+        batch = FingerprintMatrix(window.matrix.wholes[written], window.matrix.leads[written])
+        estimates = window.matrix.candidate_rows(batch)  # the whole batch against its window at once
+        self.estimates = dict(zip(written, estimates, strict=True))
+        # the texts every batch row may be compared with, in one query: earlier originals, later rows
+        worth = estimates.any(axis=0) & (window.is_original | (window.micros >= window.micros[written].min()))
+        self._load_texts(np.flatnonzero(worth).tolist())
+        queue = [(*window.key(index), index) for index in written]
+        heapq.heapify(queue)
+        queued = set(written)
+        while queue:
+            *_, index = heapq.heappop(queue)
+            for later in self._relink(index):
+                if later not in queued:
+                    queued.add(later)
+                    heapq.heappush(queue, (*window.key(later), later))
+        return self.changed
+
+    def _relink(self, index: int) -> list[int]:
+        """Link the row by the rule; returns the later rows whose link this may change."""
+        window = self.window
+        if index not in self.written and window.micros[index] + self.reach_micros > _micros(window.end):
+            window.extend(self.session, _from_micros(int(window.micros[index])) + self.reach)
+        original = self._first_original(index)
+        target = None if original is None else window.codes[original]
+        before = window.links[index]
+        if target != before:
+            window.relink(index, target)
+            self.changed[window.codes[index]] = target
+        written = index in self.written
+        if not written and (before is None) == (target is None):
+            return []  # still what it was: an original (same text) or a copy, nothing else moves
+        affected: list[int] = []
+        if target is not None or written:  # its copies need another original, or may no longer resemble it
+            affected += window.copies.get(window.codes[index], ())
+        if target is None:
+            affected += self._later_lookalikes(index)
+        own = window.key(index)
+        return [later for later in affected if window.key(later) > own]
+
+    def _first_original(self, index: int) -> int | None:
+        """The first original before the row, within the window, that the row resembles."""
+        window = self.window
+        estimate = self._estimate(index)
+        count = len(estimate)
+        at = window.micros[index]
+        micros = window.micros[:count]
+        near = estimate & window.is_original[:count] & (micros <= at) & (micros >= at - self.reach_micros)
+        own = window.key(index)
+        earlier = sorted(
+            (window.key(other), other) for other in np.flatnonzero(near).tolist() if window.key(other) < own
+        )
+        self._load_texts([index, *(other for _, other in earlier)])
+        return next((other for _, other in earlier if self._resembles(index, other)), None)
+
+    def _later_lookalikes(self, index: int) -> list[int]:
+        """Later rows within its reach that resemble this original and have no earlier original yet:
+        their link becomes this row."""
+        window = self.window
+        estimate = self._estimate(index)
+        count = len(estimate)
+        at = window.micros[index]
+        micros = window.micros[:count]
+        near = np.flatnonzero(estimate & (micros >= at) & (micros <= at + self.reach_micros)).tolist()
+        own = window.key(index)
+        found = [other for other in near if window.key(other) > own and self._prefers(other, own)]
+        self._load_texts([index, *found])
+        return [other for other in found if self._resembles(other, index)]
+
+    def _prefers(self, index: int, original: tuple[int, str]) -> bool:
+        """Whether an original at ``original`` would come before the row's current one."""
+        window = self.window
+        link = window.links[index]
+        if link is None:
+            return True
+        current = window.position.get(link)
+        return current is None or window.key(current) > original
+
+    def _estimate(self, index: int) -> npt.NDArray[np.bool_]:
+        """Which window rows pass the signature estimate against the row (not the row itself)."""
+        estimate = self.estimates.get(index)
+        if estimate is None:
+            window = self.window
+            matrix = FingerprintMatrix(window.matrix.wholes[[index]], window.matrix.leads[[index]])
+            estimate = window.matrix.candidate_rows(matrix)[0]
+            self.estimates[index] = estimate
+        estimate = estimate.copy()
+        estimate[index] = False
+        return estimate
+
+    def _resembles(self, index: int, other: int) -> bool:
+        # a row deleted (by hand) since the window was read has no text: it is nobody's copy
+        first, second = self.texts.get(self.window.ids[index]), self.texts.get(self.window.ids[other])
+        if first is None or second is None:
+            return False
+        return same_story(self.cut(first), self.cut(second)) and same_figures(first, second)
+
+    def _load_texts(self, indexes: list[int]) -> None:
+        missing = sorted({self.window.ids[index] for index in indexes} - self.texts.keys())
+        if missing:
+            found = self.session.execute(_TEXTS, {"ids": missing})
+            self.texts.update((row_id, text) for row_id, text in found)
 
 
-def _merge(session: Session, row: StoredRow, same_ids: list[int]) -> int:
-    """Link the row and its copies (with their groups) to the earliest. Groups are read as stored
-    right now: an earlier row of the cluster may have just moved some."""
-    found = session.execute(_LINKS, {"ids": [*same_ids, row.id]}).all()
-    roots = sorted({duplicate_of or code for code, duplicate_of in found})
-    members = session.execute(_GROUPS, {"roots": roots}).all()
-    first = min(members, key=lambda member: (member[1], member[0]))[0]
-    moves = []
-    for code, _, duplicate_of in members:
-        target = None if code == first else first
-        if duplicate_of != target:
-            moves.append({"code": code, "target": target})
-    if moves:
-        session.execute(_SET_DUPLICATE_OF, moves)
-    return len(moves)
+def _micros(moment: datetime) -> int:
+    return (moment - _EPOCH) // _MICROSECOND
+
+
+def _from_micros(micros: int) -> datetime:
+    return _EPOCH + micros * _MICROSECOND
