@@ -41,7 +41,7 @@ from newsarchive.text.fingerprint import (
     Shingles,
     fingerprints,
     same_figures,
-    same_story,
+    same_stories,
     shingles,
 )
 
@@ -247,6 +247,7 @@ class _Sweep:
         self.reach_micros = reach // _MICROSECOND
         self.cut = cut
         self.texts = {row.id: row.body_text for row in rows}
+        self.cuts: dict[int, Shingles] = {}  # by row id, for this sweep (``cut`` may cache them longer)
         self.written = {window.position[row.info_code] for row in rows if row.info_code in window.position}
         self.estimates: dict[int, npt.NDArray[np.bool_]] = {}
         self.changed: dict[str, str | None] = {}
@@ -303,13 +304,17 @@ class _Sweep:
         count = len(estimate)
         at = window.micros[index]
         micros = window.micros[:count]
-        near = estimate & window.is_original[:count] & (micros <= at) & (micros >= at - self.reach_micros)
+        near = np.flatnonzero(estimate & window.is_original[:count] & (micros <= at))
+        near = near[micros[near] >= at - self.reach_micros]
         own = window.key(index)
-        earlier = sorted(
-            (window.key(other), other) for other in np.flatnonzero(near).tolist() if window.key(other) < own
+        # in publish order: by time here, and by code among the rows of one time below (rare)
+        ordered = near[np.argsort(micros[near], kind="stable")].tolist()
+        alike = self._alike(
+            index, [other for other in ordered if micros[other] < at or window.key(other) < own]
         )
-        self._load_texts([index, *(other for _, other in earlier)])
-        return next((other for _, other in earlier if self._resembles(index, other)), None)
+        if not alike:
+            return None
+        return min((other for other in alike if micros[other] == micros[alike[0]]), key=window.key)
 
     def _later_lookalikes(self, index: int) -> list[int]:
         """Later rows within its reach that resemble this original and have no earlier original yet:
@@ -321,9 +326,9 @@ class _Sweep:
         micros = window.micros[:count]
         near = np.flatnonzero(estimate & (micros >= at) & (micros <= at + self.reach_micros)).tolist()
         own = window.key(index)
-        found = [other for other in near if window.key(other) > own and self._prefers(other, own)]
-        self._load_texts([index, *found])
-        return [other for other in found if self._resembles(other, index)]
+        return self._alike(
+            index, [other for other in near if window.key(other) > own and self._prefers(other, own)]
+        )
 
     def _prefers(self, index: int, original: tuple[int, str]) -> bool:
         """Whether an original at ``original`` would come before the row's current one."""
@@ -346,12 +351,28 @@ class _Sweep:
         estimate[index] = False
         return estimate
 
-    def _resembles(self, index: int, other: int) -> bool:
+    def _alike(self, index: int, others: list[int]) -> list[int]:
+        """The rows among ``others`` (in their order) whose text the row's resembles: shingles for all
+        at once, then figures for the few that pass."""
+        self._load_texts([index, *others])
+        texts, ids = self.texts, self.window.ids
+        own = texts.get(ids[index])
         # a row deleted (by hand) since the window was read has no text: it is nobody's copy
-        first, second = self.texts.get(self.window.ids[index]), self.texts.get(self.window.ids[other])
-        if first is None or second is None:
-            return False
-        return same_story(self.cut(first), self.cut(second)) and same_figures(first, second)
+        present = [other for other in others if ids[other] in texts]
+        if own is None or not present:
+            return []
+        passed = same_stories(self._cut(ids[index]), [self._cut(ids[other]) for other in present])
+        return [
+            other
+            for other, alike in zip(present, passed.tolist(), strict=True)
+            if alike and same_figures(own, texts[ids[other]])
+        ]
+
+    def _cut(self, row_id: int) -> Shingles:
+        cut = self.cuts.get(row_id)
+        if cut is None:
+            cut = self.cuts[row_id] = self.cut(self.texts[row_id])
+        return cut
 
     def _load_texts(self, indexes: list[int]) -> None:
         missing = sorted({self.window.ids[index] for index in indexes} - self.texts.keys())

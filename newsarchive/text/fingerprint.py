@@ -319,17 +319,27 @@ def near_duplicate(first: str, second: str) -> bool:
 
 
 def same_story(a: Shingles, b: Shingles) -> bool:
-    """The shingle half of :func:`near_duplicate`, on two texts' :func:`shingles`, for a caller that
-    compares a text with many (it must then check :func:`same_figures` too)."""
-    if not len(a) or not len(b):
-        return False
-    small, large = (a, b) if len(a) <= len(b) else (b, a)
-    found = np.minimum(np.searchsorted(large, small), len(large) - 1)
-    common = int(np.count_nonzero(large[found] == small))
-    if len(small) < MIN_SHINGLES:
-        return common == len(a) == len(b)  # the same text: too short to judge resemblance
-    jaccard = common / (len(a) + len(b) - common)
-    return jaccard >= SAME_TEXT_JACCARD or common / len(small) >= CONTAINED
+    """The shingle half of :func:`near_duplicate`, on two texts' :func:`shingles`."""
+    return bool(same_stories(a, [b])[0])
+
+
+def same_stories(own: Shingles, others: Sequence[Shingles]) -> npt.NDArray[np.bool_]:
+    """:func:`same_story` of one text with each of many, in a few numpy operations over all their
+    shingles: the store compares a new text with every candidate of its window at once (a flood of
+    templated items can make hundreds of them). A caller must check :func:`same_figures` too."""
+    if not others:
+        return np.zeros(0, dtype=bool)
+    sizes = np.fromiter(map(len, others), dtype=np.int64, count=len(others))
+    common = np.zeros(len(others), dtype=np.intp)  # shingles each other shares with own
+    if len(own):
+        joined = np.concatenate(others)
+        found = own[np.minimum(np.searchsorted(own, joined), len(own) - 1)] == joined
+        common = np.bincount(np.repeat(np.arange(len(others)), sizes)[found], minlength=len(others))
+    small = np.minimum(sizes, len(own))
+    with np.errstate(divide="ignore", invalid="ignore"):  # empty texts: small == 0, decided below
+        similar = (common / (sizes + len(own) - common) >= SAME_TEXT_JACCARD) | (common / small >= CONTAINED)
+    identical = (common == sizes) & (sizes == len(own))  # the same text: too short to judge resemblance
+    return (small > 0) & np.where(small < MIN_SHINGLES, identical, similar)
 
 
 def figures(text: str) -> frozenset[str]:

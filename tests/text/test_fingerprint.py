@@ -28,6 +28,8 @@ from newsarchive.text.fingerprint import (
     fingerprints,
     near_duplicate,
     normalize,
+    same_stories,
+    same_story,
     shingles,
 )
 
@@ -164,6 +166,16 @@ def test_the_decision_on_real_pairs_is_the_one_on_string_shingle_sets() -> None:
     for first in texts:
         for second in texts:
             assert near_duplicate(first, second) == _decision_on_sets(first, second)
+
+
+def test_one_text_against_many_is_each_pair_alone() -> None:
+    # the store compares a text with all its candidates at once: sizes from empty to 4,000 shingles
+    texts = [pair[key] for kind in ("positive", "negative") for pair in PAIRS[kind] for key in ("a", "b")]
+    texts += ["", "北", *(text for first, second in OTHER_EVENTS for text in (first, second))]
+    cut = [shingles(text) for text in texts]
+    for own in cut:
+        assert same_stories(own, cut).tolist() == [same_story(own, other) for other in cut]
+    assert same_stories(cut[0], []).tolist() == []
 
 
 def _signatures_of(texts: list[str]) -> list[bytes]:
