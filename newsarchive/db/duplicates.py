@@ -1,21 +1,22 @@
 """Near-duplicate linking inside the store's transaction: fingerprint new rows, find the same story
 stored under another info_code within a time window, and link each copy to an original it resembles.
 
-Copies are never dropped. The links depend on the stored rows only, whatever order they arrive in:
-taken in publish order (publish time, then info_code), a row is a copy of the first earlier
-*original* (a row that is no copy) published at most ``window`` before it whose text it resembles
-(:func:`newsarchive.text.fingerprint.near_duplicate`), and an original when there is none. So
-``duplicate_of`` always names an original that the copy itself resembles, published within the
-window before it, and a group (an original and its copies) spans at most the window. Nothing is
-linked through an intermediate: a chain of look-alikes once made one group of 16,219 rows spanning
-more than 48 h, most of them unlike the row they pointed to (issue 13 point 15).
+Copies are never dropped. The rule: taken in publish order (publish time, then info_code), a row is
+a copy of the first earlier *original* (a row that is no copy) published at most ``window`` before it
+whose text it resembles (:func:`newsarchive.text.fingerprint.near_duplicate`), and an original when
+there is none. So ``duplicate_of`` always names an original that the copy itself resembles, published
+within the window before it, and a group (an original and its copies) spans at most the window.
+Nothing is linked through an intermediate: a chain of look-alikes once made one group of 16,219 rows
+spanning more than 48 h, most of them unlike the row they pointed to (issue 13 point 15).
 
 A batch is linked by one sweep in publish order over its rows and the stored rows their arrival
 changes: a later row that now has an earlier original, the copies of a row that stopped being an
-original or whose text changed. Per cluster of the batch that costs one query for the window
-around it (read as one row of text), one for the texts of the candidates that pass the signature
-estimate (exact checks are numpy on integer shingles) and one executemany for the links that
-changed; a row whose reach goes past the window read costs one more query for the rest.
+original or whose text changed. So the links do not depend on the order rows arrive in, up to
+FOLLOWED_ROWS stored rows relinked per batch (see there). Per cluster of the batch that costs one
+query for the window around it (read as one row of text), one for the texts of the candidates that
+pass the signature estimate (exact checks are numpy on integer shingles, a row against all its
+candidates at once) and one executemany for the links that changed; a late row whose consequences
+reach past the window read costs a query more for the next window.
 """
 
 from __future__ import annotations
@@ -54,6 +55,13 @@ _SET_DUPLICATE_OF = (
     .where(_ARTICLES.c.info_code == bindparam("code"))
     .values(duplicate_of=bindparam("target"))
 )
+# How many stored rows a batch may relink before a stored row that becomes an original stops taking
+# over the groups after it (it then stays an original beside a later group that resembles it: a
+# missed link, never a wrong one). Following every consequence is exact but unbounded: a late copy
+# of a story re-posted all along (a hostile feed can back-date one copy after another) would move the
+# start of every later group, and each batch would relink the whole archive after it. About what the
+# two feeds publish in a 48-hour window.
+FOLLOWED_ROWS = 2_000
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _MICROSECOND = timedelta(microseconds=1)
 
@@ -250,36 +258,28 @@ class _Sweep:
         self.cuts: dict[int, Shingles] = {}  # by row id, for this sweep (``cut`` may cache them longer)
         self.written = {window.position[row.info_code] for row in rows if row.info_code in window.position}
         self.estimates: dict[int, npt.NDArray[np.bool_]] = {}
+        self.pending: set[int] = set()  # queued, not yet linked
+        self.followed = 0  # stored rows relinked because of the batch
         self.changed: dict[str, str | None] = {}
 
     def run(self) -> dict[str, str | None]:
         """The links that changed, by info_code."""
-        written = sorted(self.written)
-        if not written:
-            return {}
         window = self.window
-        batch = FingerprintMatrix(window.matrix.wholes[written], window.matrix.leads[written])
-        estimates = window.matrix.candidate_rows(batch)  # the whole batch against its window at once
-        self.estimates = dict(zip(written, estimates, strict=True))
-        # the texts every batch row may be compared with, in one query: earlier originals, later rows
-        worth = estimates.any(axis=0) & (window.is_original | (window.micros >= window.micros[written].min()))
-        self._load_texts(np.flatnonzero(worth).tolist())
-        queue = [(*window.key(index), index) for index in written]
+        queue = [(*window.key(index), index) for index in self.written]
         heapq.heapify(queue)
-        queued = set(written)
+        self.pending = set(self.written)
         while queue:
             *_, index = heapq.heappop(queue)
+            self.pending.discard(index)
             for later in self._relink(index):
-                if later not in queued:
-                    queued.add(later)
+                if later not in self.pending:
+                    self.pending.add(later)
                     heapq.heappush(queue, (*window.key(later), later))
         return self.changed
 
     def _relink(self, index: int) -> list[int]:
         """Link the row by the rule; returns the later rows whose link this may change."""
         window = self.window
-        if index not in self.written and window.micros[index] + self.reach_micros > _micros(window.end):
-            window.extend(self.session, _from_micros(int(window.micros[index])) + self.reach)
         original = self._first_original(index)
         target = None if original is None else window.codes[original]
         before = window.links[index]
@@ -287,13 +287,14 @@ class _Sweep:
             window.relink(index, target)
             self.changed[window.codes[index]] = target
         written = index in self.written
+        self.followed += not written
         if not written and (before is None) == (target is None):
             return []  # still what it was: an original (same text) or a copy, nothing else moves
         affected: list[int] = []
         if target is not None or written:  # its copies need another original, or may no longer resemble it
             affected += window.copies.get(window.codes[index], ())
-        if target is None:
-            affected += self._later_lookalikes(index)
+        if target is None and (written or self.followed <= FOLLOWED_ROWS):
+            affected += self._later_lookalikes(index)  # it may take over later groups
         own = window.key(index)
         return [later for later in affected if window.key(later) > own]
 
@@ -341,15 +342,29 @@ class _Sweep:
 
     def _estimate(self, index: int) -> npt.NDArray[np.bool_]:
         """Which window rows pass the signature estimate against the row (not the row itself)."""
-        estimate = self.estimates.get(index)
-        if estimate is None:
-            window = self.window
-            matrix = FingerprintMatrix(window.matrix.wholes[[index]], window.matrix.leads[[index]])
-            estimate = window.matrix.candidate_rows(matrix)[0]
-            self.estimates[index] = estimate
-        estimate = estimate.copy()
+        if index not in self.estimates:
+            self._estimate_pending(index)
+        estimate = self.estimates[index].copy()
         estimate[index] = False
         return estimate
+
+    def _estimate_pending(self, index: int) -> None:
+        """Estimates for the row and every row waiting in the sweep without one, in one pass (the
+        batch's at the start; a late original can queue hundreds of stored rows), with the window
+        grown to their reach and the texts they may be compared with read in one query."""
+        window = self.window
+        rows = sorted({index, *self.pending} - self.estimates.keys())
+        reach_end = _from_micros(int(window.micros[rows].max())) + self.reach
+        if reach_end > window.end:  # a window further at least: growing costs a query each time
+            window.extend(self.session, max(reach_end, window.end + self.reach))
+        estimates = window.matrix.candidate_rows(
+            FingerprintMatrix(window.matrix.wholes[rows], window.matrix.leads[rows])
+        )
+        self.estimates.update(zip(rows, estimates, strict=True))
+        # earlier originals and later rows: what a row is ever compared with
+        micros = window.micros
+        worth = estimates.any(axis=0) & (window.is_original | (micros >= micros[rows].min()))
+        self._load_texts(np.flatnonzero(worth).tolist())
 
     def _alike(self, index: int, others: list[int]) -> list[int]:
         """The rows among ``others`` (in their order) whose text the row's resembles: shingles for all
@@ -379,10 +394,6 @@ class _Sweep:
         if missing:
             found = self.session.execute(_TEXTS, {"ids": missing})
             self.texts.update((row_id, text) for row_id, text in found)
-
-
-def _micros(moment: datetime) -> int:
-    return (moment - _EPOCH) // _MICROSECOND
 
 
 def _from_micros(micros: int) -> datetime:
