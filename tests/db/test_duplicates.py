@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 
+from newsarchive.db import duplicates
 from newsarchive.db.duplicates import link_near_duplicates
 from newsarchive.db.engine import open_database, session_factory
 from newsarchive.db.models import ArticleRow
@@ -321,3 +322,26 @@ def test_links_are_the_rule_whatever_the_arrival_order(db_url: str, seed: int) -
     links = assert_links_hold(db_url)
     assert links == expected_links(rows)
     assert any(target for target in links.values())  # the case is not empty
+
+
+def test_a_back_dated_copy_relinks_a_bounded_stretch_of_the_archive(
+    db_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The same story every 30 minutes for ten days (as a hostile feed can serve it), then one copy
+    # dated before them all: following every consequence would move the start of every group of the
+    # ten days; a batch follows FOLLOWED_ROWS stored rows (100 here, to keep the archive small), and
+    # every link still holds.
+    monkeypatch.setattr(duplicates, "FOLLOWED_ROWS", 100)
+    engine = open_database(db_url)
+    writer = BatchWriter(engine, near_duplicate_window=WINDOW)
+    steps = range(1, 481)
+    for start in range(0, len(steps), 120):
+        writer.write(
+            [item(f"NW20220429{step:010d}", SEED_TEXT, hours=step / 2) for step in steps[start : start + 120]]
+        )
+    late = writer.write([item("NW202204290000000000", SEED_TEXT, hours=0)])
+    engine.dispose()
+    links = assert_links_hold(db_url)
+    assert links["NW202204290000000001"] == "NW202204290000000000"  # the late row is the first original
+    one_window = 2 * WINDOW.total_seconds() / 3600  # rows
+    assert 100 < late.linked <= 100 + 2 * one_window < len(steps)
