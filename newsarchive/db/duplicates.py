@@ -40,8 +40,9 @@ from newsarchive.db.models import ArticleRow
 from newsarchive.text.fingerprint import (
     FingerprintMatrix,
     Shingles,
+    figures,
+    figures_agree,
     fingerprints,
-    same_figures,
     same_stories,
     shingles,
 )
@@ -256,6 +257,8 @@ class _Sweep:
         self.cut = cut
         self.texts = {row.id: row.body_text for row in rows}
         self.cuts: dict[int, Shingles] = {}  # by row id, for this sweep (``cut`` may cache them longer)
+        self.stated: dict[int, frozenset[str]] = {}  # figures, by row id
+        self.asked = np.zeros(len(window.ids), dtype=bool)  # by window index: text read (or gone)
         self.written = {window.position[row.info_code] for row in rows if row.info_code in window.position}
         self.estimates: dict[int, npt.NDArray[np.bool_]] = {}
         self.pending: set[int] = set()  # queued, not yet linked
@@ -341,12 +344,10 @@ class _Sweep:
         return current is None or window.key(current) > original
 
     def _estimate(self, index: int) -> npt.NDArray[np.bool_]:
-        """Which window rows pass the signature estimate against the row (not the row itself)."""
+        """Which window rows pass the signature estimate against the row (the row itself among them)."""
         if index not in self.estimates:
             self._estimate_pending(index)
-        estimate = self.estimates[index].copy()
-        estimate[index] = False
-        return estimate
+        return self.estimates[index]
 
     def _estimate_pending(self, index: int) -> None:
         """Estimates for the row and every row waiting in the sweep without one, in one pass (the
@@ -364,23 +365,23 @@ class _Sweep:
         # earlier originals and later rows: what a row is ever compared with
         micros = window.micros
         worth = estimates.any(axis=0) & (window.is_original | (micros >= micros[rows].min()))
-        self._load_texts(np.flatnonzero(worth).tolist())
+        self._load_texts(np.flatnonzero(worth))
 
     def _alike(self, index: int, others: list[int]) -> list[int]:
         """The rows among ``others`` (in their order) whose text the row's resembles: shingles for all
         at once, then figures for the few that pass."""
-        self._load_texts([index, *others])
-        texts, ids = self.texts, self.window.ids
-        own = texts.get(ids[index])
+        self._load_texts(np.array([index, *others], dtype=np.intp))
+        ids = self.window.ids
         # a row deleted (by hand) since the window was read has no text: it is nobody's copy
-        present = [other for other in others if ids[other] in texts]
-        if own is None or not present:
+        present = [other for other in others if ids[other] in self.texts]
+        if ids[index] not in self.texts or not present:
             return []
         passed = same_stories(self._cut(ids[index]), [self._cut(ids[other]) for other in present])
+        own = self._figures(ids[index])
         return [
             other
             for other, alike in zip(present, passed.tolist(), strict=True)
-            if alike and same_figures(own, texts[ids[other]])
+            if alike and figures_agree(own, self._figures(ids[other]))
         ]
 
     def _cut(self, row_id: int) -> Shingles:
@@ -389,8 +390,21 @@ class _Sweep:
             cut = self.cuts[row_id] = self.cut(self.texts[row_id])
         return cut
 
-    def _load_texts(self, indexes: list[int]) -> None:
-        missing = sorted({self.window.ids[index] for index in indexes} - self.texts.keys())
+    def _figures(self, row_id: int) -> frozenset[str]:
+        stated = self.stated.get(row_id)
+        if stated is None:
+            stated = self.stated[row_id] = figures(self.texts[row_id])
+        return stated
+
+    def _load_texts(self, indexes: npt.NDArray[np.intp]) -> None:
+        """Read the texts of these window rows not asked for yet, in one query."""
+        grown = len(self.window.ids) - len(self.asked)
+        if grown:
+            self.asked = np.concatenate([self.asked, np.zeros(grown, dtype=bool)])
+        fresh = np.unique(indexes[~self.asked[indexes]])
+        self.asked[fresh] = True
+        ids = self.window.ids
+        missing = [ids[index] for index in fresh.tolist() if ids[index] not in self.texts]
         if missing:
             found = self.session.execute(_TEXTS, {"ids": missing})
             self.texts.update((row_id, text) for row_id, text in found)

@@ -254,7 +254,23 @@ class FingerprintMatrix:
 
     def candidate_rows(self, new: FingerprintMatrix) -> npt.NDArray[np.bool_]:
         """For every fingerprint of ``new`` (a row of the result), which rows of this matrix are worth an
-        exact check (a column): a whole batch against its whole window at once."""
+        exact check (a column): a whole batch against its whole window at once.
+
+        Equal fingerprints (the same text stored again and again) are compared once: equal bins are
+        what the index counts, so a story re-posted a thousand times made it count a million pairs
+        for every one of its copies."""
+        own, own_rows = self._distinct()
+        fresh, fresh_rows = new._distinct()
+        return own._candidate_rows(fresh)[fresh_rows][:, own_rows]
+
+    def _distinct(self) -> tuple[FingerprintMatrix, npt.NDArray[np.intp]]:
+        """The distinct fingerprints, and for every row the index of its own among them."""
+        rows = np.ascontiguousarray(np.concatenate([self.wholes, self.leads], axis=1))
+        as_bytes = rows.view(np.dtype((np.void, rows.itemsize * rows.shape[1]))).ravel()
+        _, first, inverse = np.unique(as_bytes, return_index=True, return_inverse=True)
+        return FingerprintMatrix(self.wholes[first], self.leads[first]), inverse.ravel()
+
+    def _candidate_rows(self, new: FingerprintMatrix) -> npt.NDArray[np.bool_]:
         # A text of at most LEAD_CHARS is its own lead: its lead compares exactly as its whole does, so
         # only the leads that differ are compared on their own.
         count = len(new.wholes)
@@ -350,6 +366,10 @@ def figures(text: str) -> frozenset[str]:
 def same_figures(first: str, second: str) -> bool:
     """Whether the figures agree: the text stating fewer states (nearly) none the other does not.
     A text stating no figure contradicts nothing."""
-    a, b = figures(first), figures(second)
+    return figures_agree(figures(first), figures(second))
+
+
+def figures_agree(a: frozenset[str], b: frozenset[str]) -> bool:
+    """:func:`same_figures` on two texts' :func:`figures`, for a caller that keeps them."""
     fewer, more = (a, b) if len(a) <= len(b) else (b, a)
     return not fewer or len(fewer & more) >= FIGURES_FOUND * len(fewer)
