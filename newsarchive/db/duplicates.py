@@ -24,18 +24,15 @@ from __future__ import annotations
 import heapq
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
-from typing import Any, cast
+from datetime import datetime, timedelta
+from typing import cast
 
 import numpy as np
 import numpy.typing as npt
-from sqlalchemy import Table, Text, bindparam, func, select, update
-from sqlalchemy import cast as sql_cast
+from sqlalchemy import Table, bindparam, select, update
 from sqlalchemy.orm import Session
-from sqlalchemy.sql import Select
-from sqlalchemy.sql.elements import ColumnElement
 
-from newsarchive.db.engine import dialect_of
+from newsarchive.db.fingerprint_window import MICROSECOND, Window, from_micros
 from newsarchive.db.models import ArticleRow
 from newsarchive.text.fingerprint import (
     FingerprintMatrix,
@@ -63,54 +60,12 @@ _SET_DUPLICATE_OF = (
 # start of every later group, and each batch would relink the whole archive after it. About what the
 # two feeds publish in a 48-hour window.
 FOLLOWED_ROWS = 2_000
-_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
-_MICROSECOND = timedelta(microseconds=1)
-
-
-def _window_query(dialect: str) -> Select[Any]:
-    """The fingerprinted rows published between ``start`` and ``end`` as ONE row of text: every row's
-    ``id,published,code,link,fingerprint`` (code, link and fingerprint in hex) joined by ``;``.
-
-    One row, not one per article: the sqlite3 module lets go of the GIL for every row it steps,
-    and during a crawl the reactor thread then holds it, so a store thread reading a window of
-    1,400 rows a row at a time waited about 30 µs for each (measured: that read was a third of the
-    store thread's time, near-duplicate linking cost a quarter of bench (d)'s throughput). Times are
-    the stored naive UTC, written out in ISO form on both dialects; codes go in hex so that no
-    character of a stored code can be taken for a separator."""
-    published: ColumnElement[str]
-    if dialect == "postgresql":
-        published = func.to_char(_ARTICLES.c.published_at, 'YYYY-MM-DD"T"HH24:MI:SS.US')
-        code_hex = func.encode(func.convert_to(_ARTICLES.c.info_code, "UTF8"), "hex")
-        link_hex = func.encode(func.convert_to(_ARTICLES.c.duplicate_of, "UTF8"), "hex")
-        print_hex = func.encode(_ARTICLES.c.fingerprint, "hex")
-    else:  # SQLite keeps the ISO text SQLAlchemy wrote; hex() of text is its UTF-8
-        published = sql_cast(_ARTICLES.c.published_at, Text)
-        code_hex = func.hex(_ARTICLES.c.info_code)
-        link_hex = func.hex(_ARTICLES.c.duplicate_of)
-        print_hex = func.hex(_ARTICLES.c.fingerprint)
-    entry = (
-        sql_cast(_ARTICLES.c.id, Text)
-        + ","
-        + published
-        + ","
-        + code_hex
-        + ","
-        + func.coalesce(link_hex, "")
-        + ","
-        + print_hex
-    )
-    return select(func.aggregate_strings(entry, ";")).where(
-        _ARTICLES.c.published_at >= bindparam("start"),
-        _ARTICLES.c.published_at <= bindparam("end"),
-        _ARTICLES.c.fingerprint.is_not(None),
-    )
 
 
 # Built once: SQLAlchemy then only binds values (an IN list is expanded when executed).
 _ROWS = select(_ARTICLES.c.id, _ARTICLES.c.info_code, _ARTICLES.c.published_at, _ARTICLES.c.body_text).where(
     _ARTICLES.c.info_code.in_(bindparam("codes", expanding=True))
 )
-_WINDOW = {dialect: _window_query(dialect) for dialect in ("sqlite", "postgresql")}
 _TEXTS = select(_ARTICLES.c.id, _ARTICLES.c.body_text).where(
     _ARTICLES.c.id.in_(bindparam("ids", expanding=True))
 )
@@ -154,7 +109,7 @@ def link_near_duplicates(
         rows += read
     changed = 0
     for cluster in _clusters(rows, window):
-        around = _Window.read(session, cluster[0].published_at - window, cluster[-1].published_at + window)
+        around = Window.read(session, cluster[0].published_at - window, cluster[-1].published_at + window)
         links = _Sweep(session, around, window, cut, cluster).run()
         if links:  # sorted: concurrent writers lock rows in the same order
             moves = [{"code": code, "target": links[code]} for code in sorted(links)]
@@ -177,67 +132,6 @@ def _clusters(rows: list[StoredRow], window: timedelta) -> list[list[StoredRow]]
     return clusters
 
 
-class _Window:
-    """The fingerprinted rows published from ``start`` to ``end`` and their links as the sweep sets
-    them; it grows forward when a row's reach goes past its end."""
-
-    def __init__(self, start: datetime, end: datetime) -> None:
-        self.start = start
-        self.end = end
-        self.ids: list[int] = []
-        self.codes: list[str] = []
-        self.micros = np.zeros(0, dtype=np.int64)  # publish times, µs since the epoch
-        self.links: list[str | None] = []
-        self.is_original = np.zeros(0, dtype=bool)
-        self.matrix = FingerprintMatrix.from_buffer(b"")
-        self.position: dict[str, int] = {}
-        self.copies: dict[str, set[int]] = {}  # an original's code: the indexes of its copies
-
-    @classmethod
-    def read(cls, session: Session, start: datetime, end: datetime) -> _Window:
-        found = cls(start, start - _MICROSECOND)
-        found.extend(session, end)
-        return found
-
-    def extend(self, session: Session, end: datetime) -> None:
-        """Add the rows published after the current end, up to ``end``."""
-        query = _WINDOW[dialect_of(session)]
-        joined: str | None = session.execute(query, {"start": self.end + _MICROSECOND, "end": end}).scalar()
-        self.end = end
-        if not joined:
-            return
-        fields = joined.replace(";", ",").split(",")
-        first = len(self.ids)
-        self.ids += map(int, fields[0::5])
-        micros = np.array(fields[1::5], dtype="datetime64[us]").astype(np.int64)
-        self.micros = np.concatenate([self.micros, micros])
-        self.codes += (bytes.fromhex(code).decode() for code in fields[2::5])
-        links = [bytes.fromhex(link).decode() if link else None for link in fields[3::5]]
-        self.links += links
-        self.is_original = np.concatenate([self.is_original, [link is None for link in links]])
-        added = FingerprintMatrix.from_buffer(bytes.fromhex("".join(fields[4::5])))
-        wholes = np.concatenate([self.matrix.wholes, added.wholes])
-        self.matrix = FingerprintMatrix(wholes, np.concatenate([self.matrix.leads, added.leads]))
-        for index in range(first, len(self.ids)):
-            self.position[self.codes[index]] = index
-            link = self.links[index]
-            if link is not None:
-                self.copies.setdefault(link, set()).add(index)
-
-    def key(self, index: int) -> tuple[int, str]:
-        """Publish order: time, then info_code."""
-        return int(self.micros[index]), self.codes[index]
-
-    def relink(self, index: int, target: str | None) -> None:
-        old = self.links[index]
-        if old is not None:
-            self.copies[old].discard(index)
-        if target is not None:
-            self.copies.setdefault(target, set()).add(index)
-        self.links[index] = target
-        self.is_original[index] = target is None
-
-
 class _Sweep:
     """One cluster's rows, and the stored rows they affect, linked in publish order: when a row is
     taken, every row before it is final, and it only ever affects rows after it."""
@@ -245,7 +139,7 @@ class _Sweep:
     def __init__(
         self,
         session: Session,
-        window: _Window,
+        window: Window,
         reach: timedelta,
         cut: Callable[[str], Shingles],
         rows: list[StoredRow],
@@ -253,7 +147,7 @@ class _Sweep:
         self.session = session
         self.window = window
         self.reach = reach
-        self.reach_micros = reach // _MICROSECOND
+        self.reach_micros = reach // MICROSECOND
         self.cut = cut
         self.texts = {row.id: row.body_text for row in rows}
         self.cuts: dict[int, Shingles] = {}  # by row id, for this sweep (``cut`` may cache them longer)
@@ -355,7 +249,7 @@ class _Sweep:
         grown to their reach and the texts they may be compared with read in one query."""
         window = self.window
         rows = sorted({index, *self.pending} - self.estimates.keys())
-        reach_end = _from_micros(int(window.micros[rows].max())) + self.reach
+        reach_end = from_micros(int(window.micros[rows].max())) + self.reach
         if reach_end > window.end:  # a window further at least: growing costs a query each time
             window.extend(self.session, max(reach_end, window.end + self.reach))
         estimates = window.matrix.candidate_rows(
@@ -408,7 +302,3 @@ class _Sweep:
         if missing:
             found = self.session.execute(_TEXTS, {"ids": missing})
             self.texts.update((row_id, text) for row_id, text in found)
-
-
-def _from_micros(micros: int) -> datetime:
-    return _EPOCH + micros * _MICROSECOND
