@@ -1,33 +1,48 @@
 """Near-duplicate linking inside the store's transaction: fingerprint new rows, find the same story
-stored under another info_code within a time window, and point every copy at the earliest one.
+stored under another info_code within a time window, and link each copy to an original it resembles.
 
-Copies are never dropped. ``duplicate_of`` is None on the earliest copy (by publish time, then
-info_code) and holds its info_code on every other copy, whatever order the copies arrive in.
+Copies are never dropped. The rule: taken in publish order (publish time, then info_code), a row is
+a copy of the first earlier *original* (a row that is no copy) published at most ``window`` before it
+whose text it resembles (:func:`newsarchive.text.fingerprint.near_duplicate`), and an original when
+there is none. So ``duplicate_of`` always names an original that the copy itself resembles, published
+within the window before it, and a group (an original and its copies) spans at most the window.
+Nothing is linked through an intermediate: a chain of look-alikes once made one group of 16,219 rows
+spanning more than 48 h, most of them unlike the row they pointed to (issue 13 point 15).
 
-Everything here is Core SQL on the articles table (no ORM objects): a batch costs one query for its
-rows, one executemany for their fingerprints, and per cluster one query for the fingerprints around
-it and one for the texts of the candidates that pass the signature estimate, whose exact check is
-numpy on integer shingles; only a row found to have copies costs more (its groups, the moves).
+A batch is linked by one sweep in publish order over its rows and the stored rows their arrival
+changes: a later row that now has an earlier original, the copies of a row that stopped being an
+original or whose text changed. So the links do not depend on the order rows arrive in, up to
+FOLLOWED_ROWS stored rows relinked per batch (see there). Per cluster of the batch that costs one
+query for the window around it (read as one row of text), one for the texts of the candidates that
+pass the signature estimate (exact checks are numpy on integer shingles, a row against all its
+candidates at once) and one executemany for the links that changed; a late row whose consequences
+reach past the window read costs a query more for the next window.
 """
 
 from __future__ import annotations
 
+import heapq
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any, cast
+from typing import cast
 
 import numpy as np
 import numpy.typing as npt
-from sqlalchemy import Table, Text, bindparam, func, or_, select, update
-from sqlalchemy import cast as sql_cast
+from sqlalchemy import Table, bindparam, select, update
 from sqlalchemy.orm import Session
-from sqlalchemy.sql import Select
-from sqlalchemy.sql.elements import ColumnElement
 
-from newsarchive.db.engine import dialect_of
+from newsarchive.db.fingerprint_window import MICROSECOND, Window, from_micros
 from newsarchive.db.models import ArticleRow
-from newsarchive.text.fingerprint import FingerprintMatrix, Shingles, fingerprints, same_story, shingles
+from newsarchive.text.fingerprint import (
+    FingerprintMatrix,
+    Shingles,
+    figures,
+    figures_agree,
+    fingerprints,
+    same_stories,
+    shingles,
+)
 
 _ARTICLES = cast(Table, ArticleRow.__table__)
 _SET_FINGERPRINT = (
@@ -38,47 +53,21 @@ _SET_DUPLICATE_OF = (
     .where(_ARTICLES.c.info_code == bindparam("code"))
     .values(duplicate_of=bindparam("target"))
 )
-
-
-def _window_query(dialect: str) -> Select[Any]:
-    """The stored fingerprints published between ``start`` and ``end`` as ONE row of text: every row's
-    ``id,published,fingerprint-in-hex`` joined by ``;``.
-
-    One row, not one per article: the sqlite3 module lets go of the GIL for every row it steps,
-    and during a crawl the reactor thread then holds it, so a store thread reading a window of
-    1,400 rows a row at a time waited about 30 µs for each (measured: that read was a third of the
-    store thread's time, near-duplicate linking cost a quarter of bench (d)'s throughput). Times are
-    the stored naive UTC, written out in ISO form on both dialects."""
-    published: ColumnElement[str]
-    if dialect == "postgresql":
-        published = func.to_char(_ARTICLES.c.published_at, 'YYYY-MM-DD"T"HH24:MI:SS.US')
-        print_hex = func.encode(_ARTICLES.c.fingerprint, "hex")
-    else:  # SQLite keeps the ISO text SQLAlchemy wrote
-        published = sql_cast(_ARTICLES.c.published_at, Text)
-        print_hex = func.hex(_ARTICLES.c.fingerprint)
-    entry = sql_cast(_ARTICLES.c.id, Text) + "," + published + "," + print_hex
-    return select(func.aggregate_strings(entry, ";")).where(
-        _ARTICLES.c.published_at.between(bindparam("start"), bindparam("end")),
-        _ARTICLES.c.fingerprint.is_not(None),
-    )
+# How many stored rows a batch may relink before a stored row that becomes an original stops taking
+# over the groups after it (it then stays an original beside a later group that resembles it: a
+# missed link, never a wrong one). Following every consequence is exact but unbounded: a late copy
+# of a story re-posted all along (a hostile feed can back-date one copy after another) would move the
+# start of every later group, and each batch would relink the whole archive after it. About what the
+# two feeds publish in a 48-hour window.
+FOLLOWED_ROWS = 2_000
 
 
 # Built once: SQLAlchemy then only binds values (an IN list is expanded when executed).
 _ROWS = select(_ARTICLES.c.id, _ARTICLES.c.info_code, _ARTICLES.c.published_at, _ARTICLES.c.body_text).where(
     _ARTICLES.c.info_code.in_(bindparam("codes", expanding=True))
 )
-_WINDOW = {dialect: _window_query(dialect) for dialect in ("sqlite", "postgresql")}
 _TEXTS = select(_ARTICLES.c.id, _ARTICLES.c.body_text).where(
     _ARTICLES.c.id.in_(bindparam("ids", expanding=True))
-)
-_LINKS = select(_ARTICLES.c.info_code, _ARTICLES.c.duplicate_of).where(
-    _ARTICLES.c.id.in_(bindparam("ids", expanding=True))
-)
-_GROUPS = select(_ARTICLES.c.info_code, _ARTICLES.c.published_at, _ARTICLES.c.duplicate_of).where(
-    or_(
-        _ARTICLES.c.info_code.in_(bindparam("roots", expanding=True)),
-        _ARTICLES.c.duplicate_of.in_(bindparam("roots", expanding=True)),
-    )
 )
 
 
@@ -100,14 +89,13 @@ def link_near_duplicates(
     known: Iterable[StoredRow] = (),
     cut: Callable[[str], Shingles] = shingles,
 ) -> int:
-    """Fingerprint the rows with these codes and link them to stored near-duplicates.
+    """Fingerprint the rows with these codes and link them, and the stored rows their arrival
+    changes, by the rule above.
 
     ``known`` are rows among ``codes`` that the caller has just inserted with their fingerprint: they
-    are not read back nor fingerprinted again. One query per cluster of the batch loads the
-    fingerprints published within ``window`` of it; only candidates that pass the signature
-    estimate get an exact comparison of their texts, cut into shingles by ``cut`` (a
-    :class:`ShingleCache` keeps them from one batch to the next). Returns the number of rows whose
-    ``duplicate_of`` changed.
+    are not read back nor fingerprinted again. Only candidates that pass the signature estimate get
+    an exact comparison of their texts, cut into shingles by ``cut`` (a :class:`ShingleCache` keeps
+    them from one batch to the next). Returns the number of rows whose ``duplicate_of`` changed.
     """
     wanted = set(codes)
     rows = [row for row in known if row.info_code in wanted]
@@ -119,17 +107,22 @@ def link_near_duplicates(
         if read:
             session.execute(_SET_FINGERPRINT, [{"row_id": row.id, "print": row.fingerprint} for row in read])
         rows += read
-    if not rows:
-        return 0
     changed = 0
     for cluster in _clusters(rows, window):
-        changed += _link_cluster(session, cluster, window, cut)
+        around = Window.read(session, cluster[0].published_at - window, cluster[-1].published_at + window)
+        links = _Sweep(session, around, window, cut, cluster).run()
+        if links:  # sorted: concurrent writers lock rows in the same order
+            moves = [{"code": code, "target": links[code]} for code in sorted(links)]
+            session.execute(_SET_DUPLICATE_OF, moves)
+        changed += len(links)
     return changed
 
 
 def _clusters(rows: list[StoredRow], window: timedelta) -> list[list[StoredRow]]:
     """Rows in publish order, split wherever two neighbours are more than two windows apart, so a
     batch mixing years (a reparse, a backfill) never loads the archive in between."""
+    if not rows:
+        return []
     ordered = sorted(rows, key=lambda r: (r.published_at, r.info_code))
     clusters = [[ordered[0]]]
     for row in ordered[1:]:
@@ -139,72 +132,173 @@ def _clusters(rows: list[StoredRow], window: timedelta) -> list[list[StoredRow]]
     return clusters
 
 
-def _link_cluster(
-    session: Session, rows: list[StoredRow], window: timedelta, cut: Callable[[str], Shingles]
-) -> int:
-    ids, seconds, matrix = _window(session, rows[0].published_at - window, rows[-1].published_at + window)
-    if not ids:
-        return 0
-    position = {row_id: index for index, row_id in enumerate(ids)}
-    reach = window.total_seconds()
-    estimates = matrix.candidate_rows(FingerprintMatrix.from_bytes([row.fingerprint for row in rows]))
-    stamps = np.array([row.published_at.timestamp() for row in rows])
-    worth = estimates & (np.abs(seconds[np.newaxis, :] - stamps[:, np.newaxis]) <= reach)
-    for number, row in enumerate(rows):
-        if row.id in position:
-            worth[number, position[row.id]] = False  # not itself
-    wanted = np.flatnonzero(worth.any(axis=1))
-    if not len(wanted):
-        return 0
-    # every candidate's text once for the cluster: texts never change here, and each is cut into
-    # shingles once however many of the cluster's rows it is a candidate for
-    texts = dict(
-        session.execute(_TEXTS, {"ids": sorted({ids[i] for i in np.flatnonzero(worth.any(axis=0))})}).all()
-    )
-    candidate = {row_id: cut(text) for row_id, text in texts.items()}
-    changed = 0
-    for number in wanted.tolist():  # in publish order, as the rows are
-        own = cut(rows[number].body_text)
-        same = [
-            ids[i]
-            for i in np.flatnonzero(worth[number])
-            # a row deleted (by hand) since the window was read is no copy
-            if ids[i] in candidate and same_story(own, candidate[ids[i]])
+class _Sweep:
+    """One cluster's rows, and the stored rows they affect, linked in publish order: when a row is
+    taken, every row before it is final, and it only ever affects rows after it."""
+
+    def __init__(
+        self,
+        session: Session,
+        window: Window,
+        reach: timedelta,
+        cut: Callable[[str], Shingles],
+        rows: list[StoredRow],
+    ) -> None:
+        self.session = session
+        self.window = window
+        self.reach = reach
+        self.reach_micros = reach // MICROSECOND
+        self.cut = cut
+        self.texts = {row.id: row.body_text for row in rows}
+        self.cuts: dict[int, Shingles] = {}  # by row id, for this sweep (``cut`` may cache them longer)
+        self.stated: dict[int, frozenset[str]] = {}  # figures, by row id
+        self.asked = np.zeros(len(window.ids), dtype=bool)  # by window index: text read (or gone)
+        self.written = {window.position[row.info_code] for row in rows if row.info_code in window.position}
+        self.estimates: dict[int, npt.NDArray[np.bool_]] = {}
+        self.pending: set[int] = set()  # queued, not yet linked
+        self.followed = 0  # stored rows relinked because of the batch
+        self.changed: dict[str, str | None] = {}
+
+    def run(self) -> dict[str, str | None]:
+        """The links that changed, by info_code."""
+        window = self.window
+        queue = [(*window.key(index), index) for index in self.written]
+        heapq.heapify(queue)
+        self.pending = set(self.written)
+        while queue:
+            *_, index = heapq.heappop(queue)
+            self.pending.discard(index)
+            for later in self._relink(index):
+                if later not in self.pending:
+                    self.pending.add(later)
+                    heapq.heappush(queue, (*window.key(later), later))
+        return self.changed
+
+    def _relink(self, index: int) -> list[int]:
+        """Link the row by the rule; returns the later rows whose link this may change."""
+        window = self.window
+        original = self._first_original(index)
+        target = None if original is None else window.codes[original]
+        before = window.links[index]
+        if target != before:
+            window.relink(index, target)
+            self.changed[window.codes[index]] = target
+        written = index in self.written
+        self.followed += not written
+        if not written and (before is None) == (target is None):
+            return []  # still what it was: an original (same text) or a copy, nothing else moves
+        affected: list[int] = []
+        if target is not None or written:  # its copies need another original, or may no longer resemble it
+            affected += window.copies.get(window.codes[index], ())
+        if target is None and (written or self.followed <= FOLLOWED_ROWS):
+            affected += self._later_lookalikes(index)  # it may take over later groups
+        own = window.key(index)
+        return [later for later in affected if window.key(later) > own]
+
+    def _first_original(self, index: int) -> int | None:
+        """The first original before the row, within the window, that the row resembles."""
+        window = self.window
+        estimate = self._estimate(index)
+        count = len(estimate)
+        at = window.micros[index]
+        micros = window.micros[:count]
+        near = np.flatnonzero(estimate & window.is_original[:count] & (micros <= at))
+        near = near[micros[near] >= at - self.reach_micros]
+        own = window.key(index)
+        # in publish order: by time here, and by code among the rows of one time below (rare)
+        ordered = near[np.argsort(micros[near], kind="stable")].tolist()
+        alike = self._alike(
+            index, [other for other in ordered if micros[other] < at or window.key(other) < own]
+        )
+        if not alike:
+            return None
+        return min((other for other in alike if micros[other] == micros[alike[0]]), key=window.key)
+
+    def _later_lookalikes(self, index: int) -> list[int]:
+        """Later rows within its reach that resemble this original and have no earlier original yet:
+        their link becomes this row."""
+        window = self.window
+        estimate = self._estimate(index)
+        count = len(estimate)
+        at = window.micros[index]
+        micros = window.micros[:count]
+        near = np.flatnonzero(estimate & (micros >= at) & (micros <= at + self.reach_micros)).tolist()
+        own = window.key(index)
+        return self._alike(
+            index, [other for other in near if window.key(other) > own and self._prefers(other, own)]
+        )
+
+    def _prefers(self, index: int, original: tuple[int, str]) -> bool:
+        """Whether an original at ``original`` would come before the row's current one."""
+        window = self.window
+        link = window.links[index]
+        if link is None:
+            return True
+        current = window.position.get(link)
+        return current is None or window.key(current) > original
+
+    def _estimate(self, index: int) -> npt.NDArray[np.bool_]:
+        """Which window rows pass the signature estimate against the row (the row itself among them)."""
+        if index not in self.estimates:
+            self._estimate_pending(index)
+        return self.estimates[index]
+
+    def _estimate_pending(self, index: int) -> None:
+        """Estimates for the row and every row waiting in the sweep without one, in one pass (the
+        batch's at the start; a late original can queue hundreds of stored rows), with the window
+        grown to their reach and the texts they may be compared with read in one query."""
+        window = self.window
+        rows = sorted({index, *self.pending} - self.estimates.keys())
+        reach_end = from_micros(int(window.micros[rows].max())) + self.reach
+        if reach_end > window.end:  # a window further at least: growing costs a query each time
+            window.extend(self.session, max(reach_end, window.end + self.reach))
+        estimates = window.matrix.candidate_rows(
+            FingerprintMatrix(window.matrix.wholes[rows], window.matrix.leads[rows])
+        )
+        self.estimates.update(zip(rows, estimates, strict=True))
+        # earlier originals and later rows: what a row is ever compared with
+        micros = window.micros
+        worth = estimates.any(axis=0) & (window.is_original | (micros >= micros[rows].min()))
+        self._load_texts(np.flatnonzero(worth))
+
+    def _alike(self, index: int, others: list[int]) -> list[int]:
+        """The rows among ``others`` (in their order) whose text the row's resembles: shingles for all
+        at once, then figures for the few that pass."""
+        self._load_texts(np.array([index, *others], dtype=np.intp))
+        ids = self.window.ids
+        # a row deleted (by hand) since the window was read has no text: it is nobody's copy
+        present = [other for other in others if ids[other] in self.texts]
+        if ids[index] not in self.texts or not present:
+            return []
+        passed = same_stories(self._cut(ids[index]), [self._cut(ids[other]) for other in present])
+        own = self._figures(ids[index])
+        return [
+            other
+            for other, alike in zip(present, passed.tolist(), strict=True)
+            if alike and figures_agree(own, self._figures(ids[other]))
         ]
-        if same:
-            changed += _merge(session, rows[number], same)
-    return changed
 
+    def _cut(self, row_id: int) -> Shingles:
+        cut = self.cuts.get(row_id)
+        if cut is None:
+            cut = self.cuts[row_id] = self.cut(self.texts[row_id])
+        return cut
 
-def _window(
-    session: Session, start: datetime, end: datetime
-) -> tuple[list[int], npt.NDArray[np.float64], FingerprintMatrix]:
-    """Ids, POSIX seconds and fingerprints of the rows published between ``start`` and ``end``, with
-    a fingerprint. Seconds are exact microseconds divided by 10**6, as ``aware.timestamp()`` gives."""
-    joined: str | None = session.execute(_WINDOW[dialect_of(session)], {"start": start, "end": end}).scalar()
-    if not joined:
-        return [], np.zeros(0), FingerprintMatrix.from_buffer(b"")
-    fields = joined.replace(";", ",").split(",")
-    microseconds = np.array(fields[1::3], dtype="datetime64[us]").astype(np.int64)
-    return (
-        list(map(int, fields[0::3])),
-        microseconds / 1e6,
-        FingerprintMatrix.from_buffer(bytes.fromhex("".join(fields[2::3]))),
-    )
+    def _figures(self, row_id: int) -> frozenset[str]:
+        stated = self.stated.get(row_id)
+        if stated is None:
+            stated = self.stated[row_id] = figures(self.texts[row_id])
+        return stated
 
-
-def _merge(session: Session, row: StoredRow, same_ids: list[int]) -> int:
-    """Link the row and its copies (with their groups) to the earliest. Groups are read as stored
-    right now: an earlier row of the cluster may have just moved some."""
-    found = session.execute(_LINKS, {"ids": [*same_ids, row.id]}).all()
-    roots = sorted({duplicate_of or code for code, duplicate_of in found})
-    members = session.execute(_GROUPS, {"roots": roots}).all()
-    first = min(members, key=lambda member: (member[1], member[0]))[0]
-    moves = []
-    for code, _, duplicate_of in members:
-        target = None if code == first else first
-        if duplicate_of != target:
-            moves.append({"code": code, "target": target})
-    if moves:
-        session.execute(_SET_DUPLICATE_OF, moves)
-    return len(moves)
+    def _load_texts(self, indexes: npt.NDArray[np.intp]) -> None:
+        """Read the texts of these window rows not asked for yet, in one query."""
+        grown = len(self.window.ids) - len(self.asked)
+        if grown:
+            self.asked = np.concatenate([self.asked, np.zeros(grown, dtype=bool)])
+        fresh = np.unique(indexes[~self.asked[indexes]])
+        self.asked[fresh] = True
+        ids = self.window.ids
+        missing = [ids[index] for index in fresh.tolist() if ids[index] not in self.texts]
+        if missing:
+            found = self.session.execute(_TEXTS, {"ids": missing})
+            self.texts.update((row_id, text) for row_id, text in found)
