@@ -4,7 +4,7 @@ No word segmentation: text is reduced to its letters, digits and CJK characters 
 overlapping 3-character shingles. A 64-bin MinHash signature of the whole text, and one of its
 lead (first LEAD_CHARS characters), let the store find candidates cheaply; the decision is then
 made on exact shingle sets and on the figures the texts state (:func:`near_duplicate`). Thresholds
-are documented in the README.
+are documented in docs/storage.md ("Near-duplicates").
 """
 
 from __future__ import annotations
