@@ -1,8 +1,8 @@
 """The exit codes of the ``newsarchive`` command, one per outcome an operator (or cron, or systemd)
 reacts to differently. Documented in docs/operations.md ("Exit codes").
 
-When a run has several outcomes the most severe wins, in this order: configuration error, already
-running, blocked, failed, nothing new, ok.
+When a run has several outcomes the most severe wins, in this order: configuration error,
+interrupted, already running, blocked, failed, nothing matched, nothing new, ok.
 """
 
 from __future__ import annotations
@@ -13,8 +13,20 @@ CONFIG_ERROR = 2  # bad arguments, unknown spider, broken site file: nothing ran
 NOTHING_NEW = 3  # the crawl finished cleanly and every listed article was already stored
 BLOCKED = 4  # most responses were blocks (403, soft blocks, 429): the source is refusing us
 ALREADY_RUNNING = 5  # the same job (spider and arguments) holds its lock: this run did nothing
+NOTHING_MATCHED = 6  # the job's configuration matched nothing (a media filter no row matched, a column
+# that listed nothing or answered 404 on its first page): a mistyped job, which schedulers must see
+INTERRUPTED = 130  # stopped by Ctrl-C (SIGINT): what was fetched is stored; run it again to continue
 
-_SEVERITY = (CONFIG_ERROR, ALREADY_RUNNING, BLOCKED, FAILED, NOTHING_NEW, OK)
+_SEVERITY = (
+    CONFIG_ERROR,
+    INTERRUPTED,
+    ALREADY_RUNNING,
+    BLOCKED,
+    FAILED,
+    NOTHING_MATCHED,
+    NOTHING_NEW,
+    OK,
+)
 
 
 def most_severe(codes: list[int]) -> int:
