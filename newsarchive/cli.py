@@ -1,7 +1,8 @@
-"""The ``newsarchive`` command: crawl, reparse, export, demo and db upgrade.
+"""The ``newsarchive`` command: every subcommand, its options and help (docs/commands.md lists them).
 
 Every failure the user can cause (bad URL, bad file, unknown spider, unreachable database) ends with
-one line on stderr and a non-zero exit, never a traceback.
+one line on stderr and a non-zero exit, never a traceback. An argument error is not a run: it is
+found before anything starts, printed with the accepted arguments, and exits 2.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from newsarchive import exitcodes
 from newsarchive.archive.reader import DamagedRecord, read_responses
 from newsarchive.archive.warc import ArchiveError
+from newsarchive.catalogue import JobError, check_job, describe
 from newsarchive.db.engine import (
     DatabaseError,
     NoArchive,
@@ -55,8 +57,29 @@ def parse_pairs(pairs: Iterable[str], flag: str) -> dict[str, str]:
     return parsed
 
 
-def database_url(settings_url: str, db: str | None) -> str:
-    return db or settings_url
+def usage_error(error: JobError) -> NoReturn:
+    """A job that must not start: the error, then what is accepted, on stderr; exit 2."""
+    click.echo(f"newsarchive: error: {error}", err=True)
+    for line in error.usage:
+        click.echo(f"  {line}", err=True)
+    sys.exit(EXIT_USAGE)
+
+
+DB_HELP = (
+    "Archive database, a SQLAlchemy URL (sqlite:///PATH or postgresql+psycopg://USER@HOST/DB). "
+    "Default: $NEWSARCHIVE_DATABASE_URL, else sqlite:///data/newsarchive.db "
+    "(in $NEWSARCHIVE_DATA_DIR if set)."
+)
+
+
+def db_option(function: Callable[..., Any]) -> Callable[..., Any]:
+    """``--db URL``: the one declaration every command shares."""
+    return click.option("--db", metavar="URL", help=DB_HELP)(function)
+
+
+def database_url(db: str | None) -> str:
+    """``--db`` if given, else the setting (``NEWSARCHIVE_DATABASE_URL`` or data/newsarchive.db)."""
+    return db or project_settings().get("NEWSARCHIVE_DATABASE_URL")
 
 
 def check_database(url: str) -> None:
@@ -95,9 +118,7 @@ def crawl_options(function: Callable[..., Any]) -> Callable[..., Any]:
     function = click.option(
         "-s", "settings", multiple=True, metavar="NAME=VALUE", help="Override a setting."
     )(function)
-    function = click.option(
-        "--db", metavar="URL", help="SQLAlchemy database URL (default: data/newsarchive.db)."
-    )(function)
+    function = db_option(function)
     return click.option(
         "--log-level",
         default="WARNING",
@@ -107,7 +128,14 @@ def crawl_options(function: Callable[..., Any]) -> Callable[..., Any]:
     )(function)
 
 
-def run(jobs: list[Job], settings_pairs: Iterable[str], db: str | None, log_level: str) -> int:
+def run(
+    jobs: list[Job],
+    settings_pairs: Iterable[str],
+    db: str | None,
+    log_level: str,
+    *,
+    allow_internal: bool = False,
+) -> int:
     overrides: dict[str, Any] = {
         "LOG_LEVEL": log_level.upper(),
         "NEWSARCHIVE_LOG_SUMMARY": False,  # printed to stdout by report() instead
@@ -117,21 +145,64 @@ def run(jobs: list[Job], settings_pairs: Iterable[str], db: str | None, log_leve
     if db:
         overrides["NEWSARCHIVE_DATABASE_URL"] = db
     settings = project_settings(overrides)
+    try:  # before the database is opened (or created): an argument error changes nothing
+        for job in jobs:
+            check_job(job.spider, job.arguments, settings, allow_internal=allow_internal)
+    except JobError as error:
+        usage_error(error)
     check_database(settings.get("NEWSARCHIVE_DATABASE_URL"))
     try:
-        results = run_jobs(jobs, settings)
+        results = run_jobs(jobs, settings, allow_internal=allow_internal)
+    except JobError as error:
+        usage_error(error)
     except RunError as error:
         fail(str(error), EXIT_USAGE)
     return report(results)
 
 
-@click.group()
+class SpiderCommand(click.Command):
+    """A command taking SPIDER: its help ends with the spiders and their arguments (read when the
+    help is shown, so declared-site files are listed too)."""
+
+    def format_epilog(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        super().format_epilog(ctx, formatter)
+        try:
+            text = describe(project_settings())
+        except JobError as error:
+            text = f"(the spiders cannot be listed: {error})"
+        formatter.write_paragraph()
+        formatter.write_text("Spiders and their -a arguments (also: newsarchive spiders):")
+        with formatter.indentation():
+            for line in text.splitlines():
+                formatter.write(f"{formatter.current_indent * ' '}{line}\n" if line else "\n")
+
+
+@click.group(context_settings={"max_content_width": 100})
 @click.version_option(package_name="newsarchive")
 def main() -> None:
-    """Archive Chinese financial news: crawl, re-parse archived responses, export."""
+    """Archive Chinese financial news.
+
+    \b
+    Crawl:    crawl, backfill (a date window), spiders (what can be crawled)
+    Store:    reparse (WARC files again), load (dead-letter files), db upgrade
+    Look:     runs (the run history), show (one article and its revisions)
+    Export:   export jsonl, export jekyll
+    Try it:   demo (a sample site on loopback, no network)
+
+    Every command takes --db (default: $NEWSARCHIVE_DATABASE_URL, else data/newsarchive.db).
+    Exit codes: docs/operations.md; every command and option: docs/commands.md."""
 
 
-@main.command()
+@main.command("spiders")
+def spiders_command() -> None:
+    """List the spiders with their -a arguments and defaults."""
+    try:
+        click.echo(describe(project_settings()))
+    except JobError as error:
+        fail(str(error), EXIT_USAGE)
+
+
+@main.command(cls=SpiderCommand, short_help="Crawl a source's listings and new articles.")
 @click.argument("spider")
 @click.option(
     "-a", "arguments", multiple=True, metavar="NAME=VALUE", help="Spider argument, e.g. -a media=证券日报网."
@@ -140,11 +211,12 @@ def main() -> None:
 def crawl(
     spider: str, arguments: tuple[str, ...], settings: tuple[str, ...], db: str | None, log_level: str
 ) -> None:
-    """Crawl with SPIDER (eastmoney, eastmoney_fast) into the database, keeping raw responses in WARC."""
+    """Crawl SPIDER's listings into the database, fetching each article not stored yet and keeping
+    every raw response in WARC files."""
     sys.exit(run([Job(spider, parse_pairs(arguments, "-a"))], settings, db, log_level))
 
 
-@main.command()
+@main.command(cls=SpiderCommand, short_help="Archive a date window of a source's listings.")
 @click.argument("spider")
 @click.option("--since", required=True, metavar="DATE", help="Oldest day to archive (Asia/Shanghai).")
 @click.option("--until", metavar="DATE", help="Last day to archive (default: up to now).")
@@ -178,7 +250,7 @@ def backfill(
     sys.exit(run([Job(spider, {**pairs, **window})], settings, db, log_level))
 
 
-@main.command()
+@main.command(short_help="Re-extract articles from WARC files, no network.")
 @click.argument("archives", nargs=-1, required=True, type=click.Path(path_type=Path))
 @crawl_options
 def reparse(archives: tuple[Path, ...], settings: tuple[str, ...], db: str | None, log_level: str) -> None:
@@ -193,12 +265,12 @@ def reparse(archives: tuple[Path, ...], settings: tuple[str, ...], db: str | Non
             unreadable = f" it could read: {damaged[0].reason}" if damaged else ""
             fail(f"{path} holds no HTTP responses{unreadable}")
     job = Job("reparse", {"warc": ",".join(str(path) for path in archives)})
-    sys.exit(run([job], (*settings, "NEWSARCHIVE_WARC_ENABLED=0"), db, log_level))
+    sys.exit(run([job], (*settings, "NEWSARCHIVE_WARC_ENABLED=0"), db, log_level, allow_internal=True))
 
 
-@main.command()
+@main.command(short_help="Store the articles of dead-letter files.")
 @click.argument("files", nargs=-1, required=True, type=click.Path(path_type=Path))
-@click.option("--db", metavar="URL", help="SQLAlchemy database URL (default: data/newsarchive.db).")
+@db_option
 def load(files: tuple[Path, ...], db: str | None) -> None:
     """Store the items of dead-letter FILES (written when the database was unavailable).
 
@@ -284,7 +356,7 @@ EXCLUDE_DUPLICATES = click.option(
 )
 
 
-@main.group()
+@main.group(short_help="Write the archive out as JSON Lines or Jekyll posts.")
 def export() -> None:
     """Export the archive (jekyll posts, jsonl)."""
 
@@ -293,7 +365,7 @@ def export() -> None:
 @click.option(
     "--out", required=True, type=click.Path(path_type=Path), help="Site directory; posts go to OUT/_posts."
 )
-@click.option("--db", metavar="URL", help="SQLAlchemy database URL.")
+@db_option
 @click.option(
     "--site-url", default=DEFAULT_SITE_URL, show_default=True, help="Site prefix of the back links."
 )
@@ -313,7 +385,7 @@ def export_jekyll(out: Path, db: str | None, site_url: str, share_url: str, excl
 
 @export.command("jsonl")
 @click.option("--out", required=True, type=click.Path(path_type=Path), help="Output file.")
-@click.option("--db", metavar="URL", help="SQLAlchemy database URL.")
+@db_option
 @EXCLUDE_DUPLICATES
 def export_jsonl(out: Path, db: str | None, exclude_duplicates: bool) -> None:
     """Write one JSON object per article (JSON Lines), ``duplicate_of`` included; the file is
@@ -332,7 +404,7 @@ def _export(
     target: Path,
     reader: Callable[..., Iterable[Any]] = iter_articles,
 ) -> int:
-    url = db or project_settings().get("NEWSARCHIVE_DATABASE_URL")
+    url = database_url(db)
     try:
         engine = _export_source(url)
     except DatabaseError as error:
@@ -357,16 +429,16 @@ def _export_source(url: str) -> Engine:
         return open_database(url)
 
 
-@main.group()
+@main.group(short_help="Database maintenance (db upgrade).")
 def db() -> None:
     """Database maintenance."""
 
 
 @db.command("upgrade")
-@click.option("--db", "url", metavar="URL", help="SQLAlchemy database URL.")
-def db_upgrade(url: str | None) -> None:
+@db_option
+def db_upgrade(db: str | None) -> None:
     """Create or migrate the database to the current schema."""
-    target = url or project_settings().get("NEWSARCHIVE_DATABASE_URL")
+    target = database_url(db)
     try:
         revision = upgrade_database(target)
     except DatabaseError as error:
@@ -374,8 +446,8 @@ def db_upgrade(url: str | None) -> None:
     click.echo(f"database at revision {revision}")
 
 
-@main.command()
-@click.option("--db", metavar="URL", help="SQLAlchemy database URL (default: data/newsarchive.db).")
+@main.command(short_help="Crawl the sample site on loopback and export it (no network).")
+@db_option
 @click.option(
     "--out",
     default=Path("data/site"),
@@ -384,14 +456,15 @@ def db_upgrade(url: str | None) -> None:
     help="Where the Jekyll posts go (OUT/_posts).",
 )
 def demo(db: str | None, out: Path) -> None:
-    """Crawl the committed sample site on loopback with both spiders, then export Jekyll posts."""
+    """Serve the committed sample site on loopback, crawl it with every spider (eastmoney,
+    eastmoney_fast, zqrb and the declared sites), then export Jekyll posts. No network needed."""
     from newsarchive.demo import run_demo
 
     sys.exit(run_demo(db, out))
 
 
-@main.command()
-@click.option("--db", metavar="URL", help="SQLAlchemy database URL (default: data/newsarchive.db).")
+@main.command(short_help="List recorded runs, newest first.")
+@db_option
 @click.option("--spider", metavar="NAME", help="Only the runs of this spider.")
 @click.option(
     "--limit", default=20, show_default=True, type=click.IntRange(min=1), help="How many runs to show."
@@ -401,16 +474,16 @@ def runs(db: str | None, spider: str | None, limit: int, as_json: bool) -> None:
     """List the recorded crawls, backfills and reparses, newest first."""
     from newsarchive.views import read_archive, runs_output
 
-    url = database_url(project_settings().get("NEWSARCHIVE_DATABASE_URL"), db)
+    url = database_url(db)
     try:
         click.echo(read_archive(url, lambda session: runs_output(session, spider, limit, as_json=as_json)))
     except DatabaseError as error:
         fail(str(error))
 
 
-@main.command()
+@main.command(short_help="Print one article and its revision history.")
 @click.argument("info_code")
-@click.option("--db", metavar="URL", help="SQLAlchemy database URL (default: data/newsarchive.db).")
+@db_option
 @click.option("--json", "as_json", is_flag=True, help="The article and its revisions as one JSON object.")
 def show(info_code: str, db: str | None, as_json: bool) -> None:
     """Print the article INFO_CODE (a bare 18-digit East Money code too) with its revision history."""
@@ -421,7 +494,7 @@ def show(info_code: str, db: str | None, as_json: bool) -> None:
         code = canonical_info_code(info_code)
     except ValueError as error:
         fail(str(error))
-    url = database_url(project_settings().get("NEWSARCHIVE_DATABASE_URL"), db)
+    url = database_url(db)
     try:
         shown = read_archive(url, lambda session: article_output(session, code, as_json=as_json))
     except DatabaseError as error:

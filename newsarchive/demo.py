@@ -8,6 +8,7 @@ from pathlib import Path
 
 import click
 
+from newsarchive.catalogue import JobError
 from newsarchive.db.engine import DatabaseError, open_database
 from newsarchive.db.repository import count_articles, iter_articles
 from newsarchive.export.jekyll import write_jekyll
@@ -50,7 +51,7 @@ def run_demo(db: str | None, out: Path) -> int:
         try:
             open_database(url).dispose()
             results = run_jobs(list(DEMO_JOBS), settings)
-        except (DatabaseError, RunError) as error:
+        except (DatabaseError, RunError, JobError) as error:
             fail(str(error))
         status = report(results)
         click.echo(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import os
 from collections.abc import Generator, Sequence
 from dataclasses import dataclass, field
@@ -14,8 +15,12 @@ from scrapy.utils.reactor import install_reactor
 from twisted.internet import defer
 from twisted.python.failure import Failure
 
+from newsarchive.arguments import ArgumentError
+from newsarchive.catalogue import check_job
 from newsarchive.locks import JobAlreadyRunning
 from newsarchive.summary import RunSummary
+
+logger = logging.getLogger(__name__)
 
 
 class RunError(RuntimeError):
@@ -44,24 +49,13 @@ def project_settings(overrides: dict[str, Any] | None = None) -> Settings:
     return settings
 
 
-def spider_names(settings: Settings) -> list[str]:
-    """Every spider's name; a broken declared-site file is a one-line RunError naming file and field."""
-    from scrapy.spiderloader import SpiderLoader
+def run_jobs(jobs: Sequence[Job], settings: Settings, *, allow_internal: bool = False) -> list[JobResult]:
+    """Run the jobs sequentially in one reactor; returns one result per job that ran.
 
-    from newsarchive.sites.loader import SiteFileError
-
-    try:
-        return sorted(SpiderLoader.from_settings(settings).list())
-    except SiteFileError as error:
-        raise RunError(str(error)) from None
-
-
-def run_jobs(jobs: Sequence[Job], settings: Settings) -> list[JobResult]:
-    """Run the jobs sequentially in one reactor; returns one result per job that ran."""
-    known = spider_names(settings)
+    Every job is checked first (:func:`newsarchive.catalogue.check_job`): a :class:`JobError`
+    (unknown spider, bad argument) means nothing ran and nothing was recorded."""
     for job in jobs:
-        if job.spider not in known:
-            raise RunError(f"unknown spider {job.spider!r} (available: {', '.join(known)})")
+        check_job(job.spider, job.arguments, settings, allow_internal=allow_internal)
     # Install the configured (asyncio) reactor before anything imports the default one.
     install_reactor(settings["TWISTED_REACTOR"])
     process = _crawler_process(settings)
@@ -79,7 +73,7 @@ def run_jobs(jobs: Sequence[Job], settings: Settings) -> list[JobResult]:
             except JobAlreadyRunning as error:
                 results.append(JobResult(job, RunSummary(), already_running=str(error)))
                 continue
-            except ValueError as error:  # the spiders' argument checks: a configuration error
+            except ArgumentError as error:  # checked before the run: only a spider's own late check
                 failure, config_error = _one_line(error), True
             except Exception as error:  # a spider that cannot start (database down, …)
                 failure = _one_line(error)
@@ -129,5 +123,7 @@ def _stop_reactor(result: Any, reactor: Any) -> Any:
 
 
 def _one_line(error: BaseException) -> str:
+    """The error's first line for the user; its class and traceback go to the log at DEBUG."""
+    logger.debug("the run failed", exc_info=error)
     text = str(error).strip().splitlines()
-    return f"{type(error).__name__}: {text[0]}" if text else type(error).__name__
+    return text[0] if text else f"unexpected {type(error).__name__}"

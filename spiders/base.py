@@ -23,6 +23,16 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.exc import SQLAlchemyError
 from twisted.python.failure import Failure
 
+from newsarchive.arguments import (
+    PAGES,
+    SCRAPYD_JOB,
+    WINDOW,
+    SpiderArgument,
+    check_arguments,
+    date_window,
+    job_arguments,
+    positive_int,
+)
 from newsarchive.assemble import assemble_article
 from newsarchive.blocks import Blocked
 from newsarchive.db.engine import first_line, open_database, session_factory
@@ -41,7 +51,14 @@ from newsarchive.summary import OK, PARSER_ERROR, ROBOTS_TXT_SKIP
 from newsarchive.text.encoding import decode_noting_charset
 from newsarchive.window import DateWindow, Place, listed_time
 
-WINDOW_ARGUMENTS = frozenset({"since", "until"})  # every listing spider can backfill a date window
+MAX_PAGE_SIZE = 200  # the list APIs cap page_size at 200
+PAGE_SIZE = SpiderArgument(
+    "page_size",
+    f"rows per listing request, at most {MAX_PAGE_SIZE}",
+    "NEWSARCHIVE_PAGE_SIZE",
+    lambda value, name: positive_int(value, name),
+)
+
 BACKFILL_MAX_PAGES = 100_000  # a backfill pages until --since unless -a pages caps it
 
 
@@ -65,35 +82,43 @@ class ArchiveSpider(Spider):
     started: float  # time.monotonic() at creation, for the backfill estimate
     page_size: int
 
-    arguments: ClassVar[frozenset[str]] = frozenset({"pages", "page_size"})
+    description: ClassVar[str]  # one line, for `newsarchive spiders`
+    # The -a arguments this spider takes besides every listing spider's since / until
+    arguments: ClassVar[tuple[SpiderArgument, ...]] = (PAGES,)
+    internal: ClassVar[bool] = False  # true: not offered by `crawl`, `backfill` or `spiders`
+
+    @classmethod
+    def accepted_arguments(cls) -> tuple[SpiderArgument, ...]:
+        return (*cls.arguments, *WINDOW)
+
+    @classmethod
+    def check_arguments(cls, given: dict[str, str]) -> None:
+        """Raise :class:`ArgumentError` for an unknown or malformed argument (before any run)."""
+        check_arguments(cls.name, cls.accepted_arguments(), given)
 
     @classmethod
     def from_crawler(cls, crawler: Crawler, *args: Any, **kwargs: Any) -> ArchiveSpider:
-        kwargs.pop("_job", None)  # Scrapyd's job id: not part of the job (lock key, run history)
-        allowed = cls.arguments | WINDOW_ARGUMENTS
-        unknown = sorted(set(kwargs) - allowed)
-        if unknown:  # a typo such as -a medias=… must not silently crawl everything
-            known = ", ".join(sorted(allowed))
-            raise ValueError(f"unknown spider argument {unknown[0]!r} for {cls.name} (known: {known})")
+        kwargs.pop(SCRAPYD_JOB, None)  # Scrapyd's job id: not part of the job (lock key, run history)
+        cls.check_arguments(kwargs)  # `newsarchive` checked them already; `scrapy crawl` did not
         spider: ArchiveSpider = super().from_crawler(crawler, *args, **kwargs)
-        spider.job_arguments = {name: str(value) for name, value in sorted(kwargs.items())}
+        spider.job_arguments = job_arguments(kwargs)
         spider.followed = set()
         spider.quiet_pages = {}
         spider.engine = open_database(crawler.settings.get("NEWSARCHIVE_DATABASE_URL"))
         spider.refetch_within = timedelta(hours=crawler.settings.getfloat("NEWSARCHIVE_REFETCH_HOURS"))
-        spider.window = _window(kwargs)
+        spider.window = date_window(kwargs)
         spider.started = time.monotonic()
         spider.oldest_seen = None
         spider.past_since = set()
         default_pages = (
             BACKFILL_MAX_PAGES if spider.window else crawler.settings.getint("NEWSARCHIVE_MAX_PAGES")
         )
-        spider.max_pages = _positive_int(kwargs.get("pages"), default_pages, "pages")
+        spider.max_pages = positive_int(kwargs.get("pages"), "pages", default_pages)
         spider.page_size = min(
-            _positive_int(
-                kwargs.get("page_size"), crawler.settings.getint("NEWSARCHIVE_PAGE_SIZE"), "page_size"
+            positive_int(
+                kwargs.get("page_size"), "page_size", crawler.settings.getint("NEWSARCHIVE_PAGE_SIZE")
             ),
-            200,  # the list APIs cap page_size at 200
+            MAX_PAGE_SIZE,
         )
         spider.stop_after_known_pages = crawler.settings.getint("NEWSARCHIVE_STOP_AFTER_KNOWN_PAGES")
         if spider.window:  # a backfill pages back to --since whatever it has already stored
@@ -343,38 +368,6 @@ class ArchiveSpider(Spider):
             cb_kwargs=cb_kwargs,
             dont_filter=True,  # paging must never be deduplicated away
         )
-
-
-def split_arg(value: str | None, name: str = "argument") -> list[str]:
-    """``-a columns=344,345`` → ["344", "345"] (also accepts ，). Not given → []; given but empty is
-    an error (``-a columns=`` must not quietly mean the defaults)."""
-    if value is None:
-        return []
-    parts = [part.strip() for part in value.replace("，", ",").split(",") if part.strip()]
-    if not parts:
-        raise ValueError(f"spider argument {name} is empty")
-    return parts
-
-
-def _positive_int(value: Any, default: int, name: str) -> int:
-    if value in (None, ""):
-        return default
-    try:
-        number = int(value)
-    except (TypeError, ValueError):
-        raise ValueError(f"spider argument {name} must be a positive integer, got {value!r}") from None
-    if number < 1:
-        raise ValueError(f"spider argument {name} must be a positive integer, got {value!r}")
-    return number
-
-
-def _window(arguments: dict[str, Any]) -> DateWindow | None:
-    since, until = arguments.get("since"), arguments.get("until")
-    if since is None:
-        if until is not None:
-            raise ValueError("spider argument until needs since")
-        return None
-    return DateWindow.parse(str(since), str(until) if until is not None else None)
 
 
 def _one_line(error: BaseException) -> str:

@@ -8,6 +8,7 @@ the generic parser with the file's selectors (newsarchive.pages.declared via sit
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -15,28 +16,24 @@ from scrapy import Request
 from scrapy.http import Response
 from twisted.python.failure import Failure
 
+from newsarchive.arguments import PAGES, ArgumentError, SpiderArgument, split_list
 from newsarchive.blocks import site_of
 from newsarchive.items import FeedClaim
 from newsarchive.pages import declared
 from newsarchive.pages.model import ArticlePage
 from newsarchive.sites.adapter import article_page, listing_page, register_declared_sites
 from newsarchive.sites.loader import SiteSpec
-from spiders.base import ArchiveSpider, split_arg
+from spiders.base import ArchiveSpider
 
 
 class DeclaredSiteSpider(ArchiveSpider):
     """Base of the generated spiders; ``site`` is the loaded data file."""
 
     site: SiteSpec
-    arguments = frozenset({"columns", "pages"})
 
     def __init__(self, columns: str | None = None, **kwargs: Any) -> None:
         super().__init__(**kwargs)
-        known = [name for name, _ in self.site.listing.columns]
-        self.columns = split_arg(columns, "columns") or known
-        unknown = [column for column in self.columns if column not in known]
-        if unknown:
-            raise ValueError(f"{self.name} has no column {unknown[0]!r} (known: {', '.join(known)})")
+        self.columns = site_columns(self.site, columns) or [name for name, _ in self.site.listing.columns]
 
     async def start(self) -> AsyncIterator[Request]:
         for column in self.columns:
@@ -67,6 +64,27 @@ class DeclaredSiteSpider(ArchiveSpider):
         return article_page(self.site, html, url)
 
 
+def site_columns(site: SiteSpec, value: str | None) -> list[str]:
+    """``-a columns=…`` of a declared site: names from its file's ``listing.columns``."""
+    known = [name for name, _ in site.listing.columns]
+    columns = split_list(value, "columns")
+    unknown = [column for column in columns if column not in known]
+    if unknown:
+        raise ArgumentError(f"{site.name} has no column {unknown[0]!r} (known: {', '.join(known)})")
+    return columns
+
+
+def site_arguments(site: SiteSpec) -> tuple[SpiderArgument, ...]:
+    known = ", ".join(name for name, _ in site.listing.columns)
+    columns = SpiderArgument(
+        "columns",
+        f"comma list of column names from {Path(site.path).name} ({known})",
+        "every column",
+        lambda value, name: site_columns(site, value),
+    )
+    return (columns, PAGES)
+
+
 def site_domains(site: SiteSpec) -> frozenset[str]:
     """The sites a declared site's redirects may lead to: those of its base URL and column URLs."""
     urls = (site.base_url, *(url for _, url in site.listing.columns))
@@ -80,6 +98,8 @@ def _spider_class(site: SiteSpec) -> type[DeclaredSiteSpider]:
         "feed": site.name,
         "site": site,
         "site_domains": site_domains(site),
+        "description": f"{site.media} ({site.base_url}), declared in {Path(site.path).name}",
+        "arguments": site_arguments(site),
         "__module__": __name__,
     }
     return type(class_name, (DeclaredSiteSpider,), attributes)

@@ -13,10 +13,11 @@ from typing import Any
 from scrapy import Request
 from scrapy.http import Response
 
+from newsarchive.arguments import PAGES, SpiderArgument, split_list
 from newsarchive.items import COLUMN_FEED, FeedClaim
 from newsarchive.pages.eastmoney import CFH_KIND, parse_column_list
 from newsarchive.text.media import canonical_media
-from spiders.base import ArchiveSpider, split_arg
+from spiders.base import PAGE_SIZE, ArchiveSpider
 
 COLUMN_LIST_URL = "https://np-listapi.eastmoney.com/comm/web/getNewsByColumns"
 # Every East Money host (np-listapi., np-weblist., finance.…): where its redirects may lead.
@@ -30,14 +31,30 @@ class EastMoneySpider(ArchiveSpider):
     name = "eastmoney"
     feed = COLUMN_FEED
     site_domains = EASTMONEY_SITES
-    arguments = frozenset({"columns", "media", "pages", "page_size"})
+    description = "East Money column lists (财经导读, 资讯精华 …), then each article"
+    arguments = (
+        SpiderArgument(
+            "columns",
+            "comma list of East Money column ids",
+            ",".join(DEFAULT_COLUMNS) + " (财经导读, 资讯精华, 财经要闻, 证券聚焦)",
+            split_list,
+        ),
+        SpiderArgument(
+            "media",
+            "keep only rows from these media (comma list; any alias of an outlet, e.g. 证券日报网)",
+            "every media",
+            split_list,
+        ),
+        PAGES,
+        PAGE_SIZE,
+    )
     custom_settings = {"DEFAULT_REQUEST_HEADERS": {"Referer": "https://finance.eastmoney.com/"}}
 
     def __init__(self, columns: str | None = None, media: str | None = None, **kwargs: Any) -> None:
         super().__init__(**kwargs)
-        self.columns = split_arg(columns, "columns") or list(DEFAULT_COLUMNS)
+        self.columns = split_list(columns, "columns") or list(DEFAULT_COLUMNS)
         # Canonical names on both sides, so -a media=证券日报 keeps rows listed as 证券日报网.
-        self.media = {canonical_media(name) for name in split_arg(media, "media")}
+        self.media = {canonical_media(name) for name in split_list(media, "media")}
 
     async def start(self) -> AsyncIterator[Request]:
         for column in self.columns:

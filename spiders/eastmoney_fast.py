@@ -12,9 +12,10 @@ from typing import Any
 from scrapy import Request
 from scrapy.http import Response
 
+from newsarchive.arguments import PAGES, SpiderArgument, single_value
 from newsarchive.items import FAST_FEED, FeedClaim
 from newsarchive.pages.eastmoney import parse_fast_list
-from spiders.base import ArchiveSpider
+from spiders.base import PAGE_SIZE, ArchiveSpider
 from spiders.eastmoney import EASTMONEY_SITES
 
 FAST_LIST_URL = "https://np-weblist.eastmoney.com/comm/web/getFastNewsList"
@@ -25,7 +26,12 @@ class EastMoneyFastSpider(ArchiveSpider):
     name = "eastmoney_fast"
     feed = FAST_FEED
     site_domains = EASTMONEY_SITES
-    arguments = frozenset({"column", "pages", "page_size"})
+    description = "East Money's 7x24 feed (the fast-news list), then each article"
+    arguments = (
+        SpiderArgument("column", "the 7x24 list's fastColumn id", DEFAULT_FAST_COLUMN, single_value),
+        PAGES,
+        PAGE_SIZE,
+    )
     custom_settings = {"DEFAULT_REQUEST_HEADERS": {"Referer": "https://kuaixun.eastmoney.com/"}}
 
     def __init__(self, column: str | None = None, **kwargs: Any) -> None:

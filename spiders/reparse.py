@@ -13,8 +13,8 @@ from scrapy import Spider
 
 from newsarchive.archive.reader import DamagedRecord
 from newsarchive.archive.replay import replay_articles
+from newsarchive.arguments import ArgumentError, SpiderArgument, check_arguments, split_list
 from newsarchive.items import Article
-from spiders.base import split_arg
 
 # One warning line per damaged stretch (file and offset), up to this many; the summary counts all.
 MAX_DAMAGE_LINES = 10
@@ -22,15 +22,28 @@ MAX_DAMAGE_LINES = 10
 
 class ReparseSpider(Spider):
     name = "reparse"
+    description = "re-extract articles from WARC files (run by `newsarchive reparse`)"
+    internal = True  # not a crawl: `newsarchive reparse FILE…` runs it
+    arguments = (SpiderArgument("warc", "comma list of WARC files", check=split_list),)
     replace_existing = True  # the point of a reparse is to rewrite rows after a parser fix
     archives_responses = False
+
+    @classmethod
+    def accepted_arguments(cls) -> tuple[SpiderArgument, ...]:
+        return cls.arguments
+
+    @classmethod
+    def check_arguments(cls, given: dict[str, str]) -> None:
+        check_arguments(cls.name, cls.arguments, given)
+        if not given.get("warc"):
+            raise ArgumentError("reparse needs -a warc=FILE[,FILE...]")
 
     def __init__(self, warc: str | None = None, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.job_arguments = {"warc": warc or ""}  # recorded with the run (newsarchive.history)
-        self.paths = [Path(path) for path in split_arg(warc, "warc")]
+        self.paths = [Path(path) for path in split_list(warc, "warc")]
         if not self.paths:
-            raise ValueError("reparse needs -a warc=FILE[,FILE...]")
+            raise ArgumentError("reparse needs -a warc=FILE[,FILE...]")
         self.damage_reports = 0
 
     async def start(self) -> AsyncIterator[Article]:

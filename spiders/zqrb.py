@@ -14,10 +14,11 @@ from typing import Any
 from scrapy import Request
 from scrapy.http import Response
 
+from newsarchive.arguments import PAGES, ArgumentError, SpiderArgument, split_list
 from newsarchive.items import ZQRB_FEED, FeedClaim
 from newsarchive.pages import zqrb
 from newsarchive.pages.model import ArticlePage
-from spiders.base import ArchiveSpider, split_arg
+from spiders.base import ArchiveSpider
 
 LISTING_URL = "http://www.zqrb.cn/{column}/index.html"
 # sites.md §1.2: 宏观经济, 行业动态, 证券要闻, 热点, 券商, 上市公司
@@ -36,15 +37,21 @@ class ZqrbSpider(ArchiveSpider):
     name = "zqrb"
     feed = ZQRB_FEED
     site_domains = frozenset({"zqrb.cn"})
-    arguments = frozenset({"columns", "pages"})
+    description = "证券日报网's own 栏目 pages (www.zqrb.cn), then each article"
+    arguments = (
+        SpiderArgument(
+            "columns",
+            "comma list of channel/column paths, e.g. stock/redian",
+            "six news 栏目 (宏观经济, 行业动态, 证券要闻, 热点, 券商, 上市公司)",
+            lambda value, name: column_paths(value),
+        ),
+        PAGES,
+    )
     custom_settings = {"DEFAULT_REQUEST_HEADERS": {"Referer": "http://www.zqrb.cn/"}}
 
     def __init__(self, columns: str | None = None, **kwargs: Any) -> None:
         super().__init__(**kwargs)
-        self.columns = [c.strip("/") for c in split_arg(columns, "columns")] or list(DEFAULT_COLUMNS)
-        bad = [column for column in self.columns if not _COLUMN.fullmatch(column)]
-        if bad:
-            raise ValueError(f"spider argument columns: {bad[0]!r} is not a channel/column path")
+        self.columns = column_paths(columns) or list(DEFAULT_COLUMNS)
 
     async def start(self) -> AsyncIterator[Request]:
         for column in self.columns:
@@ -60,3 +67,12 @@ class ZqrbSpider(ArchiveSpider):
 
     def parse_page(self, html: str, url: str) -> ArticlePage:
         return zqrb.parse_article(html, url)
+
+
+def column_paths(value: str | None) -> list[str]:
+    """``-a columns=stock/redian,/finance/hangyedongtai/`` → the paths, each checked."""
+    paths = [column.strip("/") for column in split_list(value, "columns")]
+    bad = [path for path in paths if not _COLUMN.fullmatch(path)]
+    if bad:
+        raise ArgumentError(f"spider argument columns: {bad[0]!r} is not a channel/column path")
+    return paths

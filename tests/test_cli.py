@@ -7,6 +7,7 @@ default ``data/`` folder never lands in the project.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -86,6 +87,7 @@ def test_the_walk_finds_every_command() -> None:
         ("reparse",),
         ("runs",),
         ("show",),
+        ("spiders",),
     ]
 
 
@@ -106,6 +108,61 @@ def test_every_command_has_help(path: tuple[str, ...]) -> None:
             assert sub.get_short_help_str(limit=45)[:20] in result.output
 
 
+COMMAND_DOCS = (Path(__file__).resolve().parents[1] / "docs" / "commands.md").read_text(encoding="utf-8")
+
+
+def documented_section(path: tuple[str, ...]) -> str:
+    """The part of docs/commands.md under ``## `newsarchive PATH…` ``."""
+    name = " ".join(("newsarchive", *path))
+    sections = re.split(r"^## ", COMMAND_DOCS, flags=re.M)
+    found = [section for section in sections if re.match(rf"`{re.escape(name)}( [A-Z_…]+)?`\n", section)]
+    assert len(found) == 1, f"docs/commands.md has no section for `{name}`"
+    return found[0]
+
+
+@pytest.mark.parametrize("path", COMMANDS, ids=lambda path: " ".join(path) or "newsarchive")
+def test_every_command_and_option_is_in_the_docs(path: tuple[str, ...]) -> None:
+    """Issue 14: the help and docs/commands.md list the same options, command by command."""
+    section = documented_section(path)
+    options = {
+        flag
+        for parameter in find_command(path).params
+        if isinstance(parameter, click.Option)
+        for flag in parameter.opts
+        if flag != "--help"
+    }
+    documented = set(re.findall(r"`(--?[a-z][a-z-]*)[ `=]", section)) - {"--help"}
+    assert documented == options
+
+
+def test_crawl_help_lists_every_spider_with_its_arguments() -> None:
+    """Issue 14: the help listed 2 of 5 spiders and none of their arguments."""
+    from newsarchive.catalogue import spiders
+    from newsarchive.runner import project_settings
+
+    for command in ("crawl", "backfill"):
+        help_text = invoke(command, "--help").output
+        for info in spiders(project_settings()).values():
+            assert (f"{info.name}:" in help_text) != info.internal, (command, info.name)
+            for argument in info.arguments if not info.internal else ():
+                assert f"-a {argument.name}=" in help_text
+        assert "-a since=" in help_text and "-a until=" in help_text
+
+
+def test_spiders_lists_each_spider_its_line_and_its_arguments_with_defaults() -> None:
+    result = invoke("spiders")
+
+    assert result.exit_code == 0, result.output
+    lines = result.output.splitlines()
+    names = [line.split(":")[0] for line in lines if not line.startswith(" ")][:-1]
+    assert names == ["cnstock", "cs_com_cn", "eastmoney", "eastmoney_fast", "zqrb"]
+    assert "eastmoney: East Money column lists" in result.output
+    assert "-a media=" in result.output and "(default: every media)" in result.output
+    assert "(default: NEWSARCHIVE_MAX_PAGES=5; a backfill pages back to since)" in result.output
+    assert "(default: 344,345,350,353 " in result.output
+    assert "reparse" not in result.output
+
+
 def test_version() -> None:
     result = invoke("--version")
     assert result.exit_code == 0
@@ -119,8 +176,17 @@ def test_crawl_unknown_spider_names_the_available_ones(tmp_path: Path) -> None:
     done = run_cli("crawl", "nosuchspider", cwd=tmp_path)
 
     message = assert_one_line_error(done.returncode, done.stderr, expected_code=2)
-    spiders = "cnstock, cs_com_cn, eastmoney, eastmoney_fast, reparse, zqrb"
+    spiders = "cnstock, cs_com_cn, eastmoney, eastmoney_fast, zqrb"  # not the internal reparse
     assert message == f"unknown spider 'nosuchspider' (available: {spiders})"
+
+
+def test_the_internal_reparse_spider_is_not_offered_to_crawl(tmp_path: Path) -> None:
+    """Issue 14: `crawl reparse` started the internal spider; it is run by `newsarchive reparse`."""
+    done = run_cli("crawl", "reparse", "-a", "warc=x.warc.gz", cwd=tmp_path)
+
+    message = assert_one_line_error(done.returncode, done.stderr, expected_code=2)
+    assert message.startswith("unknown spider 'reparse' (available: cnstock, ")
+    assert message.endswith("; use `newsarchive reparse FILE…`")
 
 
 @pytest.mark.parametrize(
@@ -133,21 +199,20 @@ def test_crawl_unknown_spider_names_the_available_ones(tmp_path: Path) -> None:
         (("-s", "LOG_LEVEL"), "-s expects KEY=VALUE, got 'LOG_LEVEL'"),
         (
             ("-a", "pages=zero", "-s", "NEWSARCHIVE_REPLAY_ORIGIN=http://127.0.0.1:1"),
-            "eastmoney failed: ValueError: spider argument pages must be a positive integer, got 'zero'",
+            "spider argument pages must be a positive integer, got 'zero'",
         ),
         (
             ("-s", "NEWSARCHIVE_REPLAY_ORIGIN=ftp://x"),
-            "eastmoney failed: ValueError: NEWSARCHIVE_REPLAY_ORIGIN must look like http://127.0.0.1:8000, "
-            "got 'ftp://x'",
+            "eastmoney failed: NEWSARCHIVE_REPLAY_ORIGIN must look like http://127.0.0.1:8000, got 'ftp://x'",
         ),
         (
             ("-a", "medias=证券日报网", "-s", "NEWSARCHIVE_REPLAY_ORIGIN=http://127.0.0.1:1"),
-            "eastmoney failed: ValueError: unknown spider argument 'medias' for eastmoney "
-            "(known: columns, media, page_size, pages, since, until)",
+            "unknown spider argument 'medias' for eastmoney "
+            "(known: columns, media, pages, page_size, since, until)",
         ),
         (
             ("-a", "columns=", "-s", "NEWSARCHIVE_REPLAY_ORIGIN=http://127.0.0.1:1"),
-            "eastmoney failed: ValueError: spider argument columns is empty",
+            "spider argument columns is empty",
         ),
         (
             (
@@ -156,7 +221,7 @@ def test_crawl_unknown_spider_names_the_available_ones(tmp_path: Path) -> None:
                 "-s",
                 "NEWSARCHIVE_REPLAY_ORIGIN=http://127.0.0.1:1",
             ),
-            "eastmoney failed: ArchiveError: cannot write WARC file /proc/newsarchive/eastmoney-",
+            "eastmoney failed: cannot write WARC file /proc/newsarchive/eastmoney-",
         ),
     ],
     ids=[
@@ -178,6 +243,37 @@ def test_crawl_errors_are_one_line(tmp_path: Path, args: tuple[str, ...], expect
     message = assert_one_line_error(done.returncode, done.stderr)
     assert message.startswith(expected)
     assert not list(tmp_path.glob("data/warc/*"))  # nothing was fetched or archived
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ("crawl", "eastmoney", "-a", "medias=证券日报网"),
+        ("crawl", "zqrb", "-a", "columns=not a path"),
+        ("backfill", "cnstock", "--since", "2026-11-01", "-a", "columns=nosuch"),
+        ("crawl", "eastmoney_fast", "-a", "pages=-1"),
+    ],
+    ids=["unknown", "bad-zqrb-column", "unknown-declared-column", "bad-pages"],
+)
+def test_an_argument_error_is_not_a_run(tmp_path: Path, sqlite_url: str, args: tuple[str, ...]) -> None:
+    """Issue 14: an unknown spider argument printed a full all-zero summary before the error. Now:
+    the error and the accepted arguments, exit 2, no summary, no run recorded, no file created."""
+    open_database(sqlite_url).dispose()  # an archive that exists: the run would be recorded in it
+    done = run_cli(*args, "--db", sqlite_url, cwd=tmp_path, timeout=30)
+    missing = tmp_path / "typo" / "new.db"
+    into_nothing = run_cli(*args, "--db", f"sqlite:///{missing}", cwd=tmp_path, timeout=30)
+
+    assert assert_one_line_error(done.returncode, done.stderr, expected_code=2)
+    assert done.stdout == ""  # no summary
+    spider = args[1]
+    assert f"\n  accepted arguments of {spider}:\n" in done.stderr
+    assert "\n    -a pages=…  " in done.stderr and "\n    -a since=…  " in done.stderr
+    assert "Traceback" not in done.stderr and "Error:" not in done.stderr  # no class names
+    with open_database(sqlite_url).connect() as connection:
+        assert connection.execute(text("SELECT count(*) FROM runs")).scalar() == 0
+    assert (into_nothing.returncode, into_nothing.stdout) == (2, "")
+    assert not missing.parent.exists()
+    assert [path.name for path in tmp_path.iterdir() if not path.name.startswith("archive.db")] == []
 
 
 def test_a_log_file_that_cannot_be_opened_is_a_one_line_usage_error(tmp_path: Path) -> None:

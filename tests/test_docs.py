@@ -6,7 +6,8 @@ from __future__ import annotations
 import re
 
 from newsarchive import settings
-from newsarchive.runner import project_settings, spider_names
+from newsarchive.catalogue import spider_names
+from newsarchive.runner import project_settings
 from tests.conftest import REPO
 
 README = (REPO / "README.md").read_text(encoding="utf-8")
