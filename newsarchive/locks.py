@@ -36,6 +36,8 @@ from sqlalchemy.engine import Connection, Engine, make_url
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.pool import NullPool
 
+from newsarchive.text.dates import shown_time
+
 
 class JobAlreadyRunning(RuntimeError):
     """Another live process holds this job's lock."""
@@ -81,7 +83,7 @@ class NoLock:
 
 
 def _holder() -> str:
-    return f"pid {os.getpid()} on {socket.gethostname()} since {datetime.now(UTC):%Y-%m-%d %H:%M:%S} UTC"
+    return f"pid {os.getpid()} on {socket.gethostname()} since {shown_time(datetime.now(UTC))}"
 
 
 _TAKE_ATTEMPTS = 100  # each retry means another run removed the file or folder just then

@@ -38,6 +38,7 @@ from newsarchive.pages.eastmoney import parse_article
 from newsarchive.pages.model import ArticlePage, ListingEntry, ListingPage, PageError
 from newsarchive.pages.routes import ListingParser
 from newsarchive.summary import OK, PARSER_ERROR, ROBOTS_TXT_SKIP
+from newsarchive.text.dates import shown_time
 from newsarchive.text.encoding import decode_noting_charset
 from newsarchive.window import DateWindow, Place, listed_time
 
@@ -271,7 +272,7 @@ class ArchiveSpider(Spider):
             return None
         now = datetime.now(UTC)
         covered = self.window.covered(self.oldest_seen, now)
-        note = f"backfill reached {self.oldest_seen:%Y-%m-%d %H:%M} ({covered:.0%} of the window)"
+        note = f"backfill reached {shown_time(self.oldest_seen)} ({covered:.0%} of the window)"
         elapsed = time.monotonic() - self.started
         if 0 < covered < 1:
             note += f", about {_duration(elapsed * (1 - covered) / covered)} left"
