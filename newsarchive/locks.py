@@ -123,6 +123,8 @@ class FileJobLock:
                 self.path.parent.mkdir(parents=True, exist_ok=True)
                 handle = self.path.open("a+", encoding="utf-8")
             except (FileNotFoundError, FileExistsError):  # a run ending removed the folder just then
+                if self.path.parent.exists() and not self.path.parent.is_dir():
+                    raise NotADirectoryError(f"cannot make the lock folder {self.path.parent}") from None
                 continue
             try:
                 fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
