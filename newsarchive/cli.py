@@ -33,6 +33,7 @@ from newsarchive.db.repository import iter_articles
 from newsarchive.export.jekyll import DEFAULT_SHARE_URL, DEFAULT_SITE_URL, JekyllOptions, write_jekyll
 from newsarchive.export.jsonl import write_records
 from newsarchive.export.rows import iter_export_records
+from newsarchive.jobs import shown_arguments
 from newsarchive.runner import Job, JobResult, RunError, project_settings, run_jobs
 
 if TYPE_CHECKING:
@@ -97,9 +98,7 @@ def report(results: list[JobResult]) -> int:
             click.echo(f"newsarchive: error: {result.already_running}", err=True)
             codes.append(exitcodes.ALREADY_RUNNING)
             continue
-        click.echo(
-            f"== {result.job.spider} {' '.join(f'{k}={v}' for k, v in result.job.arguments.items())}".rstrip()
-        )
+        click.echo(f"== {result.job.spider} {shown_arguments(result.job.arguments)}".rstrip())
         for line in result.summary.lines():
             click.echo(f"   {line}")
         # the same decision as the status recorded in the run history (newsarchive.history)

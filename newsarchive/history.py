@@ -23,7 +23,8 @@ from sqlalchemy.engine import Engine
 from twisted.internet.threads import deferToThread
 
 from newsarchive.db.engine import first_line, open_database, session_factory, writer
-from newsarchive.db.runs import finish_run, job_key, recent_runs, start_run
+from newsarchive.db.runs import finish_run, recent_runs, start_run
+from newsarchive.jobs import job_key, job_keys
 from newsarchive.monitor import HISTORY, run_warnings
 from newsarchive.summary import OK, REQUESTS_SENT, WARNINGS, RunSummary
 
@@ -154,7 +155,7 @@ class RunHistoryExtension:
             earlier = [
                 run.counts
                 for run in recent_runs(
-                    session, job=job_key(self.spider_name, self.arguments), limit=HISTORY + 1
+                    session, job=job_keys(self.spider_name, self.arguments), limit=HISTORY + 1
                 )
                 if run.id != self.run_id and run.status == OK
             ]

@@ -30,7 +30,7 @@ from twisted.internet.threads import deferToThread
 from twisted.python.failure import Failure
 from zope.interface import implementer
 
-from newsarchive.db.runs import job_key
+from newsarchive.jobs import job_key
 from newsarchive.locks import JobAlreadyRunning, JobLock, Recheck, lock_for
 from newsarchive.summary import JOB_LOCK_LOST, JOB_LOCK_RETAKEN, SKIPPED_PREFIX
 

@@ -6,6 +6,9 @@ lock dies with its process, so a crawl killed with SIGKILL never leaves a stale 
 
 - SQLite archives: an exclusive ``flock`` on ``<archive folder>/locks/<job>.lock`` (the kernel
   drops it when the process dies); the file keeps the holder's pid, host and start for the message.
+  The run removes the file (and the folder, once empty) when it ends; a file left by a killed run
+  is taken over and removed by the job's next run. Removal happens while the file is still locked,
+  and a taker checks after locking that it locked the file now at the path (see ``_take``).
 - PostgreSQL archives: a session advisory lock on a connection of its own (the server drops it
   when the connection goes); the connection's ``application_name`` names the holder.
 
@@ -15,6 +18,8 @@ terminated, its file deleted) and takes it back unless another run took it first
 
 from __future__ import annotations
 
+import atexit
+import contextlib
 import fcntl
 import hashlib
 import os
@@ -30,6 +35,8 @@ from sqlalchemy import create_engine, text
 from sqlalchemy.engine import Connection, Engine, make_url
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.pool import NullPool
+
+from newsarchive.text.dates import shown_time
 
 
 class JobAlreadyRunning(RuntimeError):
@@ -76,7 +83,10 @@ class NoLock:
 
 
 def _holder() -> str:
-    return f"pid {os.getpid()} on {socket.gethostname()} since {datetime.now(UTC):%Y-%m-%d %H:%M:%S} UTC"
+    return f"pid {os.getpid()} on {socket.gethostname()} since {shown_time(datetime.now(UTC))}"
+
+
+_TAKE_ATTEMPTS = 100  # each retry means another run removed the file or folder just then
 
 
 class FileJobLock:
@@ -92,22 +102,48 @@ class FileJobLock:
     def acquire(self) -> None:
         with self._guard:
             self._file = self._take()
+        # a run that ends before its engine starts (an unwritable WARC folder) never reaches the
+        # extension's release: remove the file when the process exits (a SIGKILL leaves it to the
+        # next run of the job, which reuses and then removes it)
+        atexit.register(self._release_at_exit, os.getpid())
+
+    def _release_at_exit(self, pid: int) -> None:
+        if os.getpid() == pid:  # not in a forked child, whose exit must not remove the parent's file
+            self.release()
 
     def _take(self) -> IO[str]:
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        handle = self.path.open("a+", encoding="utf-8")
-        try:
-            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            handle.seek(0)
-            holder = handle.read().strip() or "another process"
-            handle.close()
-            raise JobAlreadyRunning(f"{self.job} is already running ({holder})") from None
-        handle.seek(0)
-        handle.truncate()
-        handle.write(self.holder + "\n")
-        handle.flush()
-        return handle
+        """Lock the file at the lock's path (created if missing) and write this run's holder in it.
+
+        A run ending removes its file while it still holds it (:meth:`release`), so the file opened
+        here may be removed between opening and locking it: locking that one would lock nothing
+        (the next run creates a new file at the path and locks that). So after locking, the file
+        must still be the one at the path; if not, take the one there now."""
+        for _ in range(_TAKE_ATTEMPTS):
+            try:
+                self.path.parent.mkdir(parents=True, exist_ok=True)
+                handle = self.path.open("a+", encoding="utf-8")
+            except (FileNotFoundError, FileExistsError):  # a run ending removed the folder just then
+                if self.path.parent.exists() and not self.path.parent.is_dir():
+                    raise NotADirectoryError(f"cannot make the lock folder {self.path.parent}") from None
+                continue
+            try:
+                fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                handle.seek(0)
+                holder = handle.read().strip() or "another process"
+                handle.close()
+                raise JobAlreadyRunning(f"{self.job} is already running ({holder})") from None
+            except BaseException:
+                handle.close()
+                raise
+            if self._same_file(handle):
+                handle.seek(0)
+                handle.truncate()
+                handle.write(self.holder + "\n")
+                handle.flush()
+                return handle
+            handle.close()  # removed (or replaced) by the run that held it: try the one at the path
+        raise OSError(f"cannot take the lock file {self.path}: it keeps being removed")
 
     def recheck(self) -> Recheck:
         """Still the file at the lock's path? A deleted (or replaced) lock file would let a second
@@ -140,11 +176,24 @@ class FileJobLock:
         return None  # nothing to watch: deleting a file signals no one, the periodic check sees it
 
     def release(self) -> None:
+        """Unlock, and remove the lock file (and the lock folder once empty): removed while still
+        locked, so no other run can be holding it; a file that is no longer this run's (deleted and
+        taken by another run meanwhile) is left alone."""
         with self._guard:
-            if self._file is not None:
+            if self._file is None:
+                return
+            try:
+                if self._same_file(self._file):
+                    self.path.unlink()
+                    with contextlib.suppress(OSError):  # other jobs' locks are in it
+                        self.path.parent.rmdir()
+            except OSError:  # a read-only folder: the next run of the job reuses the file
+                pass
+            finally:
                 fcntl.flock(self._file, fcntl.LOCK_UN)
                 self._file.close()
                 self._file = None
+                atexit.unregister(self._release_at_exit)
 
 
 _HOLDER_OF_KEY = text(

@@ -1,7 +1,8 @@
 """What ``newsarchive runs`` and ``newsarchive show`` print: the run history as an aligned table or
 JSON, and one article with its revision history (unified diffs between versions) as text or JSON.
 
-Times are shown in Asia/Shanghai: to the second in text, ISO 8601 with ``+08:00`` in JSON.
+Times are shown in Asia/Shanghai with their offset: to the second in text
+(:func:`~newsarchive.text.dates.shown_time`), ISO 8601 in JSON.
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ from newsarchive.db.engine import DatabaseError, first_line, open_reader, sessio
 from newsarchive.db.models import ArticleRevision, ArticleRow, RunRow
 from newsarchive.db.runs import effective_status, recent_runs
 from newsarchive.export.records import article_record
-from newsarchive.text.dates import SHANGHAI
+from newsarchive.text.dates import SHANGHAI, shown_time
 
 T = TypeVar("T")
 
@@ -261,7 +262,7 @@ def revision_lines(history: ArticleHistory) -> list[str]:
 
 
 def local_time(value: datetime | None) -> str:
-    return value.astimezone(SHANGHAI).strftime("%Y-%m-%d %H:%M:%S") if value is not None else "-"
+    return shown_time(value) if value is not None else "-"
 
 
 def iso_time(value: datetime | None) -> str | None:

@@ -37,17 +37,19 @@ from newsarchive.assemble import assemble_article
 from newsarchive.blocks import Blocked
 from newsarchive.db.engine import first_line, open_database, session_factory
 from newsarchive.db.repository import stored_publish_times
-from newsarchive.db.runs import effective_status, job_key, recent_runs
+from newsarchive.db.runs import effective_status, recent_runs
 from newsarchive.failures import failure_reason
 from newsarchive.hosts import REDIRECT, Refused
 from newsarchive.ids import canonical_info_code
 from newsarchive.items import PREFERRED_FEED, Article, FeedClaim
 from newsarchive.joblock import LockLost
+from newsarchive.jobs import job_keys
 from newsarchive.middlewares import ORIGINAL_URL_KEY
 from newsarchive.pages.eastmoney import parse_article
 from newsarchive.pages.model import ArticlePage, ListingEntry, ListingPage, PageError
 from newsarchive.pages.routes import ListingParser
 from newsarchive.summary import OK, PARSER_ERROR, ROBOTS_TXT_SKIP
+from newsarchive.text.dates import shown_time
 from newsarchive.text.encoding import decode_noting_charset
 from newsarchive.window import DateWindow, Place, listed_time
 
@@ -136,7 +138,7 @@ class ArchiveSpider(Spider):
         since have slid below the first known page), pages every listing."""
         try:
             with session_factory(self.engine)() as session:
-                previous = recent_runs(session, job=job_key(self.name, self.job_arguments), limit=1)
+                previous = recent_runs(session, job=job_keys(self.name, self.job_arguments), limit=1)
         except SQLAlchemyError:
             return False
         if not previous or effective_status(previous[0]) != OK:
@@ -296,7 +298,7 @@ class ArchiveSpider(Spider):
             return None
         now = datetime.now(UTC)
         covered = self.window.covered(self.oldest_seen, now)
-        note = f"backfill reached {self.oldest_seen:%Y-%m-%d %H:%M} ({covered:.0%} of the window)"
+        note = f"backfill reached {shown_time(self.oldest_seen)} ({covered:.0%} of the window)"
         elapsed = time.monotonic() - self.started
         if 0 < covered < 1:
             note += f", about {_duration(elapsed * (1 - covered) / covered)} left"

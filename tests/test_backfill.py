@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import random
+import re
 import shutil
 import subprocess
 import sys
@@ -108,6 +109,9 @@ def test_backfill_shows_progress_with_an_estimate(sqlite_url: str, tmp_path: Pat
     progress = [line for line in result.stderr.splitlines() if "backfill reached" in line]
     assert progress, result.stderr
     assert all(line.startswith("[eastmoney] ") and "% of the window" in line for line in progress)
+    # the oldest listing time reached, in Asia/Shanghai with its offset (issue 14)
+    reached = re.compile(r"backfill reached \d{4}-\d\d-\d\d \d\d:\d\d:\d\d\+08:00 ")
+    assert all(reached.search(line) for line in progress)
 
 
 @pytest.mark.parametrize(

@@ -96,15 +96,15 @@ def test_runs_table(history: str) -> None:
     assert result.stderr == ""
     assert result.stdout.splitlines() == [  # a header, then the newest run first
         "id  spider     arguments                                 "
-        "started              duration  status       new/unchanged/revised  dropped  errors",
+        "started                    duration  status       new/unchanged/revised  dropped  errors",
         "4   reparse    warc=data/warc/eastmoney-0.warc.gz,data…  "
-        "2026-11-24 12:00:00  2h03m     failed       0/12/3                 0        0",
+        "2026-11-24 12:00:00+08:00  2h03m     failed       0/12/3                 0        0",
         "3   eastmoney  media=证券日报网                          "
-        "2026-11-24 11:00:00  -         interrupted  -                      -        -",
+        "2026-11-24 11:00:00+08:00  -         interrupted  -                      -        -",
         "2   zqrb                                                 "
-        "2026-11-24 10:00:00  -         running      -                      -        -",
+        "2026-11-24 10:00:00+08:00  -         running      -                      -        -",
         "1   eastmoney  columns=344,345 page_size=10              "
-        "2026-11-24 09:00:00  1m05s     ok           36/2/1                 3        4",
+        "2026-11-24 09:00:00+08:00  1m05s     ok           36/2/1                 3        4",
     ]
 
 
@@ -218,15 +218,15 @@ def store(db_url: str, versions: list[tuple[str, list[str], int]]) -> None:
 ARTICLE_TEXT = """\
 info_code:     NW202204292366280343
 title:         新标题
-published_at:  2022-04-29 15:03:20
+published_at:  2022-04-29 15:03:20+08:00
 media:         证券日报网
 category:      zhengquanribaowang
 tags:          证券日报网新闻, 宏观经济
 url:           https://finance.eastmoney.com/a/202204292366280343.html
 feed:          eastmoney
-first_seen_at: 2026-11-24 09:00:00
-last_seen_at:  2026-11-24 14:00:00
-fetched_at:    2026-11-24 14:00:00
+first_seen_at: 2026-11-24 09:00:00+08:00
+last_seen_at:  2026-11-24 14:00:00+08:00
+fetched_at:    2026-11-24 14:00:00+08:00
 duplicate_of:  -
 extraction:    -
 
@@ -239,18 +239,18 @@ extraction:    -
 REVISIONS_TEXT = """\
 2 earlier versions, newest first:
 
-version fetched 2026-11-24 11:00:00, replaced 2026-11-24 14:01:00 (by fetch)
---- fetched 2026-11-24 11:00:00
-+++ fetched 2026-11-24 14:00:00
+version fetched 2026-11-24 11:00:00+08:00, replaced 2026-11-24 14:01:00+08:00 (by fetch)
+--- fetched 2026-11-24 11:00:00+08:00
++++ fetched 2026-11-24 14:00:00+08:00
 @@ -1,2 +1,3 @@
  第一段
  第二段（更正）
 +第三段
 
-version fetched 2026-11-24 09:00:00, replaced 2026-11-24 11:01:00 (by fetch)
+version fetched 2026-11-24 09:00:00+08:00, replaced 2026-11-24 11:01:00+08:00 (by fetch)
 title: 旧标题
---- fetched 2026-11-24 09:00:00
-+++ fetched 2026-11-24 11:00:00
+--- fetched 2026-11-24 09:00:00+08:00
++++ fetched 2026-11-24 11:00:00+08:00
 @@ -1,2 +1,2 @@
  第一段
 -第二段
@@ -276,7 +276,7 @@ def test_show_an_article_never_revised(db_url: str) -> None:
 
     assert result.exit_code == 0, result.output
     assert result.stdout.endswith("第一段\n第二段（更正）\n第三段\n\nno earlier versions\n")
-    assert "first_seen_at: 2026-11-24 14:00:00\n" in result.stdout
+    assert "first_seen_at: 2026-11-24 14:00:00+08:00\n" in result.stdout
 
 
 def test_show_json(db_url: str) -> None:

@@ -7,10 +7,9 @@ A process killed with SIGKILL never writes its end: :func:`effective_status` rep
 
 from __future__ import annotations
 
-import hashlib
 import os
 import socket
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
@@ -18,23 +17,11 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from newsarchive.db.models import RunRow
+from newsarchive.jobs import job_key
 
 RUNNING = "running"
 INTERRUPTED = "interrupted"  # never stored: inferred by effective_status()
-JOB_KEY_LENGTH = 512  # RunRow.job is String(512)
-_DIGEST_LENGTH = 16
-
-
-def job_key(spider: str, arguments: Mapping[str, str]) -> str:
-    """``spider k=v k=v`` with the arguments sorted, so the same job always gets the same key.
-
-    A key longer than the column keeps its head and ends with a digest of the whole, so two long
-    argument lists (many WARC files) still get different keys."""
-    key = " ".join([spider, *(f"{name}={value}" for name, value in sorted(arguments.items()))])
-    if len(key) <= JOB_KEY_LENGTH:
-        return key
-    digest = hashlib.sha256(key.encode()).hexdigest()[:_DIGEST_LENGTH]
-    return f"{key[: JOB_KEY_LENGTH - _DIGEST_LENGTH - 1]}#{digest}"
+JOB_KEY_LENGTH = 512  # RunRow.job is String(512); keys are far shorter (newsarchive.jobs)
 
 
 def start_run(
@@ -81,14 +68,23 @@ def finish_run(
 
 
 def recent_runs(
-    session: Session, *, spider: str | None = None, job: str | None = None, limit: int = 20
+    session: Session,
+    *,
+    spider: str | None = None,
+    job: str | Sequence[str] | None = None,
+    limit: int = 20,
 ) -> list[RunRow]:
-    """The latest ``limit`` runs (of ``spider`` or of one ``job`` only, if given), newest first."""
+    """The latest ``limit`` runs (of ``spider`` or of one ``job`` only, if given), newest first.
+
+    ``job`` may be several keys of one job (:func:`newsarchive.jobs.job_keys`: its key and the one
+    older versions recorded)."""
     statement = select(RunRow).order_by(RunRow.started_at.desc(), RunRow.id.desc()).limit(limit)
     if spider is not None:
         statement = statement.where(RunRow.spider == spider)
-    if job is not None:
+    if isinstance(job, str):
         statement = statement.where(RunRow.job == job)
+    elif job is not None:
+        statement = statement.where(RunRow.job.in_(job))
     return list(session.scalars(statement))
 
 

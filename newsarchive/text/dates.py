@@ -81,10 +81,18 @@ def parse_published(raw: str, *, now: datetime | None = None) -> datetime:
 def check_plausible(value: datetime, *, now: datetime | None = None) -> datetime:
     """Reject times before 1990 or more than a day in the future."""
     if value < EARLIEST:
-        raise DateError(f"date {value.isoformat()} is before 1990")
+        raise DateError(f"date {shown_time(value)} is before 1990")
     if value > _reference(now) + FUTURE_TOLERANCE:
-        raise DateError(f"date {value.isoformat()} is in the future")
+        raise DateError(f"date {shown_time(value)} is in the future")
     return value
+
+
+def shown_time(value: datetime) -> str:
+    """An instant as every message and listing shows it: Asia/Shanghai, to the second, with its
+    offset (``2026-12-05 23:07:12+08:00``), so no reader has to guess the zone. A naive value is
+    Shanghai wall time, as everywhere in this module. (File names keep their UTC stamps.)"""
+    local = value.replace(tzinfo=SHANGHAI) if value.tzinfo is None else value.astimezone(SHANGHAI)
+    return local.isoformat(sep=" ", timespec="seconds")
 
 
 def _absolute(match: re.Match[str], now: datetime) -> datetime:

@@ -18,11 +18,11 @@ from newsarchive.db.runs import (
     JOB_KEY_LENGTH,
     effective_status,
     finish_run,
-    job_key,
     pid_alive,
     recent_runs,
     start_run,
 )
+from newsarchive.jobs import job_key
 from newsarchive.text.dates import SHANGHAI
 
 STARTED = datetime(2026, 11, 24, 1, 0, 0, tzinfo=UTC)
@@ -49,10 +49,10 @@ def test_a_long_job_key_fits_the_column_and_stays_distinct() -> None:
 
     key = job_key("reparse", many)
 
-    assert len(key) == JOB_KEY_LENGTH
-    assert key.startswith("reparse warc=data/warc/eastmoney-0000.warc.gz,")
+    assert len(key) < JOB_KEY_LENGTH
+    assert key.startswith("reparse warc=") and key.endswith("…(40 files)")  # tests/test_jobs.py: the rest
     assert key == job_key("reparse", dict(many))  # stable
-    assert job_key("reparse", other) != key and len(job_key("reparse", other)) == JOB_KEY_LENGTH
+    assert job_key("reparse", other) != key and len(job_key("reparse", other)) < JOB_KEY_LENGTH
 
 
 def test_start_then_finish_a_run(db_url: str) -> None:

@@ -6,12 +6,12 @@ and a year boundary. Hypothesis properties live in test_dates_properties.py.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
 
 from newsarchive.items import Article
-from newsarchive.text.dates import SHANGHAI, DateError, parse_published
+from newsarchive.text.dates import SHANGHAI, DateError, parse_published, shown_time
 from pipelines.dates import NormalizeDatesPipeline
 
 NOW = datetime(2026, 1, 1, 0, 30, tzinfo=SHANGHAI)
@@ -172,3 +172,28 @@ def test_pipeline_resolves_against_the_fetch_time_and_keeps_the_raw_string() -> 
 
     assert item.published_at == at(2022, 4, 28, 23)
     assert item.published_raw == "昨天 23:00"
+
+
+# --- times in messages (issue 14: one time zone, with its offset, in every message) -----------------
+
+
+@pytest.mark.parametrize(
+    ("value", "shown"),
+    [
+        (datetime(2026, 12, 5, 15, 7, 12, 999_999, tzinfo=UTC), "2026-12-05 23:07:12+08:00"),
+        (datetime(2026, 12, 5, 23, 7, 12, tzinfo=SHANGHAI), "2026-12-05 23:07:12+08:00"),
+        (datetime(2026, 12, 5, 10, 7, 12, tzinfo=timezone(timedelta(hours=-5))), "2026-12-05 23:07:12+08:00"),
+        (datetime(2026, 12, 5, 23, 7, 12), "2026-12-05 23:07:12+08:00"),  # naive: Shanghai wall time
+        (datetime(2025, 12, 31, 16, 30, tzinfo=UTC), "2026-01-01 00:30:00+08:00"),  # the day changes
+    ],
+)
+def test_shown_time_is_shanghai_to_the_second_with_the_offset(value: datetime, shown: str) -> None:
+    assert shown_time(value) == shown
+    assert datetime.fromisoformat(shown) == value.replace(microsecond=0, tzinfo=value.tzinfo or SHANGHAI)
+
+
+def test_an_implausible_date_is_shown_in_shanghai_with_its_offset() -> None:
+    with pytest.raises(DateError, match=r"^date 2030-01-01 08:00:00\+08:00 is in the future$"):
+        parse_published("2030-01-01T00:00:00Z", now=NOW)
+    with pytest.raises(DateError, match=r"^date 1989-06-01 10:00:00\+09:00 is before 1990$"):
+        parse_published("1989-06-01 10:00", now=NOW)
