@@ -18,6 +18,7 @@ from twisted.python.failure import Failure
 from newsarchive.arguments import ArgumentError
 from newsarchive.catalogue import check_job
 from newsarchive.locks import JobAlreadyRunning
+from newsarchive.logclock import use_shanghai_clock
 from newsarchive.summary import RunSummary
 
 logger = logging.getLogger(__name__)
@@ -97,6 +98,7 @@ def run_jobs(jobs: Sequence[Job], settings: Settings, *, allow_internal: bool = 
 def _crawler_process(settings: Settings) -> CrawlerProcess:
     """Scrapy's process; it opens ``LOG_FILE`` as it starts, so a log file that cannot be opened
     (a mistyped path, a read-only folder) is a one-line :class:`RunError`, not a traceback."""
+    use_shanghai_clock()  # before Scrapy's first log line
     try:
         return CrawlerProcess(settings)
     except OSError as error:

@@ -128,6 +128,8 @@ REQUEST_FINGERPRINTER_IMPLEMENTATION = "2.7"
 FEED_EXPORT_ENCODING = "utf-8"
 LOG_LEVEL = os.environ.get("NEWSARCHIVE_LOG_LEVEL", "INFO")
 LOG_FORMATTER = "newsarchive.logformatter.ArchiveLogFormatter"
+# Log stamps in Asia/Shanghai with the offset, as every time newsarchive shows (newsarchive.logclock)
+LOG_DATEFORMAT = "%Y-%m-%d %H:%M:%S%z"
 
 DOWNLOADER_MIDDLEWARES = {
     # Where requests may go (newsarchive/hosts.py): before robots.txt, so a refused host is not even
@@ -150,6 +152,7 @@ DOWNLOADER_MIDDLEWARES = {
     "newsarchive.middlewares.ReplayOriginMiddleware": 990,
 }
 EXTENSIONS = {
+    "newsarchive.logclock.ShanghaiLogClock": 0,
     "newsarchive.archive.extension.WarcArchiveExtension": 500,
     "newsarchive.joblock.JobLockExtension": 100,
     "newsarchive.history.RunHistoryExtension": 505,
