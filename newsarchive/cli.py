@@ -13,7 +13,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, NoReturn
 
 import click
-from sqlalchemy.engine import Engine
 from sqlalchemy.exc import SQLAlchemyError
 
 from newsarchive import exitcodes
@@ -22,7 +21,6 @@ from newsarchive.archive.warc import ArchiveError
 from newsarchive.catalogue import JobError, check_job, describe
 from newsarchive.db.engine import (
     DatabaseError,
-    NoArchive,
     first_line,
     open_database,
     open_reader,
@@ -405,7 +403,9 @@ def _export(
 ) -> int:
     url = database_url(db)
     try:
-        engine = _export_source(url)
+        # read-only: a mistyped URL is an error, never a new empty archive exported over the user's
+        # previous export (issue 14); a read-only archive exports
+        engine = open_reader(url)
     except DatabaseError as error:
         fail(str(error))
     try:
@@ -417,15 +417,6 @@ def _export(
         fail(f"cannot read database: {first_line(error)}")
     finally:
         engine.dispose()
-
-
-def _export_source(url: str) -> Engine:
-    """The archive to export, opened read-only (so a read-only archive exports); where there is
-    none, a new empty one, as every command but ``runs`` and ``show`` creates it (issue 5)."""
-    try:
-        return open_reader(url)
-    except NoArchive:
-        return open_database(url)
 
 
 @main.group(short_help="Database maintenance (db upgrade).")
