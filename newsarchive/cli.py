@@ -7,6 +7,8 @@ found before anything starts, printed with the accepted arguments, and exits 2.
 
 from __future__ import annotations
 
+import io
+import os
 import sys
 from collections.abc import Callable, Iterable
 from pathlib import Path
@@ -29,7 +31,7 @@ from newsarchive.db.engine import (
 )
 from newsarchive.db.repository import iter_articles
 from newsarchive.export.jekyll import DEFAULT_SHARE_URL, DEFAULT_SITE_URL, JekyllOptions, write_jekyll
-from newsarchive.export.jsonl import write_records
+from newsarchive.export.jsonl import write_records, write_records_to
 from newsarchive.export.rows import iter_export_records
 from newsarchive.jobs import shown_arguments
 from newsarchive.runner import Job, JobResult, RunError, project_settings, run_jobs
@@ -358,6 +360,9 @@ def export() -> None:
     """Export the archive (jekyll posts, jsonl)."""
 
 
+STDOUT = "-"  # --out - : standard output
+
+
 @export.command("jekyll")
 @click.option(
     "--out", required=True, type=click.Path(path_type=Path), help="Site directory; posts go to OUT/_posts."
@@ -372,6 +377,8 @@ def export() -> None:
 @EXCLUDE_DUPLICATES
 def export_jekyll(out: Path, db: str | None, site_url: str, share_url: str, exclude_duplicates: bool) -> None:
     """Write Jekyll posts in the original site's format (each post replaced atomically)."""
+    if str(out) == STDOUT:
+        fail("export jekyll writes a folder of posts: --out - (standard output) cannot hold one", EXIT_USAGE)
     if "{info_code}" not in share_url:
         fail("--share-url must contain {info_code}", EXIT_USAGE)
     options = JekyllOptions(site_url, share_url)
@@ -381,17 +388,40 @@ def export_jekyll(out: Path, db: str | None, site_url: str, share_url: str, excl
 
 
 @export.command("jsonl")
-@click.option("--out", required=True, type=click.Path(path_type=Path), help="Output file.")
+@click.option(
+    "--out", required=True, type=click.Path(path_type=Path), help="Output file, - for standard output."
+)
 @db_option
 @EXCLUDE_DUPLICATES
 def export_jsonl(out: Path, db: str | None, exclude_duplicates: bool) -> None:
     """Write one JSON object per article (JSON Lines), ``duplicate_of`` included; the file is
-    replaced only by a complete export."""
+    replaced only by a complete export. With ``--out -`` the lines go to standard output and the
+    count to stderr."""
     # plain rows of the record's columns: several times faster than ORM objects (newsarchive.export.rows)
+    if str(out) == STDOUT:
+        count = _export(db, exclude_duplicates, _write_stdout, out, iter_export_records)
+        click.echo(f"wrote {count} articles to standard output", err=True)
+        return
     count = _export(
         db, exclude_duplicates, lambda records: write_records(records, out), out, iter_export_records
     )
     click.echo(f"wrote {count} articles to {out}")
+
+
+def _write_stdout(records: Iterable[dict[str, Any]]) -> int:
+    """JSON Lines on standard output, UTF-8 whatever the locale; a reader that stops early
+    (``| head``) ends the export with one line, not a traceback."""
+    stream = io.TextIOWrapper(sys.stdout.buffer, encoding="utf-8", newline="\n")
+    try:
+        count = write_records_to(records, stream)
+        stream.flush()
+    except BrokenPipeError:
+        # nothing more can reach the reader; stop Python's own flush at exit from failing again
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        fail("cannot write standard output: the reader closed it")
+    finally:
+        stream.detach()  # sys.stdout keeps its buffer
+    return count
 
 
 def _export(

@@ -131,4 +131,3 @@ def test_an_empty_postgresql_database_is_not_an_archive_and_gets_no_schema(
         assert inspect(connection).get_table_names() == []
     engine.dispose()
     assert_nothing_touched(workdir)
-
