@@ -12,7 +12,7 @@ import os
 import sys
 from collections.abc import Callable, Iterable
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, NoReturn
+from typing import TYPE_CHECKING, Any, NoReturn, TypeVar
 
 import click
 from sqlalchemy.exc import SQLAlchemyError
@@ -38,6 +38,8 @@ from newsarchive.runner import Job, JobResult, RunError, project_settings, run_j
 
 if TYPE_CHECKING:
     from newsarchive.load import LoadedFile
+
+T = TypeVar("T")
 
 EXIT_FAILED = exitcodes.FAILED
 EXIT_USAGE = exitcodes.CONFIG_ERROR
@@ -383,8 +385,12 @@ def export_jekyll(out: Path, db: str | None, site_url: str, share_url: str, excl
         fail("--share-url must contain {info_code}", EXIT_USAGE)
     options = JekyllOptions(site_url, share_url)
     posts = out / "_posts"
-    count = _export(db, exclude_duplicates, lambda rows: write_jekyll(rows, out, options), posts)
-    click.echo(f"wrote {count} posts to {posts}")
+    done = _export(db, exclude_duplicates, lambda rows: write_jekyll(rows, out, options), posts)
+    click.echo(f"wrote {done.posts} posts to {posts}")
+    if done.removed:
+        click.echo(f"removed {len(done.removed)} posts of an earlier export that are no longer part of it")
+    for warning in done.warnings:
+        click.echo(f"newsarchive: warning: {warning}", err=True)
 
 
 @export.command("jsonl")
@@ -427,10 +433,10 @@ def _write_stdout(records: Iterable[dict[str, Any]]) -> int:
 def _export(
     db: str | None,
     exclude_duplicates: bool,
-    writer: Callable[[Iterable[Any]], int],
+    writer: Callable[[Iterable[Any]], T],
     target: Path,
     reader: Callable[..., Iterable[Any]] = iter_articles,
-) -> int:
+) -> T:
     url = database_url(db)
     try:
         # read-only: a mistyped URL is an error, never a new empty archive exported over the user's
