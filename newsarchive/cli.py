@@ -378,7 +378,10 @@ STDOUT = "-"  # --out - : standard output
 )
 @EXCLUDE_DUPLICATES
 def export_jekyll(out: Path, db: str | None, site_url: str, share_url: str, exclude_duplicates: bool) -> None:
-    """Write Jekyll posts in the original site's format (each post replaced atomically)."""
+    """Write Jekyll posts in the original site's format (each post replaced atomically).
+
+    The posts written are recorded in OUT/.newsarchive-export.json; the next export into OUT removes
+    those that are no longer part of it (never a file it did not write, nor one edited since)."""
     if str(out) == STDOUT:
         fail("export jekyll writes a folder of posts: --out - (standard output) cannot hold one", EXIT_USAGE)
     if "{info_code}" not in share_url:
