@@ -7,13 +7,14 @@ found before anything starts, printed with the accepted arguments, and exits 2.
 
 from __future__ import annotations
 
+import io
+import os
 import sys
 from collections.abc import Callable, Iterable
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, NoReturn
+from typing import TYPE_CHECKING, Any, NoReturn, TypeVar
 
 import click
-from sqlalchemy.engine import Engine
 from sqlalchemy.exc import SQLAlchemyError
 
 from newsarchive import exitcodes
@@ -22,7 +23,6 @@ from newsarchive.archive.warc import ArchiveError
 from newsarchive.catalogue import JobError, check_job, describe
 from newsarchive.db.engine import (
     DatabaseError,
-    NoArchive,
     first_line,
     open_database,
     open_reader,
@@ -31,13 +31,15 @@ from newsarchive.db.engine import (
 )
 from newsarchive.db.repository import iter_articles
 from newsarchive.export.jekyll import DEFAULT_SHARE_URL, DEFAULT_SITE_URL, JekyllOptions, write_jekyll
-from newsarchive.export.jsonl import write_records
+from newsarchive.export.jsonl import write_records, write_records_to
 from newsarchive.export.rows import iter_export_records
 from newsarchive.jobs import shown_arguments
 from newsarchive.runner import Job, JobResult, RunError, project_settings, run_jobs
 
 if TYPE_CHECKING:
     from newsarchive.load import LoadedFile
+
+T = TypeVar("T")
 
 EXIT_FAILED = exitcodes.FAILED
 EXIT_USAGE = exitcodes.CONFIG_ERROR
@@ -360,6 +362,9 @@ def export() -> None:
     """Export the archive (jekyll posts, jsonl)."""
 
 
+STDOUT = "-"  # --out - : standard output
+
+
 @export.command("jekyll")
 @click.option(
     "--out", required=True, type=click.Path(path_type=Path), help="Site directory; posts go to OUT/_posts."
@@ -373,39 +378,73 @@ def export() -> None:
 )
 @EXCLUDE_DUPLICATES
 def export_jekyll(out: Path, db: str | None, site_url: str, share_url: str, exclude_duplicates: bool) -> None:
-    """Write Jekyll posts in the original site's format (each post replaced atomically)."""
+    """Write Jekyll posts in the original site's format (each post replaced atomically).
+
+    The posts written are recorded in OUT/.newsarchive-export.json; the next export into OUT removes
+    those that are no longer part of it (never a file it did not write, nor one edited since)."""
+    if str(out) == STDOUT:
+        fail("export jekyll writes a folder of posts: --out - (standard output) cannot hold one", EXIT_USAGE)
     if "{info_code}" not in share_url:
         fail("--share-url must contain {info_code}", EXIT_USAGE)
     options = JekyllOptions(site_url, share_url)
     posts = out / "_posts"
-    count = _export(db, exclude_duplicates, lambda rows: write_jekyll(rows, out, options), posts)
-    click.echo(f"wrote {count} posts to {posts}")
+    done = _export(db, exclude_duplicates, lambda rows: write_jekyll(rows, out, options), posts)
+    click.echo(f"wrote {done.posts} posts to {posts}")
+    if done.removed:
+        click.echo(f"removed {len(done.removed)} posts of an earlier export that are no longer part of it")
+    for warning in done.warnings:
+        click.echo(f"newsarchive: warning: {warning}", err=True)
 
 
 @export.command("jsonl")
-@click.option("--out", required=True, type=click.Path(path_type=Path), help="Output file.")
+@click.option(
+    "--out", required=True, type=click.Path(path_type=Path), help="Output file, - for standard output."
+)
 @db_option
 @EXCLUDE_DUPLICATES
 def export_jsonl(out: Path, db: str | None, exclude_duplicates: bool) -> None:
     """Write one JSON object per article (JSON Lines), ``duplicate_of`` included; the file is
-    replaced only by a complete export."""
+    replaced only by a complete export. With ``--out -`` the lines go to standard output and the
+    count to stderr."""
     # plain rows of the record's columns: several times faster than ORM objects (newsarchive.export.rows)
+    if str(out) == STDOUT:
+        count = _export(db, exclude_duplicates, _write_stdout, out, iter_export_records)
+        click.echo(f"wrote {count} articles to standard output", err=True)
+        return
     count = _export(
         db, exclude_duplicates, lambda records: write_records(records, out), out, iter_export_records
     )
     click.echo(f"wrote {count} articles to {out}")
 
 
+def _write_stdout(records: Iterable[dict[str, Any]]) -> int:
+    """JSON Lines on standard output, UTF-8 whatever the locale; a reader that stops early
+    (``| head``) ends the export with one line, not a traceback."""
+    stream = io.TextIOWrapper(sys.stdout.buffer, encoding="utf-8", newline="\n")
+    try:
+        count = write_records_to(records, stream)
+        stream.flush()
+    except BrokenPipeError:
+        # nothing more can reach the reader; stop Python's own flush at exit from failing again
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        fail("cannot write standard output: the reader closed it")
+    finally:
+        stream.detach()  # sys.stdout keeps its buffer
+    return count
+
+
 def _export(
     db: str | None,
     exclude_duplicates: bool,
-    writer: Callable[[Iterable[Any]], int],
+    writer: Callable[[Iterable[Any]], T],
     target: Path,
     reader: Callable[..., Iterable[Any]] = iter_articles,
-) -> int:
+) -> T:
     url = database_url(db)
     try:
-        engine = _export_source(url)
+        # read-only: a mistyped URL is an error, never a new empty archive exported over the user's
+        # previous export (issue 14); a read-only archive exports
+        engine = open_reader(url)
     except DatabaseError as error:
         fail(str(error))
     try:
@@ -417,15 +456,6 @@ def _export(
         fail(f"cannot read database: {first_line(error)}")
     finally:
         engine.dispose()
-
-
-def _export_source(url: str) -> Engine:
-    """The archive to export, opened read-only (so a read-only archive exports); where there is
-    none, a new empty one, as every command but ``runs`` and ``show`` creates it (issue 5)."""
-    try:
-        return open_reader(url)
-    except NoArchive:
-        return open_database(url)
 
 
 @main.group(short_help="Database maintenance (db upgrade).")

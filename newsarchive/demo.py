@@ -60,7 +60,7 @@ def run_demo(db: str | None, out: Path) -> int:
         )
     try:
         total, written = read_archive(
-            url, lambda session: (count_articles(session), write_jekyll(iter_articles(session), out))
+            url, lambda session: (count_articles(session), write_jekyll(iter_articles(session), out).posts)
         )
     except DatabaseError as error:
         fail(str(error))

@@ -46,15 +46,23 @@ def open_for_append(path: os.PathLike[str] | str) -> int:
 
 
 @contextlib.contextmanager
-def atomic_write(target: Path) -> Iterator[TextIO]:
+def atomic_write(target: Path, *, follow_symlinks: bool = True) -> Iterator[TextIO]:
     """A UTF-8 text stream whose content replaces ``target`` when the block ends without an exception;
-    on an exception ``target`` is left as it was. The folder must exist."""
-    if target.exists() and not target.is_file():
+    on an exception ``target`` is left as it was. The folder must exist.
+
+    ``follow_symlinks=False`` (a file only newsarchive writes, such as the Jekyll export's manifest):
+    whatever is at ``target`` (a symbolic link, a FIFO) is itself replaced by the new regular file,
+    and nothing it names is written or followed."""
+    if follow_symlinks and target.exists() and not target.is_file():
         with target.open("w", encoding="utf-8", newline="\n") as stream:
             yield stream
         return
-    target = target.resolve()
-    mode = _mode_for(target)
+    if follow_symlinks:
+        target = target.resolve()
+        mode = _mode_for(target)
+    else:
+        target = target.parent.resolve() / target.name
+        mode = _mode_for(target) if target.is_file() and not target.is_symlink() else _new_file_mode()
     descriptor, temporary = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
     try:
         os.fchmod(descriptor, mode)
@@ -74,9 +82,13 @@ def _mode_for(target: Path) -> int:
     try:
         return target.stat().st_mode & 0o7777
     except FileNotFoundError:
-        umask = os.umask(0o022)  # reading the umask means setting it: put it back at once
-        os.umask(umask)
-        return 0o666 & ~umask
+        return _new_file_mode()
+
+
+def _new_file_mode() -> int:
+    umask = os.umask(0o022)  # reading the umask means setting it: put it back at once
+    os.umask(umask)
+    return 0o666 & ~umask
 
 
 def _fsync_folder(folder: Path) -> None:

@@ -406,6 +406,7 @@ def test_export_jekyll_share_url_is_plain_substitution(
 
 
 def test_export_jsonl_of_an_empty_archive(tmp_path: Path, db_url: str) -> None:
+    open_database(db_url).dispose()  # a crawl created it and stored nothing
     out = tmp_path / "export" / "articles.jsonl"
 
     result = invoke("export", "jsonl", "--out", str(out), "--db", db_url)
@@ -417,6 +418,7 @@ def test_export_jsonl_of_an_empty_archive(tmp_path: Path, db_url: str) -> None:
 
 
 def test_export_jekyll_of_an_empty_archive(tmp_path: Path, db_url: str) -> None:
+    open_database(db_url).dispose()  # a crawl created it and stored nothing
     site = tmp_path / "site"
 
     result = invoke("export", "jekyll", "--out", str(site), "--db", db_url)
@@ -428,10 +430,12 @@ def test_export_jekyll_of_an_empty_archive(tmp_path: Path, db_url: str) -> None:
 
 
 def test_export_without_db_uses_the_default_archive_in_data(tmp_path: Path) -> None:
+    engine = open_database("sqlite:///data/newsarchive.db")  # relative, as the default is
+    BatchWriter(engine).write([seed_article()])
+    engine.dispose()
     out = tmp_path / "all.jsonl"
 
     result = invoke("export", "jsonl", "--out", str(out))
 
     assert result.exit_code == 0, result.output
-    assert result.stdout == f"wrote 0 articles to {out}\n"
-    assert (tmp_path / "data" / "newsarchive.db").is_file()
+    assert result.stdout == f"wrote 1 articles to {out}\n"

@@ -17,7 +17,7 @@ from sqlalchemy import create_engine, inspect, update
 from sqlalchemy.engine import make_url
 
 from newsarchive.cli import main
-from newsarchive.db.engine import open_database, session_factory
+from newsarchive.db.engine import CHECK_URL, open_database, session_factory
 from newsarchive.db.models import RunRow
 from newsarchive.db.repository import store_articles
 from newsarchive.db.runs import finish_run, start_run
@@ -165,7 +165,7 @@ def test_runs_of_an_archive_without_runs(db_url: str) -> None:
 
 def test_runs_without_db_outside_the_repository_creates_nothing(tmp_path: Path) -> None:
     """Issue 14: it created ./data/newsarchive.db wherever it was run."""
-    assert one_error(invoke("runs")) == "no archive at data/newsarchive.db"
+    assert one_error(invoke("runs")) == f"no archive at data/newsarchive.db ({CHECK_URL})"
     assert list(tmp_path.iterdir()) == []
 
 
@@ -342,7 +342,7 @@ def test_a_mistyped_sqlite_path_is_no_archive_and_creates_nothing(
     """Issue 14: ``runs`` and ``show`` created the file and its folders, then reported it empty."""
     path = tmp_path / "archvie" / "newsarchive.db"
 
-    assert one_error(invoke(*command, "--db", f"sqlite:///{path}")) == f"no archive at {path}"
+    assert one_error(invoke(*command, "--db", f"sqlite:///{path}")) == f"no archive at {path} ({CHECK_URL})"
     assert list(tmp_path.iterdir()) == []
 
 
@@ -352,7 +352,10 @@ def test_an_empty_postgresql_database_is_no_archive_and_gets_no_schema(
 ) -> None:
     message = one_error(invoke(*command, "--db", postgres_url))
 
-    assert message == f"no archive at {make_url(postgres_url).render_as_string()}"
+    assert message == (
+        f"{make_url(postgres_url).render_as_string()} is not a newsarchive archive (no schema): "
+        f"{CHECK_URL}, or run `newsarchive db upgrade` to make it one"
+    )
     engine = create_engine(postgres_url)
     with engine.connect() as connection:
         assert inspect(connection).get_table_names() == []
@@ -375,7 +378,7 @@ def remount_read_only(folder: Path) -> None:
 
 KILLED_WRITER = """
 import os, sys
-from newsarchive.db.engine import open_database, session_factory
+from newsarchive.db.engine import CHECK_URL, open_database, session_factory
 from newsarchive.db.runs import start_run
 engine = open_database(sys.argv[1])
 with session_factory(engine).begin() as session:

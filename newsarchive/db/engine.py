@@ -18,6 +18,7 @@ its database unchecked (the crawl checked it) and starts a tenth of a second soo
 from __future__ import annotations
 
 import os
+import re
 import sqlite3
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -45,7 +46,14 @@ class DatabaseError(RuntimeError):
 
 
 class NoArchive(DatabaseError):
-    """A reader found nothing to read: no SQLite file, or a database without newsarchive's schema."""
+    """A reader found nothing to read: no SQLite file, no PostgreSQL database, or a database without
+    newsarchive's schema (an empty one: a mistyped name, or ``db upgrade`` not run yet)."""
+
+
+# Where a reader is pointed at nothing, the user most often mistyped the URL.
+CHECK_URL = "check --db or NEWSARCHIVE_DATABASE_URL"
+# PostgreSQL's answer to a connection naming a database the server does not have.
+_NO_SUCH_DATABASE = re.compile(r'database ".*" does not exist')
 
 
 def open_database(
@@ -77,8 +85,9 @@ def open_database(
 def open_reader(url: str, *, busy_timeout: float = DEFAULT_BUSY_TIMEOUT) -> Engine:
     """An engine that only reads the archive at ``url`` (``runs``, ``show``, ``export``).
 
-    It never creates a file, folder or schema and never changes the journal mode, so it works on
-    a read-only file, folder or mount; :class:`NoArchive` when there is no archive to read, one-line
+    It never creates a file, folder, database or schema and never changes the journal mode, so it
+    works on a read-only file, folder or mount. :class:`NoArchive` when there is no archive to read
+    (no SQLite file, no PostgreSQL database, an empty database: issue 14), one-line
     :class:`DatabaseError` as :func:`open_database` otherwise."""
     parsed = _parse(url)
     where = parsed.render_as_string()
@@ -86,7 +95,7 @@ def open_reader(url: str, *, busy_timeout: float = DEFAULT_BUSY_TIMEOUT) -> Engi
     connect_args: dict[str, Any] = {}
     if path is not None:
         if not path.is_file():
-            raise NoArchive(f"no archive at {path}")
+            raise NoArchive(f"no archive at {path} ({CHECK_URL})")
         where = str(path)
         parsed = _sqlite_reader_url(path)
     elif parsed.get_backend_name() == "postgresql":  # the server refuses any write of this engine
@@ -98,13 +107,18 @@ def open_reader(url: str, *, busy_timeout: float = DEFAULT_BUSY_TIMEOUT) -> Engi
             current = _check_revision(connection)
     except SQLAlchemyError as exc:
         engine.dispose()
+        if _NO_SUCH_DATABASE.search(first_line(exc)):
+            raise NoArchive(f"no archive at {where}: the database does not exist ({CHECK_URL})") from None
         raise DatabaseError(f"cannot use database {where}: {first_line(exc)}") from None
     except DatabaseError:
         engine.dispose()
         raise
-    if not current:  # an empty database: nothing newsarchive wrote
+    if not current:  # an empty database: nothing newsarchive wrote, so nothing to read
         engine.dispose()
-        raise NoArchive(f"no archive at {where}")
+        raise NoArchive(
+            f"{where} is not a newsarchive archive (no schema): {CHECK_URL}, "
+            "or run `newsarchive db upgrade` to make it one"
+        )
     return engine
 
 

@@ -3,7 +3,9 @@
 ``_posts/<YYYY-MM-DD>-<info_code>.md``: front matter, the cleaned body followed by the source line,
 the share link and the back links. Defaults reproduce the original site byte for byte. Each post is
 replaced atomically (newsarchive.files), and only when its text changed: an export that
-fails part way (full disk, database error) leaves every post whole, old or new.
+fails part way (full disk, database error) leaves every post whole, old or new. The posts an export
+wrote are recorded in the folder's manifest, and the next export removes those that left it
+(newsarchive.export.manifest).
 
 Every scraped value is escaped for where it lands (issue 13):
 - front matter: the title as a YAML double-quoted scalar; tags and categories in the original's plain
@@ -24,6 +26,7 @@ every row this version stores, and a safe one for rows stored before it.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import re
 from collections.abc import Iterable
@@ -32,6 +35,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
+from newsarchive.export.manifest import digest, post_path, read_manifest, remove_stale, write_manifest
 from newsarchive.files import atomic_write
 from newsarchive.ids import canonical_info_code
 from newsarchive.items import FAST_FEED
@@ -124,36 +128,63 @@ def markdown_text(text: str) -> str:
     return _ASCII_PUNCTUATION.sub(_character_reference, text)
 
 
-def write_jekyll(articles: Iterable[Any], out_dir: Path, options: JekyllOptions = JekyllOptions()) -> int:
-    """Write one post per article under ``out_dir/_posts``; returns the number of posts exported
-    (written, or already holding the same text).
+@dataclass(frozen=True)
+class JekyllExport:
+    """What :func:`write_jekyll` did: posts exported, posts of an earlier export removed, warnings."""
+
+    posts: int
+    removed: list[str]
+    warnings: list[str]
+
+
+def write_jekyll(
+    articles: Iterable[Any], out_dir: Path, options: JekyllOptions = JekyllOptions()
+) -> JekyllExport:
+    """Write one post per article under ``out_dir/_posts``, then remove the posts an earlier export
+    wrote that are no longer part of it and record this export's posts in the manifest
+    (newsarchive.export.manifest); ``posts`` counts the posts exported (written, or already holding
+    the same text).
 
     A row whose info_code is not a valid article code is skipped with a warning: its file
     name could not be trusted (valid: an East Money or a namespaced id, newsarchive.ids)."""
     posts = out_dir / "_posts"
     posts.mkdir(parents=True, exist_ok=True)
+    previous, problem = read_manifest(out_dir)
+    written: dict[str, str] = {}
     count = 0
-    for article in articles:
-        try:
-            name = post_filename(article)
-        except ValueError:
-            logger.warning("skipped article with invalid info_code %r", article.info_code)
-            continue
-        _write_post(posts / name, render_post(article, options))
-        count += 1
-    return count
-
-
-def _write_post(path: Path, text: str) -> None:
-    """Replace the post unless it already holds ``text``: a nightly export of a whole archive
-    rewrites (and fsyncs) only what changed, and needs no free space for the rest."""
     try:
-        if path.read_bytes() == text.encode("utf-8"):
-            return
+        for article in articles:
+            try:
+                name = post_filename(article)
+            except ValueError:
+                logger.warning("skipped article with invalid info_code %r", article.info_code)
+                continue
+            written[post_path(name)] = _write_post(posts / name, render_post(article, options))
+            count += 1
+    except BaseException:
+        # an export cut short removes nothing, but what it wrote is its own: recorded, so a later
+        # export can remove those posts when they leave the export
+        with contextlib.suppress(OSError):
+            write_manifest(out_dir, {**previous, **written})
+        raise
+    removal = remove_stale(out_dir, previous, written)
+    write_manifest(out_dir, {**written, **removal.failed})  # last: the posts are all in place
+    return JekyllExport(count, removal.removed, [problem, *removal.kept] if problem else removal.kept)
+
+
+def _write_post(path: Path, text: str) -> str:
+    """Replace the post unless it already holds ``text`` (its mtime then stays): a nightly export of
+    a whole archive rewrites (and fsyncs) only what changed, and needs no free space for the rest.
+    Returns the SHA-256 of the post's bytes, for the manifest."""
+    data = text.encode("utf-8")
+    try:
+        if path.read_bytes() == data:
+            return digest(data)
     except FileNotFoundError:
         pass
     with atomic_write(path) as stream:
         stream.write(text)
+    return digest(data)
 
 
 def yaml_string(value: str) -> str:

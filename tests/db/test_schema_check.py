@@ -241,7 +241,9 @@ def test_db_upgrade_of_an_unknown_revision_fails_in_one_line_untouched(db_url: s
     assert snapshot(db_url) == before
 
 
-def test_new_database_is_created_at_head_by_export_alone(db_url: str, tmp_path: Path) -> None:
+def test_new_database_is_created_at_head_by_db_upgrade_alone(db_url: str, tmp_path: Path) -> None:
+    """``db upgrade`` (like crawl, backfill, reparse, load and demo) creates a new archive; export,
+    which only reads, no longer does (issue 14, tests/test_read_only_commands.py)."""
     if is_sqlite(db_url):  # a file in a folder that does not exist yet
         db_url = f"sqlite:///{tmp_path / 'new' / 'folder' / 'archive.db'}"
         assert not sqlite_path(db_url).parent.exists()
@@ -251,11 +253,10 @@ def test_new_database_is_created_at_head_by_export_alone(db_url: str, tmp_path: 
             assert inspect(connection).get_table_names() == []
         engine.dispose()
 
-    out = tmp_path / "articles.jsonl"
-    result = run_cli("export", "jsonl", "--db", db_url, "--out", str(out), cwd=tmp_path)
+    result = run_cli("db", "upgrade", "--db", db_url, cwd=tmp_path)
     assert result.returncode == 0, result.stderr
     assert result.stderr == ""
-    assert out.read_text(encoding="utf-8") == ""
+    assert result.stdout == f"database at revision {head_revision()}\n"
     assert current_revision(db_url) == head_revision()
     engine = create_engine(db_url)
     with engine.connect() as connection:

@@ -157,7 +157,7 @@ def test_a_jekyll_export_on_a_full_disk_never_leaves_a_partial_post(
         assert len(posts) > len(previous)  # it got some way before the disk was full
         for name, text in posts.items():  # each post is the previous one or the new one, whole
             assert text in (previous.get(name), expected.get(name)), name
-        assert not [path for path in site.rglob("*") if path.name.startswith(".")]
+        assert not [path for path in site.rglob("*") if path.name.endswith(".tmp")]
 
 
 def test_an_unchanged_jekyll_export_needs_no_free_space(small_archive: Path, tmp_path: Path) -> None:
@@ -186,4 +186,4 @@ def test_a_jekyll_export_of_a_damaged_database_is_one_line(
     expected = expected_posts(archive)
     posts = post_files(site)
     assert all(text == expected[name] for name, text in posts.items())
-    assert not [path for path in site.rglob("*") if path.name.startswith(".")]
+    assert not [path for path in site.rglob("*") if path.name.endswith(".tmp")]

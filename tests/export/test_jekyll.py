@@ -134,9 +134,9 @@ def test_file_names_cannot_leave_the_posts_folder(tmp_path: Path) -> None:
     good = seed_article()
     evil = replace(good, info_code="../../../etc/evil")
     also_evil = replace(good, info_code="NW202204292366280343/../../x")
-    assert write_jekyll([evil, good, also_evil], tmp_path / "site") == 1
+    assert write_jekyll([evil, good, also_evil], tmp_path / "site").posts == 1
     written = sorted(str(path.relative_to(tmp_path)) for path in tmp_path.rglob("*") if path.is_file())
-    assert written == ["site/_posts/2022-04-29-NW202204292366280343.md"]
+    assert written == ["site/.newsarchive-export.json", "site/_posts/2022-04-29-NW202204292366280343.md"]
 
 
 # --- Markdown, kramdown and Liquid in the text around the body (issue 13, points 1 and 2) --------
