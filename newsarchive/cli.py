@@ -313,7 +313,7 @@ def load(files: tuple[Path, ...], db: str | None) -> None:
                 fail(str(error))
             result = loaded.result
             click.echo(
-                f"{path}: {loaded.items} items: {result.new} new, "
+                f"{path}: {counted(loaded.items, 'item')}: {result.new} new, "
                 f"{result.unchanged + result.stale} already stored, {result.revised} revised, "
                 f"{result.moved} moved to the 7x24 feed"
             )
@@ -327,8 +327,9 @@ def load(files: tuple[Path, ...], db: str | None) -> None:
     sys.exit(status)
 
 
-def _lines(count: int) -> str:
-    return f"{count} line" if count == 1 else f"{count} lines"
+def counted(count: int, noun: str) -> str:
+    """``1 article``, ``2 articles``: every count the commands print."""
+    return f"{count} {noun}" if count == 1 else f"{count} {noun}s"
 
 
 def _report_bad_lines(loaded: LoadedFile) -> None:
@@ -337,8 +338,9 @@ def _report_bad_lines(loaded: LoadedFile) -> None:
         return
     if not loaded.items:
         first = loaded.bad_lines[0]
+        how_many = counted(loaded.bad_count, "line")
         click.echo(
-            f"newsarchive: error: {loaded.path}: no line could be loaded ({_lines(loaded.bad_count)} bad; "
+            f"newsarchive: error: {loaded.path}: no line could be loaded ({how_many} bad; "
             f"line {first.line}: {first.reason})",
             err=True,
         )
@@ -346,7 +348,7 @@ def _report_bad_lines(loaded: LoadedFile) -> None:
     for bad in loaded.bad_lines:
         click.echo(f"newsarchive: error: {loaded.path}:{bad.line}: {bad.reason}", err=True)
     if loaded.bad_count > len(loaded.bad_lines):
-        more = _lines(loaded.bad_count - len(loaded.bad_lines))
+        more = counted(loaded.bad_count - len(loaded.bad_lines), "line")
         click.echo(f"newsarchive: error: {loaded.path}: … and {more} more, bad too", err=True)
 
 
@@ -389,9 +391,10 @@ def export_jekyll(out: Path, db: str | None, site_url: str, share_url: str, excl
     options = JekyllOptions(site_url, share_url)
     posts = out / "_posts"
     done = _export(db, exclude_duplicates, lambda rows: write_jekyll(rows, out, options), posts)
-    click.echo(f"wrote {done.posts} posts to {posts}")
+    click.echo(f"wrote {counted(done.posts, 'post')} to {posts}")
     if done.removed:
-        click.echo(f"removed {len(done.removed)} posts of an earlier export that are no longer part of it")
+        removed = counted(len(done.removed), "post")
+        click.echo(f"removed {removed} written by an earlier export and no longer part of it")
     for warning in done.warnings:
         click.echo(f"newsarchive: warning: {warning}", err=True)
 
@@ -409,12 +412,12 @@ def export_jsonl(out: Path, db: str | None, exclude_duplicates: bool) -> None:
     # plain rows of the record's columns: several times faster than ORM objects (newsarchive.export.rows)
     if str(out) == STDOUT:
         count = _export(db, exclude_duplicates, _write_stdout, out, iter_export_records)
-        click.echo(f"wrote {count} articles to standard output", err=True)
+        click.echo(f"wrote {counted(count, 'article')} to standard output", err=True)
         return
     count = _export(
         db, exclude_duplicates, lambda records: write_records(records, out), out, iter_export_records
     )
-    click.echo(f"wrote {count} articles to {out}")
+    click.echo(f"wrote {counted(count, 'article')} to {out}")
 
 
 def _write_stdout(records: Iterable[dict[str, Any]]) -> int:

@@ -27,7 +27,7 @@ DEMO_JOBS = (
 
 
 def run_demo(db: str | None, out: Path) -> int:
-    from newsarchive.cli import fail, report
+    from newsarchive.cli import counted, fail, report
 
     posts = out / "_posts"
     try:  # before a minute of crawling, not after it
@@ -66,7 +66,7 @@ def run_demo(db: str | None, out: Path) -> int:
         fail(str(error))
     except OSError as error:
         fail(f"cannot write posts to {posts}: {error.strerror or error}")
-    click.echo(f"database {url} holds {total} articles")
+    click.echo(f"database {url} holds {counted(total, 'article')}")
     click.echo(f"exported {written} Jekyll posts to {posts}")
     click.echo("run the demo again: every article is already stored, so no article page is fetched")
     return status

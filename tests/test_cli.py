@@ -438,4 +438,4 @@ def test_export_without_db_uses_the_default_archive_in_data(tmp_path: Path) -> N
     result = invoke("export", "jsonl", "--out", str(out))
 
     assert result.exit_code == 0, result.output
-    assert result.stdout == f"wrote 1 articles to {out}\n"
+    assert result.stdout == f"wrote 1 article to {out}\n"

@@ -96,7 +96,7 @@ def test_excluding_duplicates_removes_the_copies_the_full_export_wrote(archive: 
     assert posts(site) == (full - COPY_POSTS) | {own_post.name}
     assert stdout == (
         f"wrote {SYNTHETIC + 1} posts to {site / '_posts'}\n"
-        "removed 3 posts of an earlier export that are no longer part of it\n"
+        "removed 3 posts written by an earlier export and no longer part of it\n"
     )
     assert stderr == ""
     assert own_page.read_text(encoding="utf-8") == "about\n"
