@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import random
+import re
 import shutil
 import subprocess
 import sys
@@ -38,6 +39,7 @@ from tests.support import (
 SINCE, UNTIL = "2021-12-08 10:30", "2021-12-08 15:30"
 ARGS = ("-a", "columns=344,345", "-a", "page_size=5")
 SEED = 20261125
+PROGRESS = re.compile(r"\((\d+)% of the window listed, (\d+) of (\d+) article pages fetched\): (\d+)% done")
 
 
 def slow_site() -> ArticleHookSite:
@@ -108,6 +110,15 @@ def test_backfill_shows_progress_with_an_estimate(sqlite_url: str, tmp_path: Pat
     progress = [line for line in result.stderr.splitlines() if "backfill reached" in line]
     assert progress, result.stderr
     assert all(line.startswith("[eastmoney] ") and "% of the window" in line for line in progress)
+    # the estimate follows the article pages too: never 100 % while some are still to fetch (it
+    # said "100 % of the window, about 1 min left" while the pages were fetched; issue 14)
+    seen = [tuple(map(int, PROGRESS.search(line).groups())) for line in progress]  # type: ignore[union-attr]
+    assert seen == sorted(seen, key=lambda line: line[1]), progress  # pages fetched only go up
+    for listed, fetched, requested, done in seen:
+        assert fetched <= requested and done <= listed, progress
+        if done == 100:
+            assert (listed, fetched) == (100, requested), progress
+    assert any(done < 100 and fetched < requested for _, fetched, requested, done in seen), progress
 
 
 @pytest.mark.parametrize(
