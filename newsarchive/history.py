@@ -54,6 +54,7 @@ def run_counts(summary: RunSummary) -> dict[str, Any]:
         "warc_errors": summary.warc_errors,
         "db_retries": summary.db_retries,
         "near_duplicates": summary.near_duplicates,
+        "nothing_matched": summary.unmatched,  # the arguments that matched nothing (newsarchive.matching)
         # what newsarchive.monitor compares between runs of a job
         "listing_pages": summary.listing_pages,
         "listing_rows": summary.listing_rows,

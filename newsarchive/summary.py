@@ -8,8 +8,12 @@ from typing import Any
 
 from newsarchive import exitcodes
 from newsarchive.failures import retry_reason
+from newsarchive.matching import unmatched
 
 DROPPED_PREFIX = "newsarchive/dropped/"
+# stored/<outcome>: versions the database wrote (a reparse of two files holding one article writes
+# it twice); articles/<outcome>: distinct articles of the run by best outcome (newsarchive.tally)
+ARTICLES_PREFIX = "newsarchive/articles/"
 SKIPPED_PREFIX = "newsarchive/skipped/"
 LISTING_ERROR_PREFIX = "newsarchive/listing_error/"
 RESPONSE_STATUS_PREFIX = "downloader/response_status_count/"
@@ -37,8 +41,16 @@ JOB_LOCK_LOST = "job_lock_lost"
 JOB_LOCK_RETAKEN = "newsarchive/job_lock/retaken"
 # finish reasons newsarchive sets itself, in words for the one-line error
 EARLY_END_REASONS = {JOB_LOCK_LOST: "another run of the job took its lock after this run's lock was broken"}
+# nothing matched (newsarchive.matching): per <argument>=<value>, the listed rows it matched, a
+# listing's first page answering 404; per filter argument, the rows checked against it; the value of
+# each checked argument given with -a (a string: absent when the spider's default was used)
+MATCHED_PREFIX = "newsarchive/matched/"
+NOT_FOUND_PREFIX = "newsarchive/not_found/"
+CHECKED_PREFIX = "newsarchive/checked/"
+ARGUMENT_PREFIX = "newsarchive/argument/"
 OK = "ok"
 FAILED = "failed"
+NOTHING_MATCHED = "nothing_matched"  # the run status of exit code 6
 
 
 @dataclass
@@ -47,7 +59,7 @@ class RunSummary:
     articles_fetched: int = 0
     kept: int = 0
     new: int = 0
-    already_stored: int = 0  # skipped at the listing, or fetched again and unchanged
+    already_stored: int = 0  # articles skipped at the listing, or fetched again and unchanged (or older)
     revised: int = 0
     refetched: int = 0
     db_retries: int = 0
@@ -79,6 +91,10 @@ class RunSummary:
     quirks: dict[str, int] = field(default_factory=dict)  # kind -> responses used despite it
     listing_stopped: dict[str, int] = field(default_factory=dict)  # why listings stopped paging
     refused: dict[str, int] = field(default_factory=dict)  # <kind>_<why> -> requests not sent/followed
+    matched: dict[str, int] = field(default_factory=dict)  # <argument>=<value> -> listed rows it matched
+    not_found: dict[str, int] = field(default_factory=dict)  # <argument>=<value> -> first page 404
+    checked: dict[str, int] = field(default_factory=dict)  # filter argument -> rows checked against it
+    arguments: dict[str, str] = field(default_factory=dict)  # checked arguments as given with -a
 
     @classmethod
     def from_stats(cls, stats: dict[str, Any]) -> RunSummary:
@@ -93,11 +109,12 @@ class RunSummary:
             responses=int(stats.get("response_received_count", 0)),
             articles_fetched=int(stats.get("newsarchive/article_pages", 0)),
             kept=int(stats.get("item_scraped_count", 0)),
+            # articles, not copies (newsarchive.tally): a code is inserted once, so stored/new is
+            # one per article; the articles/* counts take each article once, by its best outcome
             new=int(stats.get("newsarchive/stored/new", 0)),
-            already_stored=int(stats.get("newsarchive/stored/unchanged", 0))
-            + int(stats.get("newsarchive/stored/stale_version", 0))
+            already_stored=int(stats.get(f"{ARTICLES_PREFIX}unchanged", 0))
             + int(stats.get("newsarchive/skipped/already_stored", 0)),
-            revised=int(stats.get("newsarchive/stored/revised", 0)),
+            revised=int(stats.get(f"{ARTICLES_PREFIX}revised", 0)),
             refetched=int(stats.get("newsarchive/refetched", 0)),
             db_retries=int(stats.get("newsarchive/db_retries", 0)),
             near_duplicates=int(stats.get("newsarchive/near_duplicates_linked", 0)),
@@ -128,7 +145,20 @@ class RunSummary:
             quirks=prefixed(QUIRK_PREFIX),
             listing_stopped=prefixed(LISTING_STOPPED_PREFIX),
             refused=prefixed(REFUSED_PREFIX),
+            matched=prefixed(MATCHED_PREFIX),
+            not_found=prefixed(NOT_FOUND_PREFIX),
+            checked=prefixed(CHECKED_PREFIX),
+            arguments={
+                key[len(ARGUMENT_PREFIX) :]: str(value)
+                for key, value in sorted(stats.items())
+                if key.startswith(ARGUMENT_PREFIX)
+            },
         )
+
+    @property
+    def unmatched(self) -> list[str]:
+        """One warning line per spider argument that matched nothing (newsarchive.matching)."""
+        return unmatched(self.matched, self.not_found, self.checked, self.arguments)
 
     @property
     def blocks(self) -> int:
@@ -190,13 +220,18 @@ class RunSummary:
         """The ``newsarchive`` exit code of this run (see newsarchive.exitcodes)."""
         if self.problems(spider, failure):
             return exitcodes.BLOCKED if self.mostly_blocked else exitcodes.FAILED
+        if self.unmatched:  # a mistyped filter or column: a failure for schedulers, not "nothing new"
+            return exitcodes.NOTHING_MATCHED
         if spider != "reparse" and not (self.new or self.revised):
             return exitcodes.NOTHING_NEW
         return exitcodes.OK
 
     def status(self, spider: str, failure: str | None = None) -> str:
-        """``ok`` when the run had no :meth:`problems`, else ``failed``."""
-        return FAILED if self.problems(spider, failure) else OK
+        """``failed`` when the run had :meth:`problems`, else ``nothing_matched`` when an argument
+        matched nothing (:attr:`unmatched`), else ``ok``."""
+        if self.problems(spider, failure):
+            return FAILED
+        return NOTHING_MATCHED if self.unmatched else OK
 
     def progress_line(self) -> str:
         return (

@@ -1,4 +1,5 @@
-"""The date window of a backfill (``--since`` / ``--until``), and where a listing row falls in it.
+"""The date window of a backfill (``--since`` / ``--until``), where a listing row falls in it, and how
+far a backfill has got (its progress line).
 
 Dates are Asia/Shanghai: ``--since 2022-01-01`` starts at midnight there; ``--until 2022-01-31``
 includes that whole day. A row whose listing shows no usable time is "unknown": it is followed, and
@@ -7,11 +8,13 @@ its article page decides.
 
 from __future__ import annotations
 
+import math
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, time, timedelta
 from enum import Enum
 
-from newsarchive.text.dates import SHANGHAI, DateError, parse_published
+from newsarchive.text.dates import SHANGHAI, DateError, parse_published, shown_time
 
 
 class Place(Enum):
@@ -55,6 +58,100 @@ class DateWindow:
         if span <= 0:
             return 1.0
         return max(0.0, min(1.0, (top - oldest).total_seconds() / span))
+
+
+# The most a backfill with work left may claim: the listing reached --since long before the article
+# pages it asked for were fetched, and the line said "100 % of the window, about 1 min left" for 50 s.
+ALMOST_DONE = 0.99
+
+
+@dataclass(frozen=True)
+class BackfillProgress:
+    """What a backfill has done so far, for its progress line.
+
+    ``listed``: per listing, the share of the window it has paged through (1 once it stopped
+    paging); ``listing_pages`` read; article pages ``requested`` and ``answered`` (fetched, or
+    failed: done either way); ``elapsed`` seconds since the backfill started.
+
+    The work is its requests: those made, plus those still to come, estimated by assuming the
+    rest of the window lists as many rows per share as the part already listed. So the share done
+    moves with both the listings and the article pages, and is never 1 while work remains."""
+
+    listed: tuple[float, ...]
+    listing_pages: int
+    requested: int
+    answered: int
+    elapsed: float
+
+    @property
+    def listed_share(self) -> float:
+        return sum(self.listed) / len(self.listed) if self.listed else 0.0
+
+    @property
+    def finished(self) -> bool:
+        return bool(self.listed) and min(self.listed) >= 1.0 and self.answered >= self.requested
+
+    @property
+    def share(self) -> float:
+        """The share of the whole backfill done, 0 to 1 (1 only when finished)."""
+        if self.finished:
+            return 1.0
+        listed = self.listed_share
+        if listed <= 0:
+            return 0.0
+        expected = (self.listing_pages + self.requested) / listed
+        done = self.listing_pages + min(self.answered, self.requested)
+        return min(done / expected, ALMOST_DONE) if expected else 0.0
+
+    def seconds_left(self) -> float | None:
+        """The time left at the pace so far; None before any work is done, or when finished."""
+        share = self.share
+        if share <= 0 or share >= 1:
+            return None
+        return self.elapsed * (1 - share) / share
+
+    def note(self, reached: datetime) -> str:
+        """The progress line's backfill part; percentages are rounded down (never 100 % early)."""
+        note = (
+            f"backfill reached {shown_time(reached)} ({_percent(self.listed_share)} of the window "
+            f"listed, {self.answered} of {self.requested} article pages fetched): "
+            f"{_percent(self.share)} done"
+        )
+        left = self.seconds_left()
+        return note + (f", {_time_left(left)}" if left is not None else "")
+
+
+def listing_shares(
+    window: DateWindow,
+    listings: Iterable[str],
+    oldest: Mapping[str, datetime],
+    ended: set[str],
+    now: datetime,
+) -> tuple[float, ...]:
+    """Per listing, the share of ``window`` paged through: 1 once it ended, else how far back its
+    oldest row seen reaches (at most :data:`ALMOST_DONE`: its last page may still be coming), 0
+    before its first page."""
+    return tuple(
+        1.0
+        if listing in ended
+        else min(window.covered(oldest[listing], now), ALMOST_DONE)
+        if listing in oldest
+        else 0.0
+        for listing in listings
+    )
+
+
+def _percent(share: float) -> str:
+    return f"{math.floor(share * 100)}%"
+
+
+def _time_left(seconds: float) -> str:
+    if seconds < 45:
+        return "under a minute left"
+    minutes = round(seconds / 60)
+    return (
+        f"about {minutes // 60} h {minutes % 60} min left" if minutes >= 60 else f"about {minutes} min left"
+    )
 
 
 def listed_time(raw: str | None, *, now: datetime) -> datetime | None:

@@ -38,6 +38,7 @@ from newsarchive.db.writer_process import WriterProcess, WriterSettings
 from newsarchive.deadletter import DeadLetterError, DeadLetterFile
 from newsarchive.items import Article, FeedClaim
 from newsarchive.summary import DEADLETTER_FILE
+from newsarchive.tally import ArticleTally
 
 logger = logging.getLogger(__name__)
 
@@ -75,6 +76,7 @@ class StorePipeline:
         self._due_write: asyncio.Task[None] | None = None
         self.unavailable: str | None = None  # set once the retries are exhausted
         self._lock = asyncio.Lock()  # one batch in flight at a time
+        self.tally = ArticleTally()  # each article once per run, by its best outcome
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> StorePipeline:
@@ -157,6 +159,7 @@ class StorePipeline:
                 self._dead_letter(items, f"store failed: {type(error).__name__}: {error}")
             else:
                 self._count(result)
+                self._tally(articles, result)
 
     def _count(self, result: BatchResult) -> None:
         for key, amount in (
@@ -172,6 +175,14 @@ class StorePipeline:
             self._inc(key, amount)
         for item, reason in result.rejected:
             self._dead_letter([item], f"rejected by the database: {reason}")
+
+    def _tally(self, articles: list[Article], result: BatchResult) -> None:
+        """Count each article once per run (newsarchive.tally): ``articles/<outcome>``."""
+        # the rejected items come back from the writer process as copies: matched by code
+        rejected = {item.info_code for item, _ in result.rejected if isinstance(item, Article)}
+        stored = [article.info_code for article in articles if article.info_code not in rejected]
+        for outcome, change in self.tally.add(stored, result.new_codes, result.revised_codes).items():
+            self._inc(f"articles/{outcome}", change)
 
     def _give_up(self, error: StoreUnavailable, items: list[Article | FeedClaim]) -> None:
         self.unavailable = f"database unavailable: {error}"

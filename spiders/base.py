@@ -48,10 +48,9 @@ from newsarchive.middlewares import ORIGINAL_URL_KEY
 from newsarchive.pages.eastmoney import parse_article
 from newsarchive.pages.model import ArticlePage, ListingEntry, ListingPage, PageError
 from newsarchive.pages.routes import ListingParser
-from newsarchive.summary import OK, PARSER_ERROR, ROBOTS_TXT_SKIP
-from newsarchive.text.dates import shown_time
+from newsarchive.summary import ARGUMENT_PREFIX, OK, PARSER_ERROR, ROBOTS_TXT_SKIP
 from newsarchive.text.encoding import decode_noting_charset
-from newsarchive.window import DateWindow, Place, listed_time
+from newsarchive.window import BackfillProgress, DateWindow, Place, listed_time, listing_shares
 
 MAX_PAGE_SIZE = 200  # the list APIs cap page_size at 200
 PAGE_SIZE = SpiderArgument(
@@ -80,6 +79,10 @@ class ArchiveSpider(Spider):
     full_pass: bool  # the job's last run did not finish ok: page every listing to the limit
     window: DateWindow | None  # a backfill's -a since / until
     oldest_seen: datetime | None  # the oldest listing time seen (backfill progress)
+    oldest_listed: dict[str, datetime]  # per listing, the oldest listing time seen (backfill progress)
+    listings_ended: set[str]  # listings that stopped paging, for whatever reason (backfill progress)
+    articles_requested: int  # article pages asked for (backfill progress)
+    articles_answered: int  # of those, fetched or failed (backfill progress)
     past_since: set[str]  # listings whose last page was entirely older than since
     started: float  # time.monotonic() at creation, for the backfill estimate
     page_size: int
@@ -98,6 +101,10 @@ class ArchiveSpider(Spider):
         """Raise :class:`ArgumentError` for an unknown or malformed argument (before any run)."""
         check_arguments(cls.name, cls.accepted_arguments(), given)
 
+    # The argument naming this spider's listings: each must list something (newsarchive.matching).
+    # Listing requests carry the listing's name as ``column`` and its page number as ``page``.
+    listing_argument: ClassVar[str] = "columns"
+
     @classmethod
     def from_crawler(cls, crawler: Crawler, *args: Any, **kwargs: Any) -> ArchiveSpider:
         kwargs.pop(SCRAPYD_JOB, None)  # Scrapyd's job id: not part of the job (lock key, run history)
@@ -111,6 +118,9 @@ class ArchiveSpider(Spider):
         spider.window = date_window(kwargs)
         spider.started = time.monotonic()
         spider.oldest_seen = None
+        spider.oldest_listed = {}
+        spider.listings_ended = set()
+        spider.articles_requested = spider.articles_answered = 0
         spider.past_since = set()
         default_pages = (
             BACKFILL_MAX_PAGES if spider.window else crawler.settings.getint("NEWSARCHIVE_MAX_PAGES")
@@ -185,24 +195,58 @@ class ArchiveSpider(Spider):
         self.count(f"listing_error/{error.reason}")
         self.logger.warning("unusable listing response: %s", error)
 
-    def read_listing(self, response: Response, parse: ListingParser) -> ListingPage | None:
+    def read_listing(
+        self, response: Response, parse: ListingParser, listing_name: str | None = None
+    ) -> ListingPage | None:
         """The listing page in ``response`` read by ``parse`` (and counted), or None when it cannot
         be read: a PageError is the response's fault; any other exception is a parser bug on input
         nobody foresaw, counted as ``listing_error/parser_error`` with one log line, so it costs this
-        page only and never a traceback (issue 13)."""
+        page only and never a traceback (issue 13). The rows read are counted as matched by
+        ``listing_name`` (the value of :attr:`listing_argument` this page belongs to)."""
         try:
             listing = parse(self.page_text(response), response.url)
         except PageError as error:
             self.listing_failed(error)
+            self.listing_ended(listing_name)
             return None
         except Exception as error:
             self.listing_failed(PageError(PARSER_ERROR, f"{response.url}: {_one_line(error)}"))
+            self.listing_ended(listing_name)
             return None
         self.listing_read(listing)
+        if listing_name is not None:
+            self.matched(self.listing_argument, listing_name, len(listing.entries) + listing.rejected)
         return listing
+
+    def matched(self, argument: str, value: str, rows: int) -> None:
+        """Count ``rows`` listed rows as matched by ``value`` of spider argument ``argument`` (0 too:
+        a value still at 0 when the run ends matched nothing; newsarchive.matching)."""
+        self.count(f"matched/{argument}={value}", rows)
+        self.note_argument(argument)
+
+    def note_argument(self, argument: str) -> None:
+        """Keep spider argument ``argument`` as given with -a, for the nothing-matched warning
+        (absent: the spider's default was used)."""
+        if argument in self.job_arguments:
+            assert self.crawler.stats is not None
+            self.crawler.stats.set_value(f"{ARGUMENT_PREFIX}{argument}", self.job_arguments[argument])
+
+    def listing_names(self) -> list[str]:
+        """The listings this run pages: the values of :attr:`listing_argument` (its ``columns``)."""
+        return list(getattr(self, "columns", []))
+
+    def listing_ended(self, listing: str | None) -> None:
+        """``listing`` pages no further in this run (backfill progress)."""
+        if listing is not None:
+            self.listings_ended.add(listing)
 
     def request_failed(self, failure: Failure) -> None:
         """Errback: one counted line per failed download instead of a logged traceback."""
+        request = getattr(failure, "request", None)
+        if request is not None and "entry" in request.cb_kwargs:  # an article page: done, if failed
+            self.articles_answered += 1
+        elif request is not None and "column" in request.cb_kwargs:  # a listing page: its listing ends
+            self.listing_ended(request.cb_kwargs["column"])
         if isinstance(failure.value, Blocked):
             return  # counted by newsarchive.blocks (newsarchive/blocked/<kind>, gave_up/<site>)
         if isinstance(failure.value, LockLost):
@@ -212,8 +256,12 @@ class ArchiveSpider(Spider):
         if type(failure.value) is IgnoreRequest and "robots.txt" in str(failure.value):
             self.count(f"skipped/{ROBOTS_TXT_SKIP}")  # Scrapy's RobotsTxtMiddleware: Disallow
             return
+        if request is not None and _first_listing_page_missing(request, failure.value):
+            # no such column (or 栏目): a configuration that matches nothing, not a download error
+            self.count(f"not_found/{self.listing_argument}={request.cb_kwargs['column']}")
+            self.note_argument(self.listing_argument)
+            return
         self.count(f"download_error/{failure_reason(failure.value)}")
-        request = getattr(failure, "request", None)
         url = request.meta.get(ORIGINAL_URL_KEY, request.url) if request is not None else "?"
         self.logger.warning("download failed: %s: %s", url, failure.getErrorMessage())
 
@@ -266,6 +314,7 @@ class ArchiveSpider(Spider):
                     continue
                 self.count("refetched")
             requested += 1
+            self.articles_requested += 1
             yield Request(
                 entry.url,
                 callback=self.parse_article_page,
@@ -290,27 +339,40 @@ class ArchiveSpider(Spider):
         oldest = min((when for when in times if when is not None), default=None)
         if oldest is not None and (self.oldest_seen is None or oldest < self.oldest_seen):
             self.oldest_seen = oldest
+        if oldest is not None and (listing not in self.oldest_listed or oldest < self.oldest_listed[listing]):
+            self.oldest_listed[listing] = oldest
         return places
 
     def progress_note(self) -> str | None:
-        """Backfill progress for the progress line: how far back it got, and a time estimate."""
+        """Backfill progress for the progress line: how far back it got, how many article pages
+        are fetched, and a time estimate (newsarchive.window.BackfillProgress)."""
         if self.window is None or self.oldest_seen is None:
             return None
-        now = datetime.now(UTC)
-        covered = self.window.covered(self.oldest_seen, now)
-        note = f"backfill reached {shown_time(self.oldest_seen)} ({covered:.0%} of the window)"
-        elapsed = time.monotonic() - self.started
-        if 0 < covered < 1:
-            note += f", about {_duration(elapsed * (1 - covered) / covered)} left"
-        return note
+        assert self.crawler.stats is not None
+        progress = BackfillProgress(
+            listed=listing_shares(
+                self.window, self.listing_names(), self.oldest_listed, self.listings_ended, datetime.now(UTC)
+            ),
+            listing_pages=int(self.crawler.stats.get_value("newsarchive/listing_pages", 0)),
+            requested=self.articles_requested,
+            answered=self.articles_answered,
+            elapsed=time.monotonic() - self.started,
+        )
+        return progress.note(self.oldest_seen)
 
-    def more_pages(self, listing: str, page: int, *, has_entries: bool) -> bool:
-        """Whether to request the next page of ``listing`` (if the site has one) after :meth:`follow`
-        handled ``page``.
+    def more_pages(self, listing: str, page: int, *, has_entries: bool, has_next: bool = True) -> bool:
+        """Whether to request the next page of ``listing`` after :meth:`follow` handled ``page``
+        (``has_next``: the site has one).
 
         Incremental by default: a listing stops once ``NEWSARCHIVE_STOP_AFTER_KNOWN_PAGES`` pages
         in a row held nothing new, so a five-minute job costs a few listing requests."""
-        if not has_entries or page >= self.max_pages:
+        more = self._more_pages(listing, page, has_entries=has_entries, has_next=has_next)
+        if not more:
+            self.listing_ended(listing)
+        return more
+
+    def _more_pages(self, listing: str, page: int, *, has_entries: bool, has_next: bool) -> bool:
+        if not has_entries or not has_next or page >= self.max_pages:
             return False
         if listing in self.past_since:
             self.count("listing_stopped/before_since")
@@ -328,6 +390,7 @@ class ArchiveSpider(Spider):
         self, response: Response, entry: ListingEntry, check_date: bool = False
     ) -> Iterator[Article]:
         self.count("article_pages")
+        self.articles_answered += 1
         try:
             page = self.parse_page(self.page_text(response), entry.url)
         except Exception as error:  # a parser bug on one odd page: dropped (fetched again next run)
@@ -372,11 +435,18 @@ class ArchiveSpider(Spider):
         )
 
 
+def _first_listing_page_missing(request: Request, error: BaseException | None) -> bool:
+    """Whether ``error`` is a 404 answering the first page of a listing (its ``column``)."""
+    response = getattr(error, "response", None)
+    arguments = request.cb_kwargs
+    return (
+        response is not None
+        and response.status == 404
+        and "column" in arguments
+        and arguments.get("page") == 1
+    )
+
+
 def _one_line(error: BaseException) -> str:
     lines = str(error).strip().splitlines()
     return f"{type(error).__name__}: {lines[0][:300]}" if lines else type(error).__name__
-
-
-def _duration(seconds: float) -> str:
-    minutes = round(seconds / 60)
-    return f"{minutes // 60} h {minutes % 60} min" if minutes >= 60 else f"{max(minutes, 1)} min"

@@ -44,12 +44,15 @@ class DeclaredSiteSpider(ArchiveSpider):
         return self.listing(url, self.parse_listing, errback=missing, column=column, page=page)
 
     def parse_listing(self, response: Response, column: str, page: int) -> Iterator[Request | FeedClaim]:
-        listing = self.read_listing(response, lambda html, url: listing_page(self.site, html, url, column))
+        listing = self.read_listing(
+            response, lambda html, url: listing_page(self.site, html, url, column), column
+        )
         if listing is None:
             return
         yield from self.follow(listing.entries, column)
         following = declared.next_page_url(self.site, column, page + 1) or listing.next_cursor
-        if following and self.more_pages(column, page, has_entries=bool(listing.entries)):
+        more = self.more_pages(column, page, has_entries=bool(listing.entries), has_next=bool(following))
+        if more and following:
             yield self.listing_page(following, column, page + 1)
 
     def listing_missing(self, failure: Failure) -> None:
@@ -57,6 +60,8 @@ class DeclaredSiteSpider(ArchiveSpider):
         response = getattr(failure.value, "response", None)
         if response is not None and response.status == 404:
             self.count("listing_end")
+            request = getattr(failure, "request", None)
+            self.listing_ended(request.cb_kwargs.get("column") if request is not None else None)
             return
         self.request_failed(failure)
 

@@ -54,7 +54,8 @@ class EastMoneySpider(ArchiveSpider):
         super().__init__(**kwargs)
         self.columns = split_list(columns, "columns") or list(DEFAULT_COLUMNS)
         # Canonical names on both sides, so -a media=证券日报 keeps rows listed as 证券日报网.
-        self.media = {canonical_media(name) for name in split_list(media, "media")}
+        self.media_names = {name: canonical_media(name) for name in split_list(media, "media")}
+        self.media = set(self.media_names.values())
 
     async def start(self) -> AsyncIterator[Request]:
         for column in self.columns:
@@ -74,18 +75,26 @@ class EastMoneySpider(ArchiveSpider):
         return self.listing(COLUMN_LIST_URL, self.parse_listing, query=query, column=column, page=page)
 
     def parse_listing(self, response: Response, column: str, page: int) -> Iterator[Request | FeedClaim]:
-        listing = self.read_listing(response, parse_column_list)
+        listing = self.read_listing(response, parse_column_list, column)
         if listing is None:
             return
         kept = []
+        checked: list[str] = []  # the canonical media of the rows the media filter was checked on
         for entry in listing.entries:
             if entry.kind == CFH_KIND:
                 self.count("skipped/caifuhao")
-            elif self.media and canonical_media(entry.media or "") not in self.media:
-                self.count("skipped/other_media")
-            else:
-                kept.append(entry)
+                continue
+            if self.media:
+                checked.append(canonical_media(entry.media or ""))
+                if checked[-1] not in self.media:
+                    self.count("skipped/other_media")
+                    continue
+            kept.append(entry)
+        if self.media:  # each name given must match some listed row (newsarchive.matching)
+            self.count("checked/media", len(checked))
+            for name, canonical in self.media_names.items():
+                self.matched("media", name, checked.count(canonical))
         yield from self.follow(kept, column)
         more = listing.total is None or page * self.page_size < listing.total
-        if more and self.more_pages(column, page, has_entries=bool(listing.entries)):
+        if self.more_pages(column, page, has_entries=bool(listing.entries), has_next=more):
             yield self.listing_request(column, page + 1)

@@ -32,11 +32,15 @@ class EastMoneyFastSpider(ArchiveSpider):
         PAGES,
         PAGE_SIZE,
     )
+    listing_argument = "column"
     custom_settings = {"DEFAULT_REQUEST_HEADERS": {"Referer": "https://kuaixun.eastmoney.com/"}}
 
     def __init__(self, column: str | None = None, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.fast_column = column or DEFAULT_FAST_COLUMN
+
+    def listing_names(self) -> list[str]:
+        return [self.fast_column]
 
     async def start(self) -> AsyncIterator[Request]:
         yield self.listing_request("", 1)
@@ -50,12 +54,16 @@ class EastMoneyFastSpider(ArchiveSpider):
             "sortEnd": cursor,
             "pageSize": str(self.page_size),
         }
-        return self.listing(FAST_LIST_URL, self.parse_listing, query=query, page=page)
+        return self.listing(
+            FAST_LIST_URL, self.parse_listing, query=query, column=self.fast_column, page=page
+        )
 
-    def parse_listing(self, response: Response, page: int) -> Iterator[Request | FeedClaim]:
-        listing = self.read_listing(response, parse_fast_list)
+    def parse_listing(self, response: Response, column: str, page: int) -> Iterator[Request | FeedClaim]:
+        listing = self.read_listing(response, parse_fast_list, column)
         if listing is None:
             return
-        yield from self.follow(listing.entries)
-        if listing.next_cursor and self.more_pages("", page, has_entries=bool(listing.entries)):
+        yield from self.follow(listing.entries, column)
+        has_next = bool(listing.next_cursor)
+        more = self.more_pages(column, page, has_entries=bool(listing.entries), has_next=has_next)
+        if more and listing.next_cursor:
             yield self.listing_request(listing.next_cursor, page + 1)

@@ -58,11 +58,13 @@ class ZqrbSpider(ArchiveSpider):
             yield self.listing(LISTING_URL.format(column=column), self.parse_listing, column=column, page=1)
 
     def parse_listing(self, response: Response, column: str, page: int) -> Iterator[Request | FeedClaim]:
-        listing = self.read_listing(response, zqrb.parse_listing)
+        listing = self.read_listing(response, zqrb.parse_listing, column)
         if listing is None:
             return
         yield from self.follow(listing.entries, column)
-        if listing.next_cursor and self.more_pages(column, page, has_entries=bool(listing.entries)):
+        has_next = bool(listing.next_cursor)
+        more = self.more_pages(column, page, has_entries=bool(listing.entries), has_next=has_next)
+        if more and listing.next_cursor:
             yield self.listing(listing.next_cursor, self.parse_listing, column=column, page=page + 1)
 
     def parse_page(self, html: str, url: str) -> ArticlePage:

@@ -39,6 +39,7 @@ from tests.support import (
 SINCE, UNTIL = "2021-12-08 10:30", "2021-12-08 15:30"
 ARGS = ("-a", "columns=344,345", "-a", "page_size=5")
 SEED = 20261125
+PROGRESS = re.compile(r"\((\d+)% of the window listed, (\d+) of (\d+) article pages fetched\): (\d+)% done")
 
 
 def slow_site() -> ArticleHookSite:
@@ -112,6 +113,15 @@ def test_backfill_shows_progress_with_an_estimate(sqlite_url: str, tmp_path: Pat
     # the oldest listing time reached, in Asia/Shanghai with its offset (issue 14)
     reached = re.compile(r"backfill reached \d{4}-\d\d-\d\d \d\d:\d\d:\d\d\+08:00 ")
     assert all(reached.search(line) for line in progress)
+    # the estimate follows the article pages too: never 100 % while some are still to fetch (it
+    # said "100 % of the window, about 1 min left" while the pages were fetched; issue 14)
+    seen = [tuple(map(int, PROGRESS.search(line).groups())) for line in progress]  # type: ignore[union-attr]
+    assert seen == sorted(seen, key=lambda line: line[1]), progress  # pages fetched only go up
+    for listed, fetched, requested, done in seen:
+        assert fetched <= requested and done <= listed, progress
+        if done == 100:
+            assert (listed, fetched) == (100, requested), progress
+    assert any(done < 100 and fetched < requested for _, fetched, requested, done in seen), progress
 
 
 @pytest.mark.parametrize(

@@ -64,6 +64,7 @@ def counts(**changed: object) -> dict[str, object]:
         "warc_errors": 0,
         "db_retries": 0,
         "near_duplicates": 0,
+        "nothing_matched": [],
     }
     return {**base, **changed}
 

@@ -439,7 +439,12 @@ def test_store_batches_dedups_and_flushes_the_tail(
     )
     assert first.published_at.isoformat() == "2022-04-29T15:04:20+08:00"
     assert (first.first_seen_at, first.fetched_at, first.last_seen_at) == (FETCHED, CORRECTED, CORRECTED)
-    assert stats_of(crawler) == {"newsarchive/stored/new": 4, "newsarchive/stored/revised": 1}
+    # article 1 was new, then revised in a later batch: one new article, not a new and a revised one
+    assert stats_of(crawler) == {
+        "newsarchive/stored/new": 4,
+        "newsarchive/stored/revised": 1,
+        "newsarchive/articles/new": 4,
+    }
     assert not deadletter_dir.exists()
 
 
@@ -472,7 +477,7 @@ def test_store_writes_a_batch_once_its_oldest_item_has_waited_long_enough(
     codes = [stored_article(number).info_code for number in (1, 2, 3)]
     assert written == [codes[:2] if seconds else []]
     assert sorted(rows(archive)) == codes
-    assert stats_of(crawler) == {"newsarchive/stored/new": 3}
+    assert stats_of(crawler) == {"newsarchive/stored/new": 3, "newsarchive/articles/new": 3}
 
 
 def test_store_second_run_with_the_same_items_stores_nothing_new(
@@ -486,7 +491,12 @@ def test_store_second_run_with_the_same_items_stores_nothing_new(
     feed(pipeline, five_items())
 
     # the first version of article 1 is older than the stored one: history already has it
-    assert stats_of(crawler) == {"newsarchive/stored/unchanged": 4, "newsarchive/stored/stale_version": 1}
+    # five versions of four articles: each article is already stored once (issue 14)
+    assert stats_of(crawler) == {
+        "newsarchive/stored/unchanged": 4,
+        "newsarchive/stored/stale_version": 1,
+        "newsarchive/articles/unchanged": 4,
+    }
     assert {code: (row.id, row.title, row.fetched_at) for code, row in rows(archive).items()} == before
     assert len(revisions(archive)) == 1
 
@@ -504,7 +514,7 @@ def test_store_unchanged_refetch_only_moves_last_seen(
     assert (row.first_seen_at, row.fetched_at, row.last_seen_at) == (FETCHED, FETCHED, later)
     assert row.summary == "摘要"  # not a revision: nothing but last_seen_at moves
     assert revisions(archive) == []
-    assert stats_of(crawler) == {"newsarchive/stored/unchanged": 1}
+    assert stats_of(crawler) == {"newsarchive/stored/unchanged": 1, "newsarchive/articles/unchanged": 1}
 
 
 def test_store_rewrites_rows_for_a_replace_existing_spider(
@@ -534,7 +544,12 @@ def test_store_rewrites_rows_for_a_replace_existing_spider(
     )
     assert (row.first_seen_at, row.last_seen_at) == (FETCHED, later)
     assert revisions(archive) == [(row.info_code, "标题 1", FETCHED, "reparse")]
-    assert stats_of(crawler) == {"newsarchive/stored/revised": 1, "newsarchive/stored/new": 1}
+    assert stats_of(crawler) == {
+        "newsarchive/stored/revised": 1,
+        "newsarchive/stored/new": 1,
+        "newsarchive/articles/revised": 1,
+        "newsarchive/articles/new": 1,
+    }
 
 
 def test_store_fits_hostile_values_the_same_on_every_database(
@@ -555,7 +570,11 @@ def test_store_fits_hostile_values_the_same_on_every_database(
     row = rows(archive)[stored_article(1).info_code]
     assert (row.author, row.media, row.published_raw) == ("记" * 255 + "…", "来" * 127 + "…", "2" * 63 + "…")
     assert (row.title, row.body_text, row.tags) == ("标题", "正文", ["证券日报"])
-    assert stats_of(crawler) == {"newsarchive/stored/new": 1, "newsarchive/fitted_fields": 6}
+    assert stats_of(crawler) == {
+        "newsarchive/stored/new": 1,
+        "newsarchive/fitted_fields": 6,
+        "newsarchive/articles/new": 1,
+    }
     assert not deadletter_dir.exists()
 
 

@@ -34,7 +34,7 @@ LISTING_PARSERS = [
         spiders.eastmoney_fast.EastMoneyFastSpider,
         (spiders.eastmoney_fast, "parse_fast_list"),
         "https://np-weblist.eastmoney.com/comm/web/getFastNewsList?sortEnd=",
-        {"page": 1},
+        {"column": "102", "page": 1},
         id="eastmoney_fast",
     ),
     pytest.param(

@@ -59,11 +59,15 @@ class BatchResult:
     retries: int = 0
     fitted: int = 0  # values changed to fit the database (NUL removed, cut to the column's length)
     rejected: list[tuple[Article | FeedClaim, str]] = field(default_factory=list)
+    new_codes: frozenset[str] = frozenset()  # the info codes inserted (newsarchive.tally)
+    revised_codes: frozenset[str] = frozenset()  # the info codes whose stored text was revised
 
     def __iadd__(self, other: BatchResult) -> BatchResult:
         for name in ("new", "unchanged", "revised", "stale", "moved", "linked", "retries", "fitted"):
             setattr(self, name, getattr(self, name) + getattr(other, name))
         self.rejected += other.rejected
+        self.new_codes |= other.new_codes
+        self.revised_codes |= other.revised_codes
         return self
 
 
@@ -159,6 +163,8 @@ class BatchWriter:
             moved=moved + stored.moved,
             linked=linked,
             fitted=fitted,
+            new_codes=stored.new_codes,
+            revised_codes=stored.revised_codes,
         )
 
 

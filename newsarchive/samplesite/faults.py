@@ -31,6 +31,7 @@ class Fault(StrEnum):
     HTTP_503 = "http_503"
     HTTP_429 = "http_429"  # Too Many Requests with Retry-After: RETRY_AFTER_SECONDS
     HTTP_403 = "http_403"  # East Money's hard block (eastmoney.md §4)
+    HTTP_404 = "http_404"  # a page the site does not have (a column or 栏目 it moved or dropped)
     DROPPED_CONNECTION = "dropped_connection"  # the socket closes before any byte of a response
     STALL = "stall"  # no answer for STALL_SECONDS: past any sane download timeout
     TRUNCATED_BODY = "truncated_body"  # the real body cut in half, its full Content-Length announced
@@ -80,6 +81,7 @@ _STATUS = {
     Fault.HTTP_503: (503, "Service Temporarily Unavailable"),
     Fault.HTTP_429: (429, "Too Many Requests"),
     Fault.HTTP_403: (403, "Forbidden"),
+    Fault.HTTP_404: (404, "Not Found"),
 }
 
 
