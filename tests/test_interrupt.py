@@ -30,6 +30,9 @@ from tests.support import FAST_SETTINGS, ArticleHookSite, fetched_codes, revisio
 
 CRAWL_ARGS = ("-a", "columns=344,345,353", "-a", "page_size=10", "-a", "pages=4")
 SMALL_BATCHES = ("-s", "NEWSARCHIVE_STORE_BATCH_SIZE=3")
+# A small delay, so one request is in flight at a time and the others wait in the download slot, as
+# in a real crawl (with no delay at all Scrapy sends a slot's whole queue at once).
+ONE_AT_A_TIME = ("-s", "DOWNLOAD_DELAY=0.05")
 HELD_ARTICLE = 5  # the article download in flight when the signal comes (the sixth asked for)
 STOP_LINE = "newsarchive: stopped by Ctrl-C; run the same command again to continue"
 ACKNOWLEDGED = "newsarchive: stopping"  # printed as soon as the run took the signal
@@ -40,7 +43,7 @@ WAIT = 60.0  # seconds any one step may take before the test gives up on it
 def crawl_args(origin: str, db_url: str) -> list[str]:
     return [
         "crawl", "eastmoney", *CRAWL_ARGS, "--db", db_url,
-        "-s", f"NEWSARCHIVE_REPLAY_ORIGIN={origin}", *FAST_SETTINGS, *SMALL_BATCHES,
+        "-s", f"NEWSARCHIVE_REPLAY_ORIGIN={origin}", *FAST_SETTINGS, *ONE_AT_A_TIME, *SMALL_BATCHES,
     ]  # fmt: skip
 
 
@@ -83,7 +86,8 @@ class Running:
 
     @classmethod
     def watch(cls, command: list[str], cwd: Path) -> Running:
-        process = subprocess.Popen(command, cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        pipe = subprocess.PIPE
+        process = subprocess.Popen(command, cwd=cwd, stdout=pipe, stderr=pipe, text=True)
         running = cls(process)
         for stream, lines in ((process.stdout, running.stdout), (process.stderr, running.stderr)):
             threading.Thread(target=running._read, args=(stream, lines), daemon=True).start()
@@ -206,7 +210,7 @@ def test_after_ctrl_c_the_remaining_jobs_of_the_process_do_not_start(
         "from newsarchive.runner import Job\n"
         f"jobs = [Job('eastmoney', {{'columns': '344,345,353', 'page_size': '10', 'pages': '4'}}),"
         " Job('eastmoney_fast', {'page_size': '10', 'pages': '2'})]\n"
-        f"settings = ['NEWSARCHIVE_REPLAY_ORIGIN={holding_site.origin}', 'DOWNLOAD_DELAY=0',"
+        f"settings = ['NEWSARCHIVE_REPLAY_ORIGIN={holding_site.origin}', 'DOWNLOAD_DELAY=0.05',"
         " 'AUTOTHROTTLE_ENABLED=0', 'NEWSARCHIVE_PROGRESS_INTERVAL=0']\n"
         f"sys.exit(run(jobs, settings, {sqlite_url!r}, 'WARNING'))\n"
     )
