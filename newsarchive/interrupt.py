@@ -21,6 +21,7 @@ from types import FrameType
 from typing import Any
 
 from scrapy import Request, Spider
+from scrapy.core.engine import ExecutionEngine
 from scrapy.crawler import Crawler, CrawlerProcess
 from scrapy.exceptions import IgnoreRequest
 from scrapy.utils.defer import deferred_from_coro
@@ -36,7 +37,7 @@ stop_requested = object()
 abandon_requested = object()
 
 SIGNALS = (signal.SIGINT, signal.SIGTERM)
-STARTING_POLL_SECONDS = 0.05  # how often a crawl still starting is checked, once a stop is asked for
+STARTING_POLL_SECONDS = 0.05  # how often a crawl starting (or closing) is checked, once stopped
 
 
 class Interrupted(IgnoreRequest):
@@ -82,7 +83,7 @@ class Interrupt:
 
     def stop(self) -> None:
         """First signal: finish what is in flight, take nothing new."""
-        self.say("newsarchive: stopping: finishing the downloads in flight (Ctrl-C again to stop at once)")
+        self.say("newsarchive: stopping: finishing what is in flight (Ctrl-C again to stop at once)")
         for crawler in list(self.process.crawlers):
             self._stop(crawler)
 
@@ -96,10 +97,7 @@ class Interrupt:
     def _stop(self, crawler: Crawler) -> None:
         if not crawler.crawling:  # finished already
             return
-        try:
-            engine = crawler.engine
-        except RuntimeError:  # no engine yet
-            engine = None
+        engine = _engine(crawler)
         if engine is None or not engine.running:
             # Still starting (opening the spider, recording the run): stop it once its engine runs.
             # Stopped now, Scrapy would mark it stopped and run it anyway.
@@ -108,6 +106,25 @@ class Interrupt:
         crawler.signals.send_catch_log(signal=stop_requested)
         stopping = deferred_from_coro(crawler.stop_async())
         stopping.addErrback(lambda error: logger.error("could not stop the run: %s", error.getErrorMessage()))
+        finish_closing(crawler)
+
+
+def finish_closing(crawler: Crawler) -> None:
+    """Scrapy 2.19 never finishes closing a spider while an item from its ``start()`` (reparse's
+    articles) is in the item pipelines: its scraper checks whether it is idle again only after a
+    response. Until the spider is closed, check for it (Scrapy internals: the scraper's slot)."""
+    engine = _engine(crawler)
+    if engine is None or engine.spider is None:  # closed
+        return
+    scraper = engine.scraper
+    slot = getattr(scraper, "slot", None)
+    if slot is None:
+        return
+    closing = getattr(slot, "closing", None)
+    if closing is not None and not closing.called and slot.is_idle():
+        scraper._check_if_closing()
+        return
+    _reactor().callLater(STARTING_POLL_SECONDS, finish_closing, crawler)
 
 
 def abort_connections(reactor: Any) -> None:
@@ -168,6 +185,13 @@ class StopFence:
     def _count(self) -> None:
         if self.crawler.stats is not None:
             self.crawler.stats.inc_value(SKIPPED_PREFIX + INTERRUPTED_SKIP)
+
+
+def _engine(crawler: Crawler) -> ExecutionEngine | None:
+    try:
+        return crawler.engine
+    except RuntimeError:  # not created yet
+        return None
 
 
 def _to_stderr(line: str) -> None:

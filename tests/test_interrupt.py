@@ -16,6 +16,7 @@ import signal
 import subprocess
 import sys
 import threading
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -38,6 +39,7 @@ STOP_LINE = "newsarchive: stopped by Ctrl-C; run the same command again to conti
 ACKNOWLEDGED = "newsarchive: stopping"  # printed as soon as the run took the signal
 NEVER_IN_STDERR = ("Traceback", "Unhandled error", "ReactorNotRunning")
 WAIT = 60.0  # seconds any one step may take before the test gives up on it
+REPARSE_COPIES = 40  # a reparse of the crawl's WARC file this many times over takes several seconds
 
 
 def crawl_args(origin: str, db_url: str) -> list[str]:
@@ -105,7 +107,12 @@ class Running:
         assert self.acknowledged.wait(WAIT), f"no {ACKNOWLEDGED!r} line: {self.err[-3000:]}"
 
     def finish(self) -> int:
-        self.process.wait(timeout=WAIT)
+        try:
+            self.process.wait(timeout=WAIT)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait()
+            pytest.fail(f"still running {WAIT:.0f} s after the signal: {self.err[-3000:]}")
         return self.process.returncode
 
     @property
@@ -117,9 +124,14 @@ class Running:
         return "".join(self.stderr)
 
 
+@dataclass(frozen=True)
+class Reference:
+    rows: dict[str, dict[str, Any]]  # what an uninterrupted crawl stores
+    warc: Path  # the responses it archived
+
+
 @pytest.fixture(scope="module")
-def reference(tmp_path_factory: pytest.TempPathFactory) -> dict[str, dict[str, Any]]:
-    """What an uninterrupted crawl stores."""
+def crawled(tmp_path_factory: pytest.TempPathFactory) -> Reference:
     folder = tmp_path_factory.mktemp("reference")
     url = f"sqlite:///{folder / 'reference.db'}"
     with ArticleHookSite(lambda _number: None) as site:
@@ -127,7 +139,14 @@ def reference(tmp_path_factory: pytest.TempPathFactory) -> dict[str, dict[str, A
     assert result.returncode == OK, result.stderr[-3000:]
     rows = stored_rows(url)
     assert len(rows) > 30
-    return rows
+    (warc,) = (folder / "data" / "warc").glob("*.warc.gz")
+    return Reference(rows, warc)
+
+
+@pytest.fixture
+def reference(crawled: Reference) -> dict[str, dict[str, Any]]:
+    """What an uninterrupted crawl stores."""
+    return crawled.rows
 
 
 def run_statuses(db_url: str, cwd: Path) -> list[str]:
@@ -224,3 +243,26 @@ def test_after_ctrl_c_the_remaining_jobs_of_the_process_do_not_start(
     assert "== eastmoney " in run.out and "== eastmoney_fast" not in run.out, run.out
     assert not [r for r in holding_site.requests if r.path == FAST_PATH]
     assert run_statuses(sqlite_url, tmp_path) == ["interrupted"]
+
+
+def test_ctrl_c_stops_a_reparse_which_the_same_command_then_completes(
+    crawled: Reference, sqlite_url: str, tmp_path: Path
+) -> None:
+    """A reparse reads no network: its articles come from the WARC files, and the stop must not
+    wait for them forever (Scrapy 2.19 alone never finishes closing while one is being stored)."""
+    warc = tmp_path / "many.warc.gz"  # the crawl's responses many times over: a reparse that lasts
+    warc.write_bytes(crawled.warc.read_bytes() * REPARSE_COPIES)
+    args = ["reparse", str(warc), "--db", sqlite_url, *SMALL_BATCHES]
+    run = Running.start(args, tmp_path)
+    deadline = time.monotonic() + WAIT
+    while not (tmp_path / "archive.db").exists() or not stored_rows(sqlite_url):  # the first batch
+        assert run.process.poll() is None and time.monotonic() < deadline, run.err[-3000:]
+        time.sleep(0.05)
+    run.interrupt()
+    code = run.finish()
+
+    assert_stopped_cleanly(code, run)
+    assert run_statuses(sqlite_url, tmp_path) == ["interrupted"]
+    result = run_cli(*args, cwd=tmp_path)
+    assert result.returncode == OK, result.stderr[-3000:]
+    assert stored_rows(sqlite_url) == crawled.rows
