@@ -104,9 +104,19 @@ class Interrupt:
             _reactor().callLater(STARTING_POLL_SECONDS, self._stop, crawler)
             return
         crawler.signals.send_catch_log(signal=stop_requested)
+        if closing(engine):
+            # It is finishing by itself. Stopped now, Scrapy would end the crawl before the spider
+            # closed: the run history and the last batch would be cut short when the reactor stops.
+            return
         stopping = deferred_from_coro(crawler.stop_async())
         stopping.addErrback(lambda error: logger.error("could not stop the run: %s", error.getErrorMessage()))
         finish_closing(crawler)
+
+
+def closing(engine: ExecutionEngine) -> bool:
+    """Whether the engine's spider is closing or closed (Scrapy internals: the engine's slot)."""
+    slot = getattr(engine, "_slot", None)
+    return slot is None or getattr(slot, "closing", None) is not None
 
 
 def finish_closing(crawler: Crawler) -> None:
