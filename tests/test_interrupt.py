@@ -24,8 +24,9 @@ from typing import Any
 
 import pytest
 
-from newsarchive.exitcodes import INTERRUPTED, NOTHING_NEW, OK
+from newsarchive.exitcodes import FAILED, INTERRUPTED, NOTHING_NEW, OK
 from newsarchive.samplesite.server import FAST_PATH
+from newsarchive.summary import RunSummary
 from tests.conftest import run_cli
 from tests.support import FAST_SETTINGS, ArticleHookSite, fetched_codes, revision_count, stored_rows
 
@@ -266,3 +267,14 @@ def test_ctrl_c_stops_a_reparse_which_the_same_command_then_completes(
     result = run_cli(*args, cwd=tmp_path)
     assert result.returncode == OK, result.stderr[-3000:]
     assert stored_rows(sqlite_url) == crawled.rows
+
+
+def test_a_run_stopped_by_a_signal_is_interrupted_not_failed_and_still_reports_its_problems() -> None:
+    stopped = RunSummary(finish_reason="shutdown", new=2, deadletter=1, deadletter_file="d.jsonl")
+    assert stopped.exit_code("eastmoney") == INTERRUPTED
+    assert stopped.status("eastmoney") == "interrupted"
+    assert [line for line in stopped.problems("eastmoney") if "ended early" in line] == []
+    assert any("could not be stored" in line for line in stopped.problems("eastmoney"))
+    # a run that could not start or crashed is a failure whatever stopped it
+    assert stopped.exit_code("eastmoney", "database down") == FAILED
+    assert RunSummary(finish_reason="finished", new=1).exit_code("eastmoney") == OK
