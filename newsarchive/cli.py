@@ -96,6 +96,9 @@ def report(results: list[JobResult]) -> int:
     """Print each run's summary; returns the most severe of their exit codes (newsarchive.exitcodes)."""
     codes = []
     for result in results:
+        if result.not_started:  # a Ctrl-C came first: nothing ran
+            codes.append(exitcodes.INTERRUPTED)
+            continue
         if result.already_running:  # nothing ran: one line, no summary
             click.echo(f"newsarchive: error: {result.already_running}", err=True)
             codes.append(exitcodes.ALREADY_RUNNING)
@@ -114,7 +117,10 @@ def report(results: list[JobResult]) -> int:
             codes.append(exitcodes.CONFIG_ERROR)
         else:
             codes.append(result.summary.exit_code(result.job.spider, result.failure))
-    return exitcodes.most_severe(codes)
+    code = exitcodes.most_severe(codes)
+    if code == exitcodes.INTERRUPTED:
+        click.echo(exitcodes.STOPPED_LINE, err=True)
+    return code
 
 
 def crawl_options(function: Callable[..., Any]) -> Callable[..., Any]:
@@ -153,13 +159,16 @@ def run(
             check_job(job.spider, job.arguments, settings, allow_internal=allow_internal)
     except JobError as error:
         usage_error(error)
-    check_database(settings.get("NEWSARCHIVE_DATABASE_URL"))
     try:
+        check_database(settings.get("NEWSARCHIVE_DATABASE_URL"))
         results = run_jobs(jobs, settings, allow_internal=allow_internal)
     except JobError as error:
         usage_error(error)
     except RunError as error:
         fail(str(error), EXIT_USAGE)
+    except KeyboardInterrupt:  # Ctrl-C before the first job started (run_jobs handles it after)
+        click.echo(exitcodes.STOPPED_LINE, err=True)
+        return exitcodes.INTERRUPTED
     return report(results)
 
 

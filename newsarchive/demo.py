@@ -11,6 +11,7 @@ import click
 from newsarchive.catalogue import JobError
 from newsarchive.db.engine import DatabaseError, open_database
 from newsarchive.db.repository import count_articles, iter_articles
+from newsarchive.exitcodes import INTERRUPTED
 from newsarchive.export.jekyll import write_jekyll
 from newsarchive.runner import Job, RunError, project_settings, run_jobs
 from newsarchive.samplesite import SampleSite
@@ -54,6 +55,8 @@ def run_demo(db: str | None, out: Path) -> int:
         except (DatabaseError, RunError, JobError) as error:
             fail(str(error))
         status = report(results)
+        if status == INTERRUPTED:  # Ctrl-C: the jobs after the stopped one did not run; no export
+            return status
         click.echo(
             f"sample site answered {len(site.requests)} requests "
             f"({sum(result.summary.articles_fetched for result in results)} article pages)"

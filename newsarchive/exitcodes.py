@@ -15,7 +15,9 @@ BLOCKED = 4  # most responses were blocks (403, soft blocks, 429): the source is
 ALREADY_RUNNING = 5  # the same job (spider and arguments) holds its lock: this run did nothing
 NOTHING_MATCHED = 6  # the job's configuration matched nothing (a media filter no row matched, a column
 # that listed nothing or answered 404 on its first page): a mistyped job, which schedulers must see
-INTERRUPTED = 130  # stopped by Ctrl-C (SIGINT): what was fetched is stored; run it again to continue
+INTERRUPTED = 130  # stopped by Ctrl-C (SIGINT) or SIGTERM: what was fetched is stored; run it again
+# the last line on stderr of a run that exits INTERRUPTED (newsarchive.interrupt)
+STOPPED_LINE = "newsarchive: stopped by Ctrl-C; run the same command again to continue"
 
 _SEVERITY = (
     CONFIG_ERROR,

@@ -1,7 +1,11 @@
-"""Run spiders in-process (one after another) and collect a RunSummary per run."""
+"""Run spiders in-process (one after another) and collect a RunSummary per run.
+
+Ctrl-C and SIGTERM are handled by newsarchive.interrupt: the running job stops cleanly and the jobs
+after it do not start (their results say so: :attr:`JobResult.not_started`)."""
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 from collections.abc import Generator, Sequence
@@ -13,10 +17,12 @@ from scrapy.settings import Settings
 from scrapy.utils.project import get_project_settings
 from scrapy.utils.reactor import install_reactor
 from twisted.internet import defer
+from twisted.internet.error import ReactorNotRunning
 from twisted.python.failure import Failure
 
 from newsarchive.arguments import ArgumentError
 from newsarchive.catalogue import check_job
+from newsarchive.interrupt import Interrupt
 from newsarchive.locks import JobAlreadyRunning
 from newsarchive.logclock import use_shanghai_clock
 from newsarchive.summary import RunSummary
@@ -41,6 +47,7 @@ class JobResult:
     failure: str | None = None
     already_running: str | None = None  # the job's lock was held: nothing ran (the one-line reason)
     config_error: bool = False  # the failure was a bad spider argument
+    not_started: bool = False  # Ctrl-C came before this job started: nothing ran
 
 
 def project_settings(overrides: dict[str, Any] | None = None) -> Settings:
@@ -51,7 +58,8 @@ def project_settings(overrides: dict[str, Any] | None = None) -> Settings:
 
 
 def run_jobs(jobs: Sequence[Job], settings: Settings, *, allow_internal: bool = False) -> list[JobResult]:
-    """Run the jobs sequentially in one reactor; returns one result per job that ran.
+    """Run the jobs sequentially in one reactor; returns one result per job that ran, and one per
+    job that a Ctrl-C kept from starting.
 
     Every job is checked first (:func:`newsarchive.catalogue.check_job`): a :class:`JobError`
     (unknown spider, bad argument) means nothing ran and nothing was recorded."""
@@ -60,11 +68,15 @@ def run_jobs(jobs: Sequence[Job], settings: Settings, *, allow_internal: bool = 
     # Install the configured (asyncio) reactor before anything imports the default one.
     install_reactor(settings["TWISTED_REACTOR"])
     process = _crawler_process(settings)
+    interrupt = Interrupt(process)
     results: list[JobResult] = []
 
     @defer.inlineCallbacks
     def run_all() -> Generator[defer.Deferred[Any], Any, None]:
-        for job in jobs:
+        for index, job in enumerate(jobs):
+            if interrupt.requested:
+                results.extend(JobResult(rest, RunSummary(), not_started=True) for rest in jobs[index:])
+                break
             crawler: Crawler | None = None
             failure: str | None = None
             config_error = False
@@ -86,10 +98,14 @@ def run_jobs(jobs: Sequence[Job], settings: Settings, *, allow_internal: bool = 
     from twisted.internet import reactor
 
     crashed: list[Failure] = []
-    done = run_all()
-    done.addErrback(crashed.append)
-    done.addBoth(_stop_reactor, reactor)
-    process.start(stop_after_crawl=False)
+    interrupt.install()  # before the first job starts: a Ctrl-C from now on stops it cleanly
+    try:
+        done = run_all()
+        done.addErrback(crashed.append)
+        done.addBoth(_stop_reactor, reactor)
+        process.start(stop_after_crawl=False, install_signal_handlers=False)
+    finally:
+        interrupt.uninstall()
     if crashed:
         raise RunError(f"the run crashed: {crashed[0].getErrorMessage()}")
     return results
@@ -118,7 +134,8 @@ def _crawl_stats(crawler: Crawler | None) -> dict[str, Any]:
 
 def _stop_reactor(result: Any, reactor: Any) -> Any:
     if reactor.running:
-        reactor.stop()
+        with contextlib.suppress(ReactorNotRunning):  # already shutting down
+            reactor.stop()
     else:  # every job failed before the reactor started (e.g. a bad spider argument): stop on start
         reactor.callWhenRunning(reactor.stop)
     return result

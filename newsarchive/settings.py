@@ -148,6 +148,9 @@ DOWNLOADER_MIDDLEWARES = {
     # Once another run took the job's lock, nothing more is sent: after every other middleware, so
     # requests they held back (robots.txt, a block pause) are stopped too.
     "newsarchive.joblock.JobLockFence": 980,
+    # Once Ctrl-C stopped the run, nothing more is sent and abandoned downloads are not retried
+    # (newsarchive.interrupt): after the other middlewares too, for the same reason.
+    "newsarchive.interrupt.StopFence": 985,
     # Closest to the downloader, so every other middleware sees the original URL.
     "newsarchive.middlewares.ReplayOriginMiddleware": 990,
 }

@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from newsarchive import exitcodes
+from newsarchive.db.runs import INTERRUPTED
 from newsarchive.failures import retry_reason
 from newsarchive.matching import unmatched
 
@@ -39,6 +40,10 @@ DAMAGED_RECORDS = "damaged_records"  # newsarchive/damaged_records: WARC stretch
 # run whose job lock another run took; how often a run took its lock back after it had gone
 JOB_LOCK_LOST = "job_lock_lost"
 JOB_LOCK_RETAKEN = "newsarchive/job_lock/retaken"
+# Scrapy's finish reason of a crawl stopped by a signal (Ctrl-C, SIGTERM, a systemd stop): the run is
+# interrupted, not failed (newsarchive.interrupt); the skipped reason of the requests it did not send
+SHUTDOWN = "shutdown"
+INTERRUPTED_SKIP = "interrupted"
 # finish reasons newsarchive sets itself, in words for the one-line error
 EARLY_END_REASONS = {JOB_LOCK_LOST: "another run of the job took its lock after this run's lock was broken"}
 # nothing matched (newsarchive.matching): per <argument>=<value>, the listed rows it matched, a
@@ -171,6 +176,11 @@ class RunSummary:
         return bool(self.gave_up) or (self.blocks > 0 and 2 * self.blocks >= self.responses_checked)
 
     @property
+    def interrupted(self) -> bool:
+        """Stopped by Ctrl-C or SIGTERM: what it fetched is stored; the same command continues."""
+        return self.finish_reason == SHUTDOWN
+
+    @property
     def errors(self) -> int:
         return self.download_errors + self.spider_errors + sum(self.listing_errors.values())
 
@@ -188,7 +198,7 @@ class RunSummary:
         out: list[str] = []
         if failure:
             out.append(f"{spider} failed: {failure}")
-        elif self.finish_reason not in (None, "finished"):
+        elif self.finish_reason not in (None, "finished", SHUTDOWN):
             why = EARLY_END_REASONS.get(self.finish_reason)
             out.append(f"{spider} ended early: {self.finish_reason}" + (f" ({why})" if why else ""))
         unread = self.errors or self.blocks or self.skipped.get(ROBOTS_TXT_SKIP) or sum(self.refused.values())
@@ -218,6 +228,8 @@ class RunSummary:
 
     def exit_code(self, spider: str, failure: str | None = None) -> int:
         """The ``newsarchive`` exit code of this run (see newsarchive.exitcodes)."""
+        if self.interrupted and not failure:
+            return exitcodes.INTERRUPTED
         if self.problems(spider, failure):
             return exitcodes.BLOCKED if self.mostly_blocked else exitcodes.FAILED
         if self.unmatched:  # a mistyped filter or column: a failure for schedulers, not "nothing new"
@@ -227,8 +239,10 @@ class RunSummary:
         return exitcodes.OK
 
     def status(self, spider: str, failure: str | None = None) -> str:
-        """``failed`` when the run had :meth:`problems`, else ``nothing_matched`` when an argument
-        matched nothing (:attr:`unmatched`), else ``ok``."""
+        """``interrupted`` when a signal stopped it, else ``failed`` when the run had :meth:`problems`,
+        else ``nothing_matched`` when an argument matched nothing (:attr:`unmatched`), else ``ok``."""
+        if self.interrupted and not failure:
+            return INTERRUPTED
         if self.problems(spider, failure):
             return FAILED
         return NOTHING_MATCHED if self.unmatched else OK

@@ -41,6 +41,7 @@ from newsarchive.db.runs import effective_status, recent_runs
 from newsarchive.failures import failure_reason
 from newsarchive.hosts import REDIRECT, Refused
 from newsarchive.ids import canonical_info_code
+from newsarchive.interrupt import Interrupted
 from newsarchive.items import PREFERRED_FEED, Article, FeedClaim
 from newsarchive.joblock import LockLost
 from newsarchive.jobs import job_keys
@@ -251,6 +252,8 @@ class ArchiveSpider(Spider):
             return  # counted by newsarchive.blocks (newsarchive/blocked/<kind>, gave_up/<site>)
         if isinstance(failure.value, LockLost):
             return  # counted by newsarchive.joblock (skipped/job_lock_lost): another run has the job
+        if isinstance(failure.value, Interrupted):
+            return  # counted by newsarchive.interrupt (skipped/interrupted): Ctrl-C stopped the run
         if isinstance(failure.value, Refused):
             return  # counted and logged by newsarchive.hosts (newsarchive/refused/<kind>_<why>)
         if type(failure.value) is IgnoreRequest and "robots.txt" in str(failure.value):

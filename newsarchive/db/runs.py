@@ -1,8 +1,9 @@
 """Run history: one ``runs`` row per crawl, backfill or reparse (repository functions, never commit).
 
-A run is inserted as ``running`` when it starts and gets its end, status and counts when it finishes.
-A process killed with SIGKILL never writes its end: :func:`effective_status` reports such a row as
-``interrupted`` once its process is gone (checked only on the host that recorded it).
+A run is inserted as ``running`` when it starts and gets its end, status and counts when it finishes;
+one stopped by Ctrl-C or SIGTERM ends as ``interrupted`` (newsarchive.summary). A process killed with
+SIGKILL never writes its end: :func:`effective_status` reports such a row as ``interrupted`` too once
+its process is gone (checked only on the host that recorded it).
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ from newsarchive.db.models import RunRow
 from newsarchive.jobs import job_key
 
 RUNNING = "running"
-INTERRUPTED = "interrupted"  # never stored: inferred by effective_status()
+INTERRUPTED = "interrupted"  # stopped by a signal; also inferred by effective_status() after SIGKILL
 JOB_KEY_LENGTH = 512  # RunRow.job is String(512); keys are far shorter (newsarchive.jobs)
 
 
