@@ -201,7 +201,8 @@ def main() -> None:
     Export:   export jsonl, export jekyll
     Try it:   demo (a sample site on loopback, no network)
 
-    Every command takes --db (default: $NEWSARCHIVE_DATABASE_URL, else data/newsarchive.db).
+    Commands that use the archive take --db (default: $NEWSARCHIVE_DATABASE_URL, else
+    data/newsarchive.db).
     Exit codes: docs/operations.md; every command and option: docs/commands.md."""
 
 

@@ -8,6 +8,7 @@ the real command in a subprocess.
 from __future__ import annotations
 
 import json
+import signal
 import subprocess
 import sys
 from pathlib import Path
@@ -15,6 +16,7 @@ from pathlib import Path
 import pytest
 
 from bench.synthetic import fill_database
+from newsarchive.exitcodes import INTERRUPTED, STOPPED_LINE
 from tests.conftest import run_cli
 from tests.test_cli import assert_one_line_error
 
@@ -103,3 +105,26 @@ def test_jekyll_to_standard_output_is_a_usage_error(archive: str, tmp_path: Path
     assert message == "export jekyll writes a folder of posts: --out - (standard output) cannot hold one"
     assert done.stdout == ""
     assert list(tmp_path.iterdir()) == []
+
+
+def test_ctrl_c_during_an_export_is_the_stop_line_and_exit_130(tmp_path: Path) -> None:
+    """Issue 14: a Ctrl-C that reached the command (not a crawl) printed click's ``Aborted!`` and
+    exited 1. The export here writes to a pipe nobody reads, so it is surely mid-export when
+    the signal comes."""
+    path = tmp_path / "big.db"
+    fill_database(f"sqlite:///{path}", 500, seed=3)  # far more than a pipe holds
+    export = subprocess.Popen(
+        [sys.executable, "-m", "newsarchive", "export", "jsonl", "--db", f"sqlite:///{path}", "--out", "-"],
+        cwd=tmp_path,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
+    assert export.stdout is not None
+    assert export.stdout.read(1)  # it is writing; unread, the pipe fills and the export waits
+    export.send_signal(signal.SIGINT)
+    rest, stderr = export.communicate(timeout=60)
+
+    assert export.returncode == INTERRUPTED
+    text = stderr.decode("utf-8")
+    assert text.strip().splitlines() == [STOPPED_LINE], text
+    assert len(rest) < 500 * 1000  # stopped part way: the records were not all written
