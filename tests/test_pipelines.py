@@ -15,6 +15,7 @@ import os
 import sqlite3
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -625,16 +626,42 @@ def test_store_retries_a_locked_sqlite_database_until_it_is_free(
         deadletter_dir,
         settings={"NEWSARCHIVE_DB_BUSY_TIMEOUT": 0.1, "NEWSARCHIVE_DB_RETRY_SECONDS": 30},
     )
-    holder = sqlite3.connect(sqlite_url.removeprefix("sqlite:///"), isolation_level=None)
+    holder = sqlite3.connect(
+        sqlite_url.removeprefix("sqlite:///"), isolation_level=None, check_same_thread=False
+    )
     holder.execute("BEGIN IMMEDIATE")  # another process's long write transaction
 
+    path = sqlite_url.removeprefix("sqlite:///")
+
+    def writer_opened_the_archive() -> bool:
+        child = pipeline.writer._child if pipeline.writer is not None else None
+        try:
+            return child is not None and any(
+                os.readlink(f"/proc/{child.pid}/fd/{fd}") == path
+                for fd in os.listdir(f"/proc/{child.pid}/fd")
+            )
+        except OSError:  # not started yet, or one of its descriptors closed just then
+            return False
+
+    def release_after_the_store_met_it() -> None:
+        # ... ends a second after the writer process opened the archive: by then it has met the
+        # lock (0.1 s busy timeout) and is retrying. A fixed delay from the test's start raced a
+        # slow machine: the writer could start after the lock was gone and never retry.
+        deadline = time.monotonic() + 25
+        while not writer_opened_the_archive() and time.monotonic() < deadline:
+            time.sleep(0.02)
+        time.sleep(1.0)
+        holder.rollback()
+
     async def scenario() -> None:
-        asyncio.get_running_loop().call_later(1.5, holder.rollback)  # ... ends after a while
         for item in [stored_article(1), stored_article(2), stored_article(3)]:
             await pipeline.process_item(item)
         await pipeline.close_spider()
 
+    release = threading.Thread(target=release_after_the_store_met_it)
+    release.start()
     asyncio.run(scenario())
+    release.join()
     holder.close()
     engine = open_database(sqlite_url)
     assert sorted(rows(engine)) == [stored_article(n).info_code for n in (1, 2, 3)]
