@@ -21,13 +21,12 @@ from types import FrameType
 from typing import Any
 
 from scrapy import Request, Spider
-from scrapy.core.engine import ExecutionEngine
 from scrapy.crawler import Crawler, CrawlerProcess
 from scrapy.exceptions import IgnoreRequest
 from scrapy.utils.defer import deferred_from_coro
 from twisted.internet import tcp
 
-from newsarchive.joblock import _queued_downloads
+from newsarchive.scrapy_compat import engine_closing, finish_scraper_closing, queued_downloads, running_engine
 from newsarchive.summary import INTERRUPTED_SKIP, SKIPPED_PREFIX
 
 logger = logging.getLogger(__name__)
@@ -97,14 +96,14 @@ class Interrupt:
     def _stop(self, crawler: Crawler) -> None:
         if not crawler.crawling:  # finished already
             return
-        engine = _engine(crawler)
+        engine = running_engine(crawler)
         if engine is None or not engine.running:
             # Still starting (opening the spider, recording the run): stop it once its engine runs.
             # Stopped now, Scrapy would mark it stopped and run it anyway.
             _reactor().callLater(STARTING_POLL_SECONDS, self._stop, crawler)
             return
         crawler.signals.send_catch_log(signal=stop_requested)
-        if closing(engine):
+        if engine_closing(engine):
             # It is finishing by itself. Stopped now, Scrapy would end the crawl before the spider
             # closed: the run history and the last batch would be cut short when the reactor stops.
             return
@@ -113,26 +112,14 @@ class Interrupt:
         finish_closing(crawler)
 
 
-def closing(engine: ExecutionEngine) -> bool:
-    """Whether the engine's spider is closing or closed (Scrapy internals: the engine's slot)."""
-    slot = getattr(engine, "_slot", None)
-    return slot is None or getattr(slot, "closing", None) is not None
-
-
 def finish_closing(crawler: Crawler) -> None:
     """Scrapy 2.19 never finishes closing a spider while an item from its ``start()`` (reparse's
     articles) is in the item pipelines: its scraper checks whether it is idle again only after a
-    response. Until the spider is closed, check for it (Scrapy internals: the scraper's slot)."""
-    engine = _engine(crawler)
+    response. Until the spider is closed, check for it (newsarchive.scrapy_compat)."""
+    engine = running_engine(crawler)
     if engine is None or engine.spider is None:  # closed
         return
-    scraper = engine.scraper
-    slot = getattr(scraper, "slot", None)
-    if slot is None:
-        return
-    closing = getattr(slot, "closing", None)
-    if closing is not None and not closing.called and slot.is_idle():
-        scraper._check_if_closing()
+    if finish_scraper_closing(engine):
         return
     _reactor().callLater(STARTING_POLL_SECONDS, finish_closing, crawler)
 
@@ -170,7 +157,7 @@ class StopFence:
 
     def stop_requested(self) -> None:
         self.stopping = True
-        for waiting in _queued_downloads(self.crawler):
+        for waiting in queued_downloads(self.crawler):
             self._count()
             waiting.errback(Interrupted("not sent: the run was stopped"))
 
@@ -193,13 +180,6 @@ class StopFence:
     def _count(self) -> None:
         if self.crawler.stats is not None:
             self.crawler.stats.inc_value(SKIPPED_PREFIX + INTERRUPTED_SKIP)
-
-
-def _engine(crawler: Crawler) -> ExecutionEngine | None:
-    try:
-        return crawler.engine
-    except RuntimeError:  # not created yet
-        return None
 
 
 def _to_stderr(line: str) -> None:
