@@ -219,4 +219,3 @@ class JobLockFence:
     def _count(self) -> None:
         if self.crawler.stats is not None:
             self.crawler.stats.inc_value(SKIPPED_PREFIX + JOB_LOCK_LOST)
-
