@@ -28,6 +28,7 @@ from twisted.internet.task import deferLater
 
 from newsarchive.middlewares import ORIGINAL_URL_KEY
 from newsarchive.pages.eastmoney import COLUMN_LIST_PATH, FAST_LIST_PATH
+from newsarchive.pages.jsonp import jsonp_payload
 from newsarchive.scrapy_compat import delay_slot, queued_downloads
 from newsarchive.summary import BLOCKED_PREFIX, GAVE_UP_PREFIX, RESPONSES_CHECKED
 
@@ -41,7 +42,6 @@ PASSPORT_ONLY = "passport_only"  # HTTP 200 JSON whose only content is passportW
 LISTING_CODE_0 = "listing_code_0"  # a list API answering code 0 to a well-formed request
 
 _LISTING_PATHS = (COLUMN_LIST_PATH, FAST_LIST_PATH)
-_JSONP = re.compile(rb"^[\w$.]+\s*\((?P<body>.*)\)\s*;?$", re.S)
 # The list APIs answer code 0 with this message when the request lacks a parameter (req_trace):
 # that is a bug in the request, counted by the spider as a listing error, not a block (§4.2).
 _MISSING_PARAMETER = re.compile(r"^Required \w+ parameter ")
@@ -234,10 +234,10 @@ def _json_object(text: bytes) -> dict[str, Any] | None:
     if len(text) > _MAX_JSON_BYTES:
         return None
     if not text.startswith(b"{"):
-        jsonp = _JSONP.match(text)
-        if jsonp is None:
+        wrapped = jsonp_payload(text)
+        if wrapped is None:
             return None
-        text = jsonp.group("body")
+        text = wrapped
     try:
         payload = json.loads(text)
     except (ValueError, RecursionError):  # JSONDecodeError and UnicodeDecodeError are ValueErrors
