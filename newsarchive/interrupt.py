@@ -26,8 +26,9 @@ from scrapy.exceptions import IgnoreRequest
 from scrapy.utils.defer import deferred_from_coro
 from twisted.internet import tcp
 
-from newsarchive.scrapy_compat import engine_closing, finish_scraper_closing, queued_downloads, running_engine
-from newsarchive.summary import INTERRUPTED_SKIP, SKIPPED_PREFIX
+from newsarchive.fence import Fence
+from newsarchive.scrapy_compat import engine_closing, finish_scraper_closing, running_engine
+from newsarchive.summary import INTERRUPTED_SKIP
 
 logger = logging.getLogger(__name__)
 
@@ -137,49 +138,38 @@ def abort_connections(reactor: Any) -> None:
             selectable.stopConnecting()  # type: ignore[no-untyped-call]
 
 
-class StopFence:
+class StopFence(Fence):
     """Downloader middleware: once the run is stopping (:data:`stop_requested`), no request goes
-    out; the ones already queued in the download slots are failed at once. Once it abandons its
-    downloads (:data:`abandon_requested`), their failures are :class:`Interrupted` too, so they are
-    neither retried nor counted as download errors. Each is counted as skipped ``interrupted``."""
+    out (newsarchive.fence). Once it abandons its downloads (:data:`abandon_requested`), their
+    failures are :class:`Interrupted` too, so they are neither retried nor counted as download
+    errors. Each is counted as skipped ``interrupted``."""
+
+    reason = INTERRUPTED_SKIP
 
     def __init__(self, crawler: Crawler) -> None:
-        self.crawler = crawler
-        self.stopping = False
+        super().__init__(crawler)
         self.abandoning = False
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> StopFence:
         fence = cls(crawler)
-        crawler.signals.connect(fence.stop_requested, signal=stop_requested)
+        crawler.signals.connect(fence.shut, signal=stop_requested)
         crawler.signals.connect(fence.abandon_requested, signal=abandon_requested)
         return fence
 
-    def stop_requested(self) -> None:
-        self.stopping = True
-        for waiting in queued_downloads(self.crawler):
-            self._count()
-            waiting.errback(Interrupted("not sent: the run was stopped"))
+    def refusal(self) -> Interrupted:
+        return Interrupted("not sent: the run was stopped")
 
     def abandon_requested(self) -> None:
-        self.stop_requested()
+        self.shut()
         self.abandoning = True
-
-    def process_request(self, request: Request, spider: Spider | None = None) -> None:
-        if self.stopping:
-            self._count()
-            raise Interrupted("not sent: the run was stopped")
 
     def process_exception(self, request: Request, exception: Exception, spider: Spider | None = None) -> None:
         if isinstance(exception, Interrupted):
             raise exception  # counted where it was raised; no other middleware retries it
         if self.abandoning:
-            self._count()
+            self.count()
             raise Interrupted(f"abandoned in flight: the run was stopped at once ({exception})")
-
-    def _count(self) -> None:
-        if self.crawler.stats is not None:
-            self.crawler.stats.inc_value(SKIPPED_PREFIX + INTERRUPTED_SKIP)
 
 
 def _to_stderr(line: str) -> None:

@@ -21,7 +21,7 @@ import logging
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from scrapy import Request, Spider, signals
+from scrapy import signals
 from scrapy.crawler import Crawler
 from scrapy.exceptions import IgnoreRequest, NotConfigured
 from twisted.internet.interfaces import IReadDescriptor
@@ -29,10 +29,11 @@ from twisted.internet.threads import deferToThread
 from twisted.python.failure import Failure
 from zope.interface import implementer
 
+from newsarchive.fence import Fence
 from newsarchive.jobs import job_key
 from newsarchive.locks import JobAlreadyRunning, JobLock, Recheck, lock_for
-from newsarchive.scrapy_compat import close_spider, queued_downloads
-from newsarchive.summary import JOB_LOCK_LOST, JOB_LOCK_RETAKEN, SKIPPED_PREFIX
+from newsarchive.scrapy_compat import close_spider
+from newsarchive.summary import JOB_LOCK_LOST, JOB_LOCK_RETAKEN
 
 if TYPE_CHECKING:
     from twisted.internet.task import LoopingCall
@@ -187,35 +188,19 @@ class LockLost(IgnoreRequest):
     """A request not sent because another run took the job's lock (counted by :class:`JobLockFence`)."""
 
 
-class JobLockFence:
+class JobLockFence(Fence):
     """Downloader middleware: once the job lock is lost (:data:`job_lock_lost`), no request goes
-    out. Stopping the crawl only stops new requests leaving the scheduler; the ones already queued
-    in the downloader, or on their way through the middlewares, would still be sent. Each is
-    counted as skipped ``job_lock_lost``."""
+    out (newsarchive.fence). Each is counted as skipped ``job_lock_lost``."""
 
-    def __init__(self, crawler: Crawler) -> None:
-        self.crawler = crawler
-        self.lost = False
+    reason = JOB_LOCK_LOST
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> JobLockFence:
         if not crawler.settings.getbool("NEWSARCHIVE_JOB_LOCK"):
             raise NotConfigured
         fence = cls(crawler)
-        crawler.signals.connect(fence.job_lock_lost, signal=job_lock_lost)
+        crawler.signals.connect(fence.shut, signal=job_lock_lost)
         return fence
 
-    def job_lock_lost(self) -> None:
-        self.lost = True
-        for waiting in queued_downloads(self.crawler):
-            self._count()
-            waiting.errback(LockLost("not sent: another run holds the job's lock"))
-
-    def process_request(self, request: Request, spider: Spider | None = None) -> None:
-        if self.lost:
-            self._count()
-            raise LockLost("not sent: another run holds the job's lock")
-
-    def _count(self) -> None:
-        if self.crawler.stats is not None:
-            self.crawler.stats.inc_value(SKIPPED_PREFIX + JOB_LOCK_LOST)
+    def refusal(self) -> LockLost:
+        return LockLost("not sent: another run holds the job's lock")
