@@ -33,7 +33,7 @@ logger = logging.getLogger(__name__)
 
 # Keep in step with the scrapy requirement in pyproject.toml. 2.18 is the oldest that has what this
 # module reads: Crawler attributes raising RuntimeError until set, an async _parse_robots taking the
-# request, download slots timed by time.monotonic() (2.14 and older: time.time()).
+# request (2.17: sync, without it), download slots timed by time.monotonic() (2.14: time.time()).
 TESTED_SCRAPY = ">=2.18,<2.20"
 
 
