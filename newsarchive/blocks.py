@@ -12,7 +12,6 @@ from __future__ import annotations
 import json
 import logging
 import re
-from collections.abc import Mapping
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
 from time import monotonic
@@ -29,6 +28,8 @@ from twisted.internet.task import deferLater
 
 from newsarchive.middlewares import ORIGINAL_URL_KEY
 from newsarchive.pages.eastmoney import COLUMN_LIST_PATH, FAST_LIST_PATH
+from newsarchive.pages.jsonp import jsonp_payload
+from newsarchive.scrapy_compat import delay_slot, queued_downloads
 from newsarchive.summary import BLOCKED_PREFIX, GAVE_UP_PREFIX, RESPONSES_CHECKED
 
 logger = logging.getLogger(__name__)
@@ -41,7 +42,6 @@ PASSPORT_ONLY = "passport_only"  # HTTP 200 JSON whose only content is passportW
 LISTING_CODE_0 = "listing_code_0"  # a list API answering code 0 to a well-formed request
 
 _LISTING_PATHS = (COLUMN_LIST_PATH, FAST_LIST_PATH)
-_JSONP = re.compile(rb"^[\w$.]+\s*\((?P<body>.*)\)\s*;?$", re.S)
 # The list APIs answer code 0 with this message when the request lacks a parameter (req_trace):
 # that is a bug in the request, counted by the spider as a listing error, not a block (§4.2).
 _MISSING_PARAMETER = re.compile(r"^Required \w+ parameter ")
@@ -208,9 +208,7 @@ class BlockMiddleware:
         assert self.crawler.stats is not None
         self.crawler.stats.set_value(GAVE_UP_PREFIX + site, 0)
         # Requests already queued for the site's download slot would still go out: fail them now.
-        slot = self._slot(site)
-        while slot is not None and slot.queue:
-            _, waiting = slot.queue.popleft()
+        for waiting in queued_downloads(self.crawler, site):
             self.count(GAVE_UP_PREFIX + site)
             waiting.errback(Blocked(f"not requesting {site} again in this run ({kind})"))
 
@@ -221,17 +219,7 @@ class BlockMiddleware:
             return
         until = monotonic() + seconds
         self.resume_at[site] = max(self.resume_at.get(site, 0.0), until)
-        slot = self._slot(site)
-        if slot is not None:
-            # The downloader sends a slot's next request once delay has passed since lastseen, and
-            # skips that check for a zero delay: a tiny one keeps the pause on an undelayed crawl.
-            slot.delay = slot.delay or 1e-6
-            slot.lastseen = max(slot.lastseen, until)
-
-    def _slot(self, site: str) -> Any:
-        engine = self.crawler.engine
-        slots: Mapping[str, Any] = getattr(getattr(engine, "downloader", None), "slots", {})
-        return slots.get(site)
+        delay_slot(self.crawler, site, until)
 
 
 def _original_host(request: Request) -> str:
@@ -246,10 +234,10 @@ def _json_object(text: bytes) -> dict[str, Any] | None:
     if len(text) > _MAX_JSON_BYTES:
         return None
     if not text.startswith(b"{"):
-        jsonp = _JSONP.match(text)
-        if jsonp is None:
+        wrapped = jsonp_payload(text)
+        if wrapped is None:
             return None
-        text = jsonp.group("body")
+        text = wrapped
     try:
         payload = json.loads(text)
     except (ValueError, RecursionError):  # JSONDecodeError and UnicodeDecodeError are ValueErrors

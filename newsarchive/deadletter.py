@@ -23,6 +23,7 @@ from newsarchive.export.records import article_record
 from newsarchive.files import append_whole, open_for_append
 from newsarchive.ids import canonical_info_code, canonical_url
 from newsarchive.items import Article, FeedClaim
+from newsarchive.text.characters import NOT_IN_URL, character_class
 from newsarchive.text.dates import EARLIEST
 
 ARTICLE = "article"
@@ -35,7 +36,7 @@ MAX_LINE_BYTES = 16 * 1024 * 1024
 FEED_NAME = re.compile(r"[a-z][a-z0-9_]{0,39}")  # a spider's feed: eastmoney, eastmoney_fast, zqrb …
 # A dead letter written on one machine may be loaded on another whose clock is a little behind.
 CLOCK_SKEW = timedelta(hours=1)
-_NOT_IN_URL = re.compile(r"[\s\x00-\x1f\x7f]")
+_NOT_IN_URL = character_class(NOT_IN_URL)
 
 
 class DeadLetterError(OSError):

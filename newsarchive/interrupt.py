@@ -21,14 +21,14 @@ from types import FrameType
 from typing import Any
 
 from scrapy import Request, Spider
-from scrapy.core.engine import ExecutionEngine
 from scrapy.crawler import Crawler, CrawlerProcess
 from scrapy.exceptions import IgnoreRequest
 from scrapy.utils.defer import deferred_from_coro
 from twisted.internet import tcp
 
-from newsarchive.joblock import _queued_downloads
-from newsarchive.summary import INTERRUPTED_SKIP, SKIPPED_PREFIX
+from newsarchive.fence import Fence
+from newsarchive.scrapy_compat import engine_closing, finish_scraper_closing, running_engine
+from newsarchive.summary import INTERRUPTED_SKIP
 
 logger = logging.getLogger(__name__)
 
@@ -97,14 +97,14 @@ class Interrupt:
     def _stop(self, crawler: Crawler) -> None:
         if not crawler.crawling:  # finished already
             return
-        engine = _engine(crawler)
+        engine = running_engine(crawler)
         if engine is None or not engine.running:
             # Still starting (opening the spider, recording the run): stop it once its engine runs.
             # Stopped now, Scrapy would mark it stopped and run it anyway.
             _reactor().callLater(STARTING_POLL_SECONDS, self._stop, crawler)
             return
         crawler.signals.send_catch_log(signal=stop_requested)
-        if closing(engine):
+        if engine_closing(engine):
             # It is finishing by itself. Stopped now, Scrapy would end the crawl before the spider
             # closed: the run history and the last batch would be cut short when the reactor stops.
             return
@@ -113,26 +113,14 @@ class Interrupt:
         finish_closing(crawler)
 
 
-def closing(engine: ExecutionEngine) -> bool:
-    """Whether the engine's spider is closing or closed (Scrapy internals: the engine's slot)."""
-    slot = getattr(engine, "_slot", None)
-    return slot is None or getattr(slot, "closing", None) is not None
-
-
 def finish_closing(crawler: Crawler) -> None:
     """Scrapy 2.19 never finishes closing a spider while an item from its ``start()`` (reparse's
     articles) is in the item pipelines: its scraper checks whether it is idle again only after a
-    response. Until the spider is closed, check for it (Scrapy internals: the scraper's slot)."""
-    engine = _engine(crawler)
+    response. Until the spider is closed, check for it (newsarchive.scrapy_compat)."""
+    engine = running_engine(crawler)
     if engine is None or engine.spider is None:  # closed
         return
-    scraper = engine.scraper
-    slot = getattr(scraper, "slot", None)
-    if slot is None:
-        return
-    closing = getattr(slot, "closing", None)
-    if closing is not None and not closing.called and slot.is_idle():
-        scraper._check_if_closing()
+    if finish_scraper_closing(engine):
         return
     _reactor().callLater(STARTING_POLL_SECONDS, finish_closing, crawler)
 
@@ -150,56 +138,38 @@ def abort_connections(reactor: Any) -> None:
             selectable.stopConnecting()  # type: ignore[no-untyped-call]
 
 
-class StopFence:
+class StopFence(Fence):
     """Downloader middleware: once the run is stopping (:data:`stop_requested`), no request goes
-    out; the ones already queued in the download slots are failed at once. Once it abandons its
-    downloads (:data:`abandon_requested`), their failures are :class:`Interrupted` too, so they are
-    neither retried nor counted as download errors. Each is counted as skipped ``interrupted``."""
+    out (newsarchive.fence). Once it abandons its downloads (:data:`abandon_requested`), their
+    failures are :class:`Interrupted` too, so they are neither retried nor counted as download
+    errors. Each is counted as skipped ``interrupted``."""
+
+    reason = INTERRUPTED_SKIP
 
     def __init__(self, crawler: Crawler) -> None:
-        self.crawler = crawler
-        self.stopping = False
+        super().__init__(crawler)
         self.abandoning = False
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> StopFence:
         fence = cls(crawler)
-        crawler.signals.connect(fence.stop_requested, signal=stop_requested)
+        crawler.signals.connect(fence.shut, signal=stop_requested)
         crawler.signals.connect(fence.abandon_requested, signal=abandon_requested)
         return fence
 
-    def stop_requested(self) -> None:
-        self.stopping = True
-        for waiting in _queued_downloads(self.crawler):
-            self._count()
-            waiting.errback(Interrupted("not sent: the run was stopped"))
+    def refusal(self) -> Interrupted:
+        return Interrupted("not sent: the run was stopped")
 
     def abandon_requested(self) -> None:
-        self.stop_requested()
+        self.shut()
         self.abandoning = True
-
-    def process_request(self, request: Request, spider: Spider | None = None) -> None:
-        if self.stopping:
-            self._count()
-            raise Interrupted("not sent: the run was stopped")
 
     def process_exception(self, request: Request, exception: Exception, spider: Spider | None = None) -> None:
         if isinstance(exception, Interrupted):
             raise exception  # counted where it was raised; no other middleware retries it
         if self.abandoning:
-            self._count()
+            self.count()
             raise Interrupted(f"abandoned in flight: the run was stopped at once ({exception})")
-
-    def _count(self) -> None:
-        if self.crawler.stats is not None:
-            self.crawler.stats.inc_value(SKIPPED_PREFIX + INTERRUPTED_SKIP)
-
-
-def _engine(crawler: Crawler) -> ExecutionEngine | None:
-    try:
-        return crawler.engine
-    except RuntimeError:  # not created yet
-        return None
 
 
 def _to_stderr(line: str) -> None:

@@ -18,24 +18,24 @@ Setting ``NEWSARCHIVE_JOB_LOCK`` (on by default) turns both off.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from scrapy import Request, Spider, signals
+from scrapy import signals
 from scrapy.crawler import Crawler
 from scrapy.exceptions import IgnoreRequest, NotConfigured
-from scrapy.utils.defer import deferred_from_coro
 from twisted.internet.interfaces import IReadDescriptor
 from twisted.internet.threads import deferToThread
 from twisted.python.failure import Failure
 from zope.interface import implementer
 
+from newsarchive.fence import Fence
 from newsarchive.jobs import job_key
 from newsarchive.locks import JobAlreadyRunning, JobLock, Recheck, lock_for
-from newsarchive.summary import JOB_LOCK_LOST, JOB_LOCK_RETAKEN, SKIPPED_PREFIX
+from newsarchive.scrapy_compat import close_spider
+from newsarchive.summary import JOB_LOCK_LOST, JOB_LOCK_RETAKEN
 
 if TYPE_CHECKING:
-    from twisted.internet.defer import Deferred
     from twisted.internet.task import LoopingCall
 
 logger = logging.getLogger(__name__)
@@ -157,13 +157,7 @@ class JobLockExtension:
         self._finish()
         logger.error("this run lost its job lock and stops: %s", holder)
         self.crawler.signals.send_catch_log(signal=job_lock_lost)
-        try:
-            engine = self.crawler.engine
-        except RuntimeError:  # not crawling
-            return
-        if engine.spider is not None:
-            closing = deferred_from_coro(engine.close_spider_async(reason=JOB_LOCK_LOST))
-            closing.addErrback(lambda f: logger.error("could not stop the crawl: %s", f.getErrorMessage()))
+        close_spider(self.crawler, JOB_LOCK_LOST)
 
     def _finish(self) -> None:
         self._done = True
@@ -194,46 +188,19 @@ class LockLost(IgnoreRequest):
     """A request not sent because another run took the job's lock (counted by :class:`JobLockFence`)."""
 
 
-class JobLockFence:
+class JobLockFence(Fence):
     """Downloader middleware: once the job lock is lost (:data:`job_lock_lost`), no request goes
-    out. Stopping the crawl only stops new requests leaving the scheduler; the ones already queued
-    in the downloader, or on their way through the middlewares, would still be sent. Each is
-    counted as skipped ``job_lock_lost``."""
+    out (newsarchive.fence). Each is counted as skipped ``job_lock_lost``."""
 
-    def __init__(self, crawler: Crawler) -> None:
-        self.crawler = crawler
-        self.lost = False
+    reason = JOB_LOCK_LOST
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> JobLockFence:
         if not crawler.settings.getbool("NEWSARCHIVE_JOB_LOCK"):
             raise NotConfigured
         fence = cls(crawler)
-        crawler.signals.connect(fence.job_lock_lost, signal=job_lock_lost)
+        crawler.signals.connect(fence.shut, signal=job_lock_lost)
         return fence
 
-    def job_lock_lost(self) -> None:
-        self.lost = True
-        for waiting in _queued_downloads(self.crawler):
-            self._count()
-            waiting.errback(LockLost("not sent: another run holds the job's lock"))
-
-    def process_request(self, request: Request, spider: Spider | None = None) -> None:
-        if self.lost:
-            self._count()
-            raise LockLost("not sent: another run holds the job's lock")
-
-    def _count(self) -> None:
-        if self.crawler.stats is not None:
-            self.crawler.stats.inc_value(SKIPPED_PREFIX + JOB_LOCK_LOST)
-
-
-def _queued_downloads(crawler: Crawler) -> Iterator[Deferred[Any]]:
-    """Take every request waiting in a download slot out of it: the Deferreds to fail. Scrapy
-    internals (``Downloader.slots``, ``Slot.queue``), as newsarchive.blocks uses them."""
-    engine = crawler.engine
-    slots: Mapping[str, Any] = getattr(getattr(engine, "downloader", None), "slots", {})
-    for slot in slots.values():
-        while slot.queue:
-            _, waiting = slot.queue.popleft()
-            yield waiting
+    def refusal(self) -> LockLost:
+        return LockLost("not sent: another run holds the job's lock")

@@ -11,9 +11,10 @@ itself did before (tests/test_robots.py crawls exactly that case).
 A robots.txt that cannot be downloaded (a timeout, a dropped connection, a gzip bomb) leaves its
 host crawled as if it had none, as Scrapy intends; Scrapy logs that with a traceback naming the
 request that was waiting, after retrying the robots.txt with a line per give-up. Here it is fetched
-once and the failure is one warning line naming the robots.txt (issue 13 point 13). This module is
-the one place that touches the middleware's private parts (``_parsers``, ``_parse_robots``,
-``_robots_error``); the crawls in tests/test_robots.py fail if a Scrapy upgrade changes them.
+once and the failure is one warning line naming the robots.txt (issue 13 point 13). The
+middleware's private parts (its cache, its parse and error steps) are reached through
+newsarchive.scrapy_compat; tests/test_scrapy_compat.py and the crawls in tests/test_robots.py fail
+if a Scrapy upgrade changes them.
 """
 
 from __future__ import annotations
@@ -30,6 +31,7 @@ from scrapy.utils.httpobj import urlparse_cached
 from twisted.internet.defer import Deferred
 
 from newsarchive.failures import failure_reason
+from newsarchive.scrapy_compat import parse_robots, robots_cache, robots_failed
 
 if TYPE_CHECKING:
     from scrapy.robotstxt import RobotParser
@@ -40,9 +42,10 @@ logger = logging.getLogger(__name__)
 class RobotsTxtMiddleware(robotstxt.RobotsTxtMiddleware):
     async def robot_parser(self, request: Request) -> RobotParser | None:
         netloc = urlparse_cached(request).netloc
-        if netloc not in self._parsers:
+        cache = robots_cache(self)
+        if netloc not in cache:
             await self._read_robots_txt(request, netloc)
-        pending = self._parsers[netloc]
+        pending = cache[netloc]
         if not isinstance(pending, Deferred):  # already parsed (or unreadable: None)
             return pending
         waiter: Deferred[RobotParser | None] = Deferred()
@@ -57,7 +60,7 @@ class RobotsTxtMiddleware(robotstxt.RobotsTxtMiddleware):
     async def _read_robots_txt(self, request: Request, netloc: str) -> None:
         """Download and parse ``netloc``'s robots.txt; whoever asks meanwhile waits on the Deferred."""
         assert self.crawler.engine is not None
-        self._parsers[netloc] = Deferred()
+        robots_cache(self)[netloc] = Deferred()
         robots_request = Request(
             f"{urlparse_cached(request).scheme}://{netloc}/robots.txt",
             priority=self.DOWNLOAD_PRIORITY,
@@ -68,7 +71,7 @@ class RobotsTxtMiddleware(robotstxt.RobotsTxtMiddleware):
         )
         try:
             response = await self.crawler.engine.download_async(robots_request)
-            await self._parse_robots(response, netloc, request)
+            await parse_robots(self, response, netloc, request)
         except Exception as error:  # whatever went wrong, the host is crawled as if it had none
             # an IgnoreRequest was logged by whoever raised it (a gzip bomb: HttpCompressionMiddleware)
             if not isinstance(error, IgnoreRequest):
@@ -78,5 +81,6 @@ class RobotsTxtMiddleware(robotstxt.RobotsTxtMiddleware):
                     failure_reason(error),
                     netloc,
                 )
-            self._robots_error(error, netloc)
-        self._stats.inc_value("robotstxt/request_count")
+            robots_failed(self, error, netloc)
+        assert self.crawler.stats is not None
+        self.crawler.stats.inc_value("robotstxt/request_count")

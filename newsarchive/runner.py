@@ -25,6 +25,7 @@ from newsarchive.catalogue import check_job
 from newsarchive.interrupt import Interrupt
 from newsarchive.locks import JobAlreadyRunning
 from newsarchive.logclock import use_shanghai_clock
+from newsarchive.scrapy_compat import crawl_stats
 from newsarchive.summary import RunSummary
 
 logger = logging.getLogger(__name__)
@@ -90,7 +91,7 @@ def run_jobs(jobs: Sequence[Job], settings: Settings, *, allow_internal: bool = 
                 failure, config_error = _one_line(error), True
             except Exception as error:  # a spider that cannot start (database down, …)
                 failure = _one_line(error)
-            summary = RunSummary.from_stats(_crawl_stats(crawler))
+            summary = RunSummary.from_stats(crawl_stats(crawler))
             results.append(JobResult(job, summary, failure, config_error=config_error))
             if failure:
                 break
@@ -119,17 +120,6 @@ def _crawler_process(settings: Settings) -> CrawlerProcess:
         return CrawlerProcess(settings)
     except OSError as error:
         raise RunError(f"cannot open log file {error.filename}: {error.strerror}") from None
-
-
-def _crawl_stats(crawler: Crawler | None) -> dict[str, Any]:
-    """The crawl's stats, or none if it failed before Scrapy created its stats collector."""
-    if crawler is None:
-        return {}
-    try:
-        collector = crawler.stats  # Scrapy 2.19 raises RuntimeError until the crawl applied settings
-    except RuntimeError:  # e.g. the spider's from_crawler rejected an argument
-        return {}
-    return collector.get_stats()
 
 
 def _stop_reactor(result: Any, reactor: Any) -> Any:

@@ -30,13 +30,13 @@ from pathlib import Path
 
 from scrapy.crawler import Crawler
 from scrapy.statscollectors import StatsCollector
-from scrapy.utils.defer import deferred_from_coro
 
 from newsarchive.db.engine import open_database
 from newsarchive.db.writer import BatchResult, StoreUnavailable
 from newsarchive.db.writer_process import WriterProcess, WriterSettings
 from newsarchive.deadletter import DeadLetterError, DeadLetterFile
 from newsarchive.items import Article, FeedClaim
+from newsarchive.scrapy_compat import close_spider
 from newsarchive.summary import DEADLETTER_FILE
 from newsarchive.tally import ArticleTally
 
@@ -189,13 +189,7 @@ class StorePipeline:
         self._inc("db_retries", error.retries)
         self._dead_letter(items, self.unavailable)
         logger.error("giving up on the database after %.0f s; stopping the crawl", self.retry_seconds)
-        try:
-            engine = self.crawler.engine
-        except RuntimeError:  # not crawling (the pipeline driven on its own)
-            return
-        if engine.spider is not None:
-            closing = deferred_from_coro(engine.close_spider_async(reason=DATABASE_UNAVAILABLE))
-            closing.addErrback(lambda f: logger.error("could not stop the crawl: %s", f.getErrorMessage()))
+        close_spider(self.crawler, DATABASE_UNAVAILABLE)  # nothing when the pipeline runs on its own
 
     def _dead_letter(self, items: list[Article | FeedClaim], reason: str) -> None:
         assert self.deadletter is not None

@@ -39,6 +39,7 @@ from newsarchive.export.manifest import digest, post_path, read_manifest, remove
 from newsarchive.files import atomic_write
 from newsarchive.ids import canonical_info_code
 from newsarchive.items import FAST_FEED
+from newsarchive.text.characters import YAML_ESCAPED, character_class
 from newsarchive.text.media import SLUG_PATTERN
 from newsarchive.text.plain import plain_text
 from newsarchive.text.sanitize import sanitize_html
@@ -56,9 +57,8 @@ _ASCII_PUNCTUATION = re.compile(r"[!-/:-@\[-`{-~]")
 # In the body only what can start Liquid or a kramdown construct that makes a link, an image or an
 # attribute (or a table, or math) is escaped: the seed body's bytes stay as the original wrote them.
 _BODY_SYNTAX = re.compile(r"[\[\]{}|$]")
-# Everything a YAML double-quoted scalar cannot hold literally: the quote, the backslash, C0/C1
-# controls, and the line/paragraph separators YAML treats as line breaks.
-_YAML_ESCAPES = re.compile('["\\\\\x00-\x1f\x7f-\x9f\u2028\u2029\ud800-\udfff]')
+# Everything a YAML double-quoted scalar cannot hold literally (newsarchive.text.characters).
+_YAML_ESCAPES = character_class(YAML_ESCAPED)
 _YAML_SHORT_ESCAPES = {'"': '\\"', "\\": "\\\\", "\n": "\\n", "\t": "\\t", "\r": "\\r"}
 # kramdown's time on one line grows with the square of the tags and entities on it: a post with a
 # 1.8 M-character body took 221 s to build, one of 50,000 characters 0.3 s. Past this many characters

@@ -7,7 +7,6 @@ trafilatura, offline, and the article is marked ``extraction="generic"``.
 
 from __future__ import annotations
 
-import html as html_escape
 import re
 from copy import deepcopy
 from dataclasses import dataclass
@@ -17,7 +16,7 @@ from urllib.parse import urljoin, urlsplit
 import lxml.html
 from lxml import etree
 
-from newsarchive.pages.html import parse_document
+from newsarchive.pages.html import inner_html, parse_document
 from newsarchive.pages.model import PageError
 from newsarchive.sites.loader import BoilerplateSpec, SiteSpec
 
@@ -146,7 +145,7 @@ def parse_article(spec: SiteSpec, html: str, url: str) -> DeclaredArticle:
         body = _generic_body(html, url)
         extraction = "generic"
     _drop_boilerplate(body, spec.boilerplate)
-    body_html = _inner_html(body).strip()
+    body_html = inner_html(body).strip()
     if not body_html:
         raise DeclaredPageError("empty_body", url)
     return DeclaredArticle(
@@ -272,10 +271,3 @@ def _cut_to_end(body: lxml.html.HtmlElement, start: lxml.html.HtmlElement) -> No
         if node is start:
             parent.remove(node)
         node = parent
-
-
-def _inner_html(node: lxml.html.HtmlElement) -> str:
-    head = html_escape.escape(node.text or "", quote=False)
-    return head + "".join(
-        etree.tostring(child, encoding="unicode", method="html", with_tail=True) for child in node
-    )

@@ -14,6 +14,7 @@ from lxml import etree
 
 from newsarchive.ids import article_url, code_from_url
 from newsarchive.pages.html import first, inner_html, match, node_text, parse_tree, plain_text
+from newsarchive.pages.jsonp import jsonp_payload
 from newsarchive.pages.model import ArticlePage, ListingEntry, ListingPage, PageError, read_rows
 
 # The page model moved to newsarchive.pages.model; re-exported so existing imports keep working.
@@ -37,7 +38,6 @@ _ARTICLE_CODE = re.compile(r"\d{18}")  # every East Money article code has 18 di
 # json.loads refuses an integer of more than 4,300 digits with a ValueError for the whole document:
 # a longer number is no count and no code, so it is kept as its digits and only its row is rejected.
 _MAX_INT_DIGITS = 40
-_JSONP = re.compile(r"^\s*[\w$.]+\s*\((?P<body>.*)\)\s*;?\s*$", re.S)
 _TITLE_SUFFIX = re.compile(r"\s*[_\-|]\s*东方财富网.*$")
 _PAGE_TIME = re.compile(r"\d{4}年\d{1,2}月\d{1,2}日\s*\d{1,2}:\d{2}(?::\d{2})?")
 _SOURCE_ITEM = re.compile(r"来源[：:]\s*(.+)")
@@ -208,14 +208,14 @@ def _listing_rows(text: str, rows_key: str) -> tuple[dict[str, Any], list[Any], 
 
 
 def _load_json(text: str) -> tuple[dict[str, Any], bool]:
-    match = _JSONP.match(text) if not text.lstrip().startswith("{") else None
+    wrapped = jsonp_payload(text) if not text.lstrip().startswith("{") else None
     try:
-        payload = json.loads(match.group("body") if match else text, parse_int=_json_int)
+        payload = json.loads(text if wrapped is None else wrapped, parse_int=_json_int)
     except (json.JSONDecodeError, RecursionError) as exc:
         raise PageError("bad_json", str(exc)[:200]) from None
     if not isinstance(payload, dict):
         raise PageError("bad_json", "top level is not an object")
-    return payload, match is not None
+    return payload, wrapped is not None
 
 
 def _page_title(tree: Any) -> str | None:

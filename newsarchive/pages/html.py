@@ -48,9 +48,21 @@ def _parse_bounded(html: str, parse: Callable[..., Any]) -> Any:
 
 
 def inner_html(node: Any) -> str:
-    parts = [node.text or ""]
-    parts.extend(etree.tostring(child, encoding="unicode", with_tail=True) for child in node)
+    """The markup inside ``node``, serialized as HTML: its leading text escaped exactly as lxml
+    escapes text (``a &lt;b&gt;`` stays text, never becomes a tag), then its children with their tails."""
+    parts = [_escaped_text(node.text)]
+    parts.extend(etree.tostring(child, encoding="unicode", method="html", with_tail=True) for child in node)
     return "".join(parts)
+
+
+def _escaped_text(text: str | None) -> str:
+    """``text`` as lxml writes the text of an element (the same escaping as the children's tails)."""
+    if not text:
+        return ""
+    holder = etree.Element("t")
+    holder.text = text
+    serialized: str = etree.tostring(holder, encoding="unicode", method="html")
+    return serialized[len("<t>") : -len("</t>")]
 
 
 def first(values: list[Any]) -> Any:

@@ -24,6 +24,7 @@ from newsarchive.text.boilerplate import (
     element_kind,
     line_kind,
 )
+from newsarchive.text.characters import CONTROLS_IN_TEXT, UNSAFE_IN_MARKUP
 from newsarchive.text.nesting import deeper_than, parse_within_depth
 from newsarchive.text.sanitize import sanitize_html
 
@@ -46,10 +47,10 @@ BLOCK_TAGS = frozenset(
     | {"form", "fieldset", "details", "summary"}
 )
 
-_CONTROL_CHARS = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ud800-\udfff\ufffe\uffff]")
+_CONTROL_CHARS = UNSAFE_IN_MARKUP
 _SPACE_RUN = re.compile(r"[ \t\n\r]+")  # HTML collapsible whitespace; \xa0 and U+3000 are not
 # What _plain changes: a control character (\t \n \r among them) or two spaces in a row.
-_NOT_PLAIN = re.compile("[\x00-\x1f\x7f\ud800-\udfff\ufffe\uffff]|  ")
+_NOT_PLAIN = re.compile(f"[{CONTROLS_IN_TEXT}]|  ")
 _LEADING_SPACE = re.compile(r"^[\s\u200b\ufeff]+")  # \s covers U+3000, \xa0, \u2002
 _TRAILING_SPACE = re.compile(r"[\s\u200b\ufeff]+$")
 # lxml.etree's HTML parser, the very parser lxml.html subclasses, without lxml.html's Python lookup

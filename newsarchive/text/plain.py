@@ -19,16 +19,9 @@ from __future__ import annotations
 
 import re
 
-# Unicode 15 general categories Cc and Cf, surrogates, and two noncharacters; the whitespace controls
-# (tab, newlines, \x1c-\x1f, NEL) are left for the whitespace collapse, which makes them spaces.
-# tests/text/test_plain.py checks the table against the running Python's Unicode database.
-_INVISIBLE_RANGES = (
-    "\x00-\x08\x0e-\x1b\x7f-\x84\x86-\x9f\xad\u0600-\u0605\u061c\u06dd\u070f\u0890\u0891\u08e2\u180e"
-    "\u200b-\u200f\u202a-\u202e\u2060-\u2064\u2066-\u206f\ufeff\ufff9-\ufffb\ufffe\uffff"
-    "\ud800-\udfff\U000110bd\U000110cd\U00013430-\U0001343f\U0001bca0-\U0001bca3"
-    "\U0001d173-\U0001d17a\U000e0001\U000e0020-\U000e007f"
-)
-_INVISIBLE = re.compile(f"[{_INVISIBLE_RANGES}]")
+from newsarchive.text.characters import INVISIBLE, character_class
+
+_INVISIBLE = character_class(INVISIBLE)  # Cc, Cf, surrogates, U+FFFE/U+FFFF (newsarchive.text.characters)
 _TAG_NAME_START = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ/!?")
 _NO_MARKUP = re.compile(r"<[A-Za-z/!?]")
 

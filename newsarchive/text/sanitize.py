@@ -6,9 +6,9 @@ no scheme, so nothing stored or exported can run code (issue 3, point 2).
 
 from __future__ import annotations
 
-import re
-
 import nh3
+
+from newsarchive.text.characters import UNSAFE_IN_MARKUP
 
 ALLOWED_TAGS = frozenset(
     {"p", "strong", "b", "em", "i", "br", "ul", "ol", "li"}
@@ -26,8 +26,8 @@ CONTENT_DROPPED_TAGS = frozenset(
     | {"title", "textarea", "select", "xmp", "noembed", "noframes", "frameset", "plaintext"}
 )
 # Python strings nh3 cannot take (lone surrogates), C0 controls but \t \n \r, and the noncharacters
-# U+FFFE/U+FFFF: none is allowed in XML, so the output also loads in lxml and other XML tools.
-_UNSAFE_CHARACTERS = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ud800-\udfff\ufffe\uffff]")
+# U+FFFE/U+FFFF: the output also loads in lxml and other XML tools (newsarchive.text.characters).
+_UNSAFE_CHARACTERS = UNSAFE_IN_MARKUP
 # ammonia writes U+00A0 as &nbsp;; the cleaner stores the character itself (and "&amp;nbsp;" has no "&nbsp;").
 _NBSP_ENTITY = "&nbsp;"
 

@@ -1,0 +1,52 @@
+"""The fences (newsarchive.fence) as the project builds them: once shut, the requests queued in the
+download slots fail at once and new ones are refused, each counted as skipped (issue 15: one fence
+for a lost job lock and for Ctrl-C). The crawls in test_joblock.py and test_interrupt.py show the
+same end to end."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+from typing import Any
+
+import pytest
+from scrapy import Request
+from twisted.internet.defer import Deferred
+from twisted.python.failure import Failure
+
+from newsarchive.fence import Fence
+from newsarchive.interrupt import Interrupted, StopFence, abandon_requested, stop_requested
+from newsarchive.joblock import JobLockFence, LockLost, job_lock_lost
+from newsarchive.summary import INTERRUPTED_SKIP, JOB_LOCK_LOST, SKIPPED_PREFIX
+from tests.test_scrapy_compat import project_engine
+
+
+@pytest.mark.parametrize(
+    ("fence_class", "signal", "refusal", "reason"),
+    [
+        (JobLockFence, job_lock_lost, LockLost, JOB_LOCK_LOST),
+        (StopFence, stop_requested, Interrupted, INTERRUPTED_SKIP),
+        (StopFence, abandon_requested, Interrupted, INTERRUPTED_SKIP),
+    ],
+)
+def test_a_shut_fence_fails_the_queued_requests_and_refuses_new_ones(
+    tmp_path: Path, fence_class: type[Fence], signal: object, refusal: type[Exception], reason: str
+) -> None:
+    async def check() -> None:
+        async with project_engine(tmp_path, NEWSARCHIVE_JOB_LOCK=True) as engine:
+            fence = next(m for m in engine.downloader.middleware.middlewares if isinstance(m, fence_class))
+            queued: Deferred[Any] = Deferred()
+            _, slot = engine.downloader._get_slot(Request("http://a.example/", meta={"download_slot": "a"}))
+            slot.queue.append((Request("http://a.example/1"), queued))
+            failures: list[Failure] = []
+            queued.addErrback(failures.append)
+            fence.process_request(Request("http://a.example/2"))  # open: nothing happens
+
+            engine.crawler.signals.send_catch_log(signal=signal)
+            assert not slot.queue
+            assert [type(failure.value) for failure in failures] == [refusal]
+            with pytest.raises(refusal):
+                fence.process_request(Request("http://a.example/3"))
+            assert engine.crawler.stats.get_value(SKIPPED_PREFIX + reason) == 2
+
+    asyncio.run(check())
