@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from subprocess import CompletedProcess
 
 from newsarchive.exitcodes import NOTHING_MATCHED, NOTHING_NEW
 from newsarchive.samplesite import SampleSite
@@ -24,7 +25,7 @@ def last_run(db_url: str, cwd: Path) -> dict:
     return json.loads(shown.stdout)[0]
 
 
-def assert_nothing_matched(result, db_url: str, cwd: Path, warning: str) -> None:  # type: ignore[no-untyped-def]
+def assert_nothing_matched(result: CompletedProcess[str], db_url: str, cwd: Path, warning: str) -> None:
     assert result.returncode == NOTHING_MATCHED, (result.stdout, result.stderr[-3000:])
     assert warnings(result.stderr) == [f"newsarchive: warning: {warning}"], result.stderr[-3000:]
     assert "error" not in result.stderr and "download failed" not in result.stderr, result.stderr[-3000:]
@@ -33,18 +34,14 @@ def assert_nothing_matched(result, db_url: str, cwd: Path, warning: str) -> None
     assert run["counts"]["nothing_matched"] == [warning]
 
 
+def crawl_column_344(site: SampleSite, db_url: str, cwd: Path, media: str) -> CompletedProcess[str]:
+    """The East Money spider over column 344 with ``-a media=MEDIA``."""
+    arguments = ("-a", "columns=344", "-a", f"media={media}")
+    return crawl_outcome(site.origin, db_url, cwd, "crawl", "eastmoney", *arguments)
+
+
 def test_a_media_filter_no_listed_row_matched(site: SampleSite, sqlite_url: str, tmp_path: Path) -> None:
-    result = crawl_outcome(
-        site.origin,
-        sqlite_url,
-        tmp_path,
-        "crawl",
-        "eastmoney",
-        "-a",
-        "columns=344",
-        "-a",
-        "media=不存在的媒体",
-    )
+    result = crawl_column_344(site, sqlite_url, tmp_path, "不存在的媒体")
     listed = len(column_entries("344"))  # the rows checked: every one but the 财富号 posts
     assert_nothing_matched(
         result, sqlite_url, tmp_path, f"-a media=不存在的媒体 matched none of the {listed} listed articles"
@@ -55,17 +52,7 @@ def test_a_media_filter_no_listed_row_matched(site: SampleSite, sqlite_url: str,
 def test_one_media_name_of_two_that_matched_nothing(
     site: SampleSite, sqlite_url: str, tmp_path: Path
 ) -> None:
-    result = crawl_outcome(
-        site.origin,
-        sqlite_url,
-        tmp_path,
-        "crawl",
-        "eastmoney",
-        "-a",
-        "columns=344",
-        "-a",
-        "media=证券日报网,不存在的媒体",
-    )
+    result = crawl_column_344(site, sqlite_url, tmp_path, "证券日报网,不存在的媒体")
     listed = len(column_entries("344"))
     warning = f"-a media=证券日报网,不存在的媒体: 不存在的媒体 matched none of the {listed} listed articles"
     assert_nothing_matched(result, sqlite_url, tmp_path, warning)
