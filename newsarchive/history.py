@@ -1,4 +1,5 @@
-"""Scrapy extension recording every crawl, backfill and reparse in the run history (``runs`` table).
+"""Scrapy extension recording every crawl, backfill and reparse in the run history (``runs`` table),
+and the rule reading it back: was the last run of a job clean (:func:`last_run_was_clean`).
 
 Settings: ``NEWSARCHIVE_DATABASE_URL`` and ``NEWSARCHIVE_DB_BUSY_TIMEOUT``. The start (spider, its
 ``job_arguments``) is written when the spider opens, the end (finish reason, status, counts) when it
@@ -11,7 +12,7 @@ is not recorded: nothing ran.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -20,10 +21,13 @@ from scrapy import Request, Spider, signals
 from scrapy.crawler import Crawler
 from scrapy.utils.defer import maybe_deferred_to_future
 from sqlalchemy.engine import Engine
+from sqlalchemy.exc import SQLAlchemyError
 from twisted.internet.threads import deferToThread
 
 from newsarchive.db.engine import first_line, open_database, session_factory, writer
-from newsarchive.db.runs import finish_run, recent_runs, start_run
+from newsarchive.db.models import RunRow
+from newsarchive.db.runs import effective_status, finish_run, recent_runs, start_run
+from newsarchive.hosts import REDIRECT
 from newsarchive.jobs import job_key, job_keys
 from newsarchive.monitor import HISTORY, run_warnings
 from newsarchive.summary import OK, REQUESTS_SENT, WARNINGS, RunSummary
@@ -182,3 +186,27 @@ class _RunEnd:
     status: str
     finish_reason: str
     counts: dict[str, Any]
+
+
+def run_was_clean(run: RunRow) -> bool:
+    """Whether ``run`` finished ok and fetched all it listed: no download failed, no response was
+    blocked and no redirect was refused (each leaves an article it listed unfetched, and that
+    article may since have slid below the first known page)."""
+    if effective_status(run) != OK:  # failed, interrupted, killed (a running row whose process is gone)
+        return False
+    counts = run.counts or {}
+    # a refused redirect left its article unfetched, as a failed download does
+    refused_redirects = [key for key in counts.get("refused") or {} if key.startswith(f"{REDIRECT}_")]
+    errors = (counts.get("errors") or {}).get("total")
+    return not errors and not counts.get("blocked") and not refused_redirects
+
+
+def last_run_was_clean(engine: Engine, spider: str, arguments: Mapping[str, str]) -> bool:
+    """Whether the previous run of this job (spider and arguments) was clean (:func:`run_was_clean`).
+    A job with no run yet, or a history that cannot be read, is not: the caller pages every listing."""
+    try:
+        with session_factory(engine)() as session:
+            previous = recent_runs(session, job=job_keys(spider, arguments), limit=1)
+            return bool(previous) and run_was_clean(previous[0])
+    except SQLAlchemyError:
+        return False

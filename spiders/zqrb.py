@@ -2,7 +2,7 @@
 
 Arguments: ``columns`` (comma list of ``channel/column`` paths, default below), ``pages`` (listing
 pages per column, default ``NEWSARCHIVE_MAX_PAGES``). Pages come as ``text/html`` with no charset;
-ArchiveSpider.page_text decodes them (reference: sites.md §1).
+ArchiveSpider.page_text (listings) and newsarchive.assemble (articles) decode them (reference: sites.md §1).
 """
 
 from __future__ import annotations

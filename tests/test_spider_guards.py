@@ -11,7 +11,6 @@ from scrapy.http import TextResponse
 from scrapy.utils.test import get_crawler
 
 import newsarchive.pages.zqrb
-import spiders.base
 import spiders.declared
 import spiders.eastmoney
 import spiders.eastmoney_fast
@@ -100,7 +99,7 @@ def test_a_listing_parser_exception_is_counted_in_one_line(
 def test_an_article_parser_exception_drops_that_article_in_one_line(
     sqlite_url: str, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
 ) -> None:
-    monkeypatch.setattr(spiders.base, "parse_article", broken_parser)
+    monkeypatch.setattr(spiders.eastmoney, "parse_article", broken_parser)
     spider = build(spiders.eastmoney.EastMoneySpider, sqlite_url)
     url = "https://finance.eastmoney.com/a/202204292366280343.html"
     entry = ListingEntry("202204292366280343", "CMS", "标题", "2022-04-29 15:03:20", None, None, url)
