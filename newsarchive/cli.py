@@ -196,6 +196,7 @@ def main() -> None:
 
     \b
     Crawl:    crawl, backfill (a date window), spiders (what can be crawled)
+    Watch:    check (does each site still give what a crawl needs)
     Store:    reparse (WARC files again), load (dead-letter files), db upgrade
     Look:     runs (the run history), show (one article and its revisions)
     Export:   export jsonl, export jekyll
@@ -261,6 +262,42 @@ def backfill(
         fail("give the window with --since/--until, not -a", EXIT_USAGE)
     window = {"since": since, **({"until": until} if until else {})}
     sys.exit(run([Job(spider, {**pairs, **window})], settings, db, log_level))
+
+
+@main.command(short_help="Check that each site still gives what a crawl needs (no storing).")
+@click.argument("sites", nargs=-1, metavar="[SITE]...")
+@click.option("-s", "settings", multiple=True, metavar="NAME=VALUE", help="Override a setting.")
+@click.option(
+    "--log-level",
+    default="WARNING",
+    show_default=True,
+    type=click.Choice(["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"], case_sensitive=False),
+    help="Scrapy log level (INFO shows every step).",
+)
+def check(sites: tuple[str, ...], settings: tuple[str, ...], log_level: str) -> None:
+    """Fetch the first listing page of each SITE (a spider name; default: every one) and its
+    newest article, politely and once, read them as a crawl would, and print per site which
+    expected fields (title, published, body, media) the article has. Stores nothing (no archive,
+    no WARC file).
+
+    Exits 7 naming the site and what is wrong when an expected field is missing, a listing gives
+    no rows, or a page cannot be fetched or read: a cron line can alert before a crawl degrades."""
+    from newsarchive.check import check_sites, exit_code, table
+
+    overrides = {"LOG_LEVEL": log_level.upper(), **parse_pairs(settings, "-s")}
+    try:
+        checks, finished = check_sites(sites, project_settings(overrides))
+    except JobError as error:
+        usage_error(error)
+    for line in table(checks):
+        click.echo(line)
+    for site in checks:
+        for finding in site.errors():
+            click.echo(f"newsarchive: error: {finding}", err=True)
+    if not finished:
+        click.echo(exitcodes.STOPPED_LINE, err=True)
+        sys.exit(exitcodes.INTERRUPTED)
+    sys.exit(exit_code(checks))
 
 
 @main.command(short_help="Re-extract articles from WARC files, no network.")

@@ -21,6 +21,8 @@ from collections.abc import Mapping, Sequence
 from statistics import median
 from typing import Any
 
+from newsarchive.fields import COVERED_FIELDS as COVERED_FIELDS  # pipelines/coverage.py reads it here
+
 HISTORY = 10
 MIN_HISTORY = 3
 ROWS_FLOOR = 0.5
@@ -33,7 +35,6 @@ MIN_SAMPLE = 5  # a run with fewer listing pages / article pages / articles is n
 PARSE_FAILURES = frozenset(
     {"no_title", "no_body", "no_date", "empty_body", "clean_failed", "bad_date", "parser_error"}
 )
-COVERED_FIELDS = ("media", "summary", "author")
 
 
 def run_warnings(current: Mapping[str, Any], previous: Sequence[Mapping[str, Any]]) -> list[str]:
