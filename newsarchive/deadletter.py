@@ -22,14 +22,14 @@ from newsarchive.db.engine import first_line
 from newsarchive.export.records import article_record
 from newsarchive.files import append_whole, open_for_append
 from newsarchive.ids import canonical_info_code, canonical_url
-from newsarchive.items import Article, FeedClaim
+from newsarchive.items import ARTICLE_FIELDS, REQUIRED_FIELDS, Article, FeedClaim
 from newsarchive.text.characters import NOT_IN_URL, character_class
 from newsarchive.text.dates import EARLIEST
 
 ARTICLE = "article"
 CLAIM = "claim"
-_REQUIRED = ("info_code", "title", "published_at", "url", "feed", "body_html", "body_text")
-_OPTIONAL_TEXT = ("published_raw", "media", "category", "summary", "author", "extraction")
+# The stored fields an article's line may leave out: text, or null (tags are checked as a list)
+_OPTIONAL_TEXT = tuple(name for name in ARTICLE_FIELDS if name not in (*REQUIRED_FIELDS, "tags"))
 # No record is longer: a body is at most NEWSARCHIVE_MAX_BODY_CHARS (2 M characters, up to 3 bytes
 # each in UTF-8), stored as cleaned HTML and as text.
 MAX_LINE_BYTES = 16 * 1024 * 1024
@@ -181,7 +181,7 @@ def from_record(record: Any, *, now: datetime | None = None) -> Article | FeedCl
         )
     if kind != ARTICLE:
         raise ValueError(f"unknown kind {kind!r}")
-    missing = [name for name in _REQUIRED if not record.get(name)]
+    missing = [name for name in REQUIRED_FIELDS if not record.get(name)]
     if missing:
         raise ValueError(f"missing {', '.join(missing)}")
     published_at = _aware(record["published_at"], "published_at")

@@ -14,11 +14,11 @@ from typing import Any
 
 from scrapy import Spider
 
-from newsarchive.items import Article, FeedClaim
+from newsarchive.items import SHORT_TEXT_FIELDS, Article, FeedClaim
 from newsarchive.text.plain import plain_text
 from pipelines import CountingPipeline
 
-ARTICLE_FIELDS = ("title", "media", "author", "summary", "section", "category")
+ARTICLE_FIELDS = SHORT_TEXT_FIELDS  # the Article schema marks them (newsarchive.items)
 CLAIM_FIELDS = ("summary", "category")
 
 

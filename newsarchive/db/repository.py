@@ -14,14 +14,14 @@ from sqlalchemy.orm import Session
 
 from newsarchive.db.engine import dialect_of
 from newsarchive.db.models import (
-    ARTICLE_FIELDS,
     REVISED_BY_FETCH,
     REVISED_BY_REPARSE,
     ArticleRevision,
     ArticleRow,
+    ArticleValues,
     content_hash,
 )
-from newsarchive.items import PREFERRED_FEED
+from newsarchive.items import ARTICLE_FIELDS, PREFERRED_FEED
 
 # SQLite allows 32766 bound parameters; stay far below for IN (...) lookups.
 _LOOKUP_CHUNK = 500
@@ -57,7 +57,7 @@ def stored_publish_times(session: Session, codes: Iterable[str]) -> dict[str, da
 
 
 def store_articles(
-    session: Session, rows: Sequence[dict[str, Any]], *, replace: bool, now: datetime | None = None
+    session: Session, rows: Sequence[ArticleValues], *, replace: bool, now: datetime | None = None
 ) -> StoreResult:
     """Insert or revise rows, deduplicated by ``info_code`` inside the database.
 
@@ -80,8 +80,9 @@ def store_articles(
     reason = REVISED_BY_REPARSE if replace else REVISED_BY_FETCH
     latest: dict[str, dict[str, Any]] = {}
     superseded: list[dict[str, Any]] = []  # other versions of a code in this batch
-    for row in rows:  # one version per code is compared: the latest fetch (the last one on a tie)
-        row = {**row, "content_hash": content_hash(row["title"], row["body_html"])}
+    for values in rows:  # one version per code is compared: the latest fetch (the last one on a tie)
+        # from here on a version grows columns (content_hash, first/last_seen_at, id): a plain dict
+        row: dict[str, Any] = {**values, "content_hash": content_hash(values["title"], values["body_html"])}
         kept = latest.get(row["info_code"])
         if kept is None:
             latest[row["info_code"]] = row
@@ -113,12 +114,12 @@ def store_articles(
     history = _merge_versions(session, existing, replace=replace, result=result) if existing else []
     # An earlier version in the same batch (dead letters of two crawls loaded at once) is history
     # too; a copy of the version kept is simply unchanged.
-    for row in superseded:
-        if row["content_hash"] == latest[row["info_code"]]["content_hash"]:
+    for version in superseded:
+        if version["content_hash"] == latest[version["info_code"]]["content_hash"]:
             result.unchanged += 1
         else:
             result.stale += 1
-            history.append({c: row[c] for c in _REVISION_COLUMNS})
+            history.append({c: version[c] for c in _REVISION_COLUMNS})
     if history:
         session.execute(
             _NEW_REVISIONS[dialect_of(session)],
