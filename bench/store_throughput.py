@@ -49,6 +49,7 @@ from newsarchive.items import COLUMN_FEED, Article
 from newsarchive.pages.eastmoney import parse_article
 from newsarchive.pages.model import ArticlePage, ListingEntry
 from newsarchive.runner import project_settings
+from newsarchive.store.config import StoreConfig
 from newsarchive.text.clean import clean_body
 from newsarchive.text.dates import SHANGHAI
 
@@ -423,7 +424,7 @@ def run(quick: bool = False, articles: int | None = None) -> list[Figure]:
         ]
         if pg_url is not None:
             runs.append((pg_url, build_articles(stories, now)))
-        batch_size = crawl_settings(work).getint("NEWSARCHIVE_STORE_BATCH_SIZE")
+        batch_size = StoreConfig.from_settings(crawl_settings(work)).batch_size
         outcomes = run_crawls(work, runs)
         figures = [
             _figure(

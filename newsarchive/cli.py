@@ -326,10 +326,9 @@ def load(files: tuple[Path, ...], db: str | None) -> None:
 
     Each line is checked as a crawled page is (validation, cleaning, sanitizing, dates); bad lines
     are reported by number and the good ones stored."""
-    from datetime import timedelta
-
     from newsarchive.db.writer import BatchWriter, StoreUnavailable
     from newsarchive.load import LoadError, check_file, load_file
+    from newsarchive.store.config import StoreConfig
     from pipelines import article_steps
 
     try:
@@ -339,23 +338,17 @@ def load(files: tuple[Path, ...], db: str | None) -> None:
         fail(str(error))
     settings = project_settings({"NEWSARCHIVE_DATABASE_URL": db} if db else {})
     steps = [pipeline.process_item for pipeline in article_steps(settings)]
+    config = StoreConfig.from_settings(settings)
     try:
-        engine = open_database(
-            settings.get("NEWSARCHIVE_DATABASE_URL"),
-            busy_timeout=settings.getfloat("NEWSARCHIVE_DB_BUSY_TIMEOUT"),
-        )
+        engine = open_database(config.url, busy_timeout=config.busy_timeout)
     except DatabaseError as error:
         fail(str(error))
-    writer = BatchWriter(
-        engine,
-        near_duplicate_window=timedelta(hours=settings.getfloat("NEWSARCHIVE_NEAR_DUPLICATE_HOURS")),
-        retry_seconds=settings.getfloat("NEWSARCHIVE_DB_RETRY_SECONDS"),
-    )
+    writer = BatchWriter.for_store(engine, config)
     status = 0
     try:
         for path in files:
             try:
-                loaded = load_file(writer, path, steps, settings.getint("NEWSARCHIVE_STORE_BATCH_SIZE"))
+                loaded = load_file(writer, path, steps, config.batch_size)
             except StoreUnavailable as error:
                 fail(f"database unavailable while loading {path}: {error}; run load again")
             except LoadError as error:

@@ -26,6 +26,7 @@ from newsarchive.db.engine import first_line, session_factory, writer
 from newsarchive.db.models import ArticleValues, column_limits
 from newsarchive.db.repository import StoreResult, claim_for_feed, store_articles
 from newsarchive.items import Article, FeedClaim, article_values
+from newsarchive.store.config import StoreConfig
 from newsarchive.text.fingerprint import ShingleCache, fingerprints
 
 logger = logging.getLogger(__name__)
@@ -79,6 +80,9 @@ def is_transient(error: SQLAlchemyError) -> bool:
 
 
 class BatchWriter:
+    """Writes batches (:meth:`write`) through ``engine``; :meth:`for_store` builds it from the
+    store's configuration, as the writer process, ``newsarchive load`` and the benchmarks do."""
+
     def __init__(
         self,
         engine: Engine,
@@ -94,6 +98,15 @@ class BatchWriter:
         self.retry_seconds = retry_seconds
         self.sleep = sleep
         self.shingles = ShingleCache()  # one writer's batches share their time windows
+
+    @classmethod
+    def for_store(cls, engine: Engine, config: StoreConfig, *, replace: bool = False) -> BatchWriter:
+        return cls(
+            engine,
+            replace=replace,
+            near_duplicate_window=config.near_duplicate_window,
+            retry_seconds=config.retry_seconds,
+        )
 
     def write(self, articles: Sequence[Article], claims: Sequence[FeedClaim] = ()) -> BatchResult:
         """Store the batch; raises StoreUnavailable once retries are exhausted (nothing committed)."""
