@@ -85,13 +85,6 @@ def database_url(db: str | None) -> str:
     return db or project_settings().get("NEWSARCHIVE_DATABASE_URL")
 
 
-def check_database(url: str) -> None:
-    try:
-        open_database(url).dispose()
-    except DatabaseError as error:
-        fail(str(error))
-
-
 def report(results: list[JobResult]) -> int:
     """Print each run's summary; returns the most severe of their exit codes (newsarchive.exitcodes)."""
     codes = []
@@ -102,6 +95,10 @@ def report(results: list[JobResult]) -> int:
         if result.already_running:  # nothing ran: one line, no summary
             click.echo(f"newsarchive: error: {result.already_running}", err=True)
             codes.append(exitcodes.ALREADY_RUNNING)
+            continue
+        if result.unusable_database:  # refused before its first request: one line, no summary
+            click.echo(f"newsarchive: error: {result.unusable_database}", err=True)
+            codes.append(EXIT_FAILED)
             continue
         click.echo(f"== {result.job.spider} {shown_arguments(result.job.arguments)}".rstrip())
         for line in result.summary.lines():
@@ -159,8 +156,7 @@ def run(
             check_job(job.spider, job.arguments, settings, allow_internal=allow_internal)
     except JobError as error:
         usage_error(error)
-    try:
-        check_database(settings.get("NEWSARCHIVE_DATABASE_URL"))
+    try:  # each crawl opens and checks the database once, before its first request
         results = run_jobs(jobs, settings, allow_internal=allow_internal)
     except JobError as error:
         usage_error(error)

@@ -1,7 +1,7 @@
 """Scrapy extension recording every crawl, backfill and reparse in the run history (``runs`` table),
 and the rule reading it back: was the last run of a job clean (:func:`last_run_was_clean`).
 
-Settings: ``NEWSARCHIVE_DATABASE_URL`` and ``NEWSARCHIVE_DB_BUSY_TIMEOUT``. The start (spider, its
+The archive is the crawl's own (newsarchive.store.owner: opened and checked once). The start (spider, its
 ``job_arguments``) is written when the spider opens, the end (finish reason, status, counts) when it
 closes, each in a worker thread. The history is a record of the crawl, never a reason to stop it:
 if the database cannot be written (it may be why the crawl stopped), one warning is logged and the
@@ -24,12 +24,13 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.exc import SQLAlchemyError
 from twisted.internet.threads import deferToThread
 
-from newsarchive.db.engine import first_line, open_database, session_factory, writer
+from newsarchive.db.engine import first_line, session_factory
 from newsarchive.db.models import RunRow
 from newsarchive.db.runs import effective_status, finish_run, recent_runs, start_run
 from newsarchive.hosts import REDIRECT
 from newsarchive.jobs import job_key, job_keys
 from newsarchive.monitor import HISTORY, run_warnings
+from newsarchive.store.owner import CrawlStore
 from newsarchive.summary import OK, REQUESTS_SENT, WARNINGS, RunSummary
 
 logger = logging.getLogger(__name__)
@@ -69,11 +70,9 @@ def run_counts(summary: RunSummary) -> dict[str, Any]:
 
 
 class RunHistoryExtension:
-    def __init__(self, crawler: Crawler, url: str, busy_timeout: float) -> None:
+    def __init__(self, crawler: Crawler, store: CrawlStore) -> None:
         self.crawler = crawler
-        self.url = url
-        self.busy_timeout = busy_timeout
-        self.engine: Engine | None = None
+        self.store = store
         self.run_id: int | None = None
         self.spider_name = ""
         self.arguments: dict[str, str] = {}
@@ -82,12 +81,7 @@ class RunHistoryExtension:
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> RunHistoryExtension:
-        settings = crawler.settings
-        extension = cls(
-            crawler,
-            settings.get("NEWSARCHIVE_DATABASE_URL"),
-            settings.getfloat("NEWSARCHIVE_DB_BUSY_TIMEOUT"),
-        )
+        extension = cls(crawler, CrawlStore.of(crawler))
         crawler.signals.connect(extension.spider_opened, signal=signals.spider_opened)
         crawler.signals.connect(extension.spider_closed, signal=signals.spider_closed)
         crawler.signals.connect(
@@ -120,12 +114,7 @@ class RunHistoryExtension:
             finish_reason=reason,
             counts=run_counts(summary),
         )
-        try:
-            await maybe_deferred_to_future(deferToThread(self._guarded, "end", self._record_end, end))
-        finally:
-            if self.engine is not None:
-                self.engine.dispose()
-                self.engine = None
+        await maybe_deferred_to_future(deferToThread(self._guarded, "end", self._record_end, end))
 
     # --- in the worker thread ------------------------------------------------------------------
 
@@ -143,18 +132,13 @@ class RunHistoryExtension:
                     first_line(error),
                 )
 
-    def _open(self) -> Engine:
-        if self.engine is None:
-            self.engine = open_database(self.url, busy_timeout=self.busy_timeout)
-        return self.engine
-
     def _record_start(self) -> None:
         assert self.started_at is not None
-        with session_factory(writer(self._open())).begin() as session:
+        with self.store.write_sessions.begin() as session:
             self.run_id = start_run(session, self.spider_name, self.arguments, started_at=self.started_at)
 
     def _record_end(self, end: _RunEnd) -> None:
-        with session_factory(writer(self._open())).begin() as session:
+        with self.store.write_sessions.begin() as session:
             if self.run_id is None:  # the start could not be written: record the whole run now
                 self.run_id = start_run(session, self.spider_name, self.arguments, started_at=self.started_at)
             earlier = [

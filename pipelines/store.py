@@ -1,43 +1,31 @@
 """Store: hands each article to the crawl's batch store (newsarchive.store.batches), which writes
 batches into the archive database (dedup and revisions in the database) or dead-letters them.
 
-Settings: the store's (newsarchive.store.config.StoreConfig). A spider with
-``replace_existing = True`` (reparse) rewrites stored rows instead of keeping them.
+Settings: the store's (newsarchive.store.config.StoreConfig), read once by the crawl's owner of the
+database (newsarchive.store.owner), which also checked the database before the first request. A
+spider with ``replace_existing = True`` (reparse) rewrites stored rows instead of keeping them.
 """
 
 from __future__ import annotations
 
 from scrapy.crawler import Crawler
 
-from newsarchive.db.engine import open_database
 from newsarchive.items import Article, FeedClaim
-from newsarchive.scrapy_compat import close_spider
 from newsarchive.store.batches import BatchStore
-from newsarchive.store.config import StoreConfig
+from newsarchive.store.owner import CrawlStore
 
 
 class StorePipeline:
-    def __init__(self, crawler: Crawler, config: StoreConfig) -> None:
-        self.crawler = crawler
-        self.config = config
+    def __init__(self, owner: CrawlStore) -> None:
+        self.owner = owner
         self.store: BatchStore | None = None
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> StorePipeline:
-        return cls(crawler, StoreConfig.from_settings(crawler.settings))
+        return cls(CrawlStore.of(crawler))
 
     def open_spider(self) -> None:
-        # a database that cannot be opened or has the wrong schema stops the crawl before its
-        # first request, with the one-line error
-        open_database(self.config.url, busy_timeout=self.config.busy_timeout).dispose()
-        spider = self.crawler.spider
-        self.store = BatchStore(
-            self.config,
-            spider.name if spider else "crawl",
-            replace=bool(getattr(spider, "replace_existing", False)),
-            stats=self.crawler.stats,
-            on_give_up=lambda reason: close_spider(self.crawler, reason),
-        )
+        self.store = self.owner.batches
 
     async def process_item(self, item: Article | FeedClaim) -> Article | FeedClaim:
         assert self.store is not None

@@ -3,7 +3,8 @@
 library's (paging: newsarchive.paging; backfill window: newsarchive.window; the last run:
 newsarchive.history; one article page: newsarchive.assemble; arguments: newsarchive.arguments).
 
-Reads ``NEWSARCHIVE_DATABASE_URL`` (to ask the archive before following), ``NEWSARCHIVE_REFETCH_HOURS``
+Asks the archive before following through the crawl's owner of the database
+(newsarchive.store.owner). Reads ``NEWSARCHIVE_REFETCH_HOURS``
 (stored articles younger than this are fetched again), ``NEWSARCHIVE_STOP_AFTER_KNOWN_PAGES`` (stop
 paging a listing after that many pages with nothing new) and ``NEWSARCHIVE_MAX_PAGES`` (default for
 the ``pages`` argument).
@@ -34,7 +35,7 @@ from newsarchive.arguments import (
 )
 from newsarchive.assemble import one_line, read_article
 from newsarchive.blocks import Blocked
-from newsarchive.db.engine import first_line, open_database, session_factory
+from newsarchive.db.engine import first_line
 from newsarchive.db.repository import stored_publish_times
 from newsarchive.failures import failure_reason
 from newsarchive.history import last_run_was_clean
@@ -47,6 +48,7 @@ from newsarchive.middlewares import ORIGINAL_URL_KEY
 from newsarchive.pages.model import ArticlePage, ListingEntry, ListingPage, PageError
 from newsarchive.pages.routes import ListingParser
 from newsarchive.paging import ListingPaging, PagingLimits
+from newsarchive.store.owner import CrawlStore
 from newsarchive.summary import ARGUMENT_PREFIX, PARSER_ERROR, ROBOTS_TXT_SKIP
 from newsarchive.text.encoding import decode_noting_charset
 from newsarchive.window import BackfillTracker, Place, page_before_since
@@ -58,6 +60,7 @@ class ArchiveSpider(Spider):
     feed: ClassVar[str]
     # The sites (newsarchive.blocks.site_of) a redirect or meta refresh may lead to (newsarchive.hosts)
     site_domains: ClassVar[frozenset[str]] = frozenset()
+    store: CrawlStore  # the crawl's owner of the database
     engine: Engine
     refetch_within: timedelta
     job_arguments: dict[str, str]  # the -a arguments, recorded with the run (newsarchive.history)
@@ -91,7 +94,8 @@ class ArchiveSpider(Spider):
         job = ListingJob.parse(kwargs)
         spider.job_arguments = job.arguments
         spider.followed = set()
-        spider.engine = open_database(crawler.settings.get("NEWSARCHIVE_DATABASE_URL"))
+        spider.store = CrawlStore.of(crawler)
+        spider.engine = spider.store.engine
         spider.refetch_within = timedelta(hours=crawler.settings.getfloat("NEWSARCHIVE_REFETCH_HOURS"))
         limits = PagingLimits.for_job(
             pages=job.pages,
@@ -104,9 +108,6 @@ class ArchiveSpider(Spider):
         spider.paging = ListingPaging(limits)
         spider.backfill = BackfillTracker(job.window, time.monotonic()) if job.window else None
         return spider
-
-    def closed(self, reason: str) -> None:
-        self.engine.dispose()
 
     def count(self, key: str, amount: int = 1) -> None:
         assert self.crawler.stats is not None
@@ -242,7 +243,7 @@ class ArchiveSpider(Spider):
                 if self.backfill is not None and place is Place.UNKNOWN:
                     undated.add(info_code)
         try:
-            with session_factory(self.engine)() as session:
+            with self.store.sessions() as session:
                 stored = stored_publish_times(session, wanted)
         except SQLAlchemyError as error:  # unreachable: follow nothing now, the next run will
             self.count("listing_error/database")
