@@ -72,18 +72,3 @@ SHORT_TEXT_FIELDS = _article_fields("short")
 def article_values(article: Article) -> dict[str, Any]:
     """The stored fields of ``article`` by name (:data:`ARTICLE_FIELDS`)."""
     return {name: getattr(article, name) for name in ARTICLE_FIELDS}
-
-
-@dataclass
-class FeedClaim:
-    """An already-stored article seen again on the preferred feed's listing (PREFERRED_FEED).
-
-    The store moves the stored row to that feed (category, tags, digest), so an article's category
-    does not depend on which spider happened to run first. Nothing is fetched for it.
-    """
-
-    info_code: str
-    feed: str
-    summary: str | None = None
-    category: str | None = None
-    tags: list[str] = field(default_factory=list)

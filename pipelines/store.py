@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from scrapy.crawler import Crawler
 
-from newsarchive.items import Article, FeedClaim
+from newsarchive.items import Article
 from newsarchive.store.batches import BatchStore
 from newsarchive.store.owner import CrawlStore
 
@@ -27,12 +27,9 @@ class StorePipeline:
     def open_spider(self) -> None:
         self.store = self.owner.batches
 
-    async def process_item(self, item: Article | FeedClaim) -> Article | FeedClaim:
+    async def process_item(self, item: Article) -> Article:
         assert self.store is not None
-        if isinstance(item, FeedClaim):
-            self.store.claim(item)
-        else:
-            await self.store.add(item)
+        await self.store.add(item)
         return item
 
     async def close_spider(self) -> None:

@@ -36,18 +36,19 @@ from newsarchive.arguments import (
 from newsarchive.assemble import one_line, read_article
 from newsarchive.blocks import Blocked
 from newsarchive.db.engine import first_line
-from newsarchive.db.repository import stored_publish_times
+from newsarchive.db.repository import stored_listing_state
 from newsarchive.failures import failure_reason
 from newsarchive.history import last_run_was_clean
 from newsarchive.hosts import Refused
 from newsarchive.ids import canonical_info_code
 from newsarchive.interrupt import Interrupted
-from newsarchive.items import PREFERRED_FEED, Article, FeedClaim
+from newsarchive.items import PREFERRED_FEED, Article
 from newsarchive.joblock import LockLost
 from newsarchive.middlewares import ORIGINAL_URL_KEY
 from newsarchive.pages.model import ArticlePage, ListingEntry, ListingPage, PageError
 from newsarchive.pages.routes import ListingParser
 from newsarchive.paging import ListingPaging, PagingLimits
+from newsarchive.store.claims import listing_claim
 from newsarchive.store.owner import CrawlStore
 from newsarchive.summary import ARGUMENT_PREFIX, PARSER_ERROR, ROBOTS_TXT_SKIP
 from newsarchive.text.encoding import decode_noting_charset
@@ -213,7 +214,7 @@ class ArchiveSpider(Spider):
         url = request.meta.get(ORIGINAL_URL_KEY, request.url) if request is not None else "?"
         self.logger.warning("download failed: %s: %s", url, failure.getErrorMessage())
 
-    def follow(self, entries: Iterable[ListingEntry], listing: str = "") -> Iterator[Request | FeedClaim]:
+    def follow(self, entries: Iterable[ListingEntry], listing: str = "") -> Iterator[Request]:
         """Request the article page of every entry not already in the archive.
 
         ``listing`` names the listing being paged (a column), for :meth:`more_pages`.
@@ -221,7 +222,8 @@ class ArchiveSpider(Spider):
         One database query per listing page, so memory does not grow with the archive (only with
         the codes listed in this run: an article on two listings is handled once). A stored
         article is fetched again only if it was published within ``NEWSARCHIVE_REFETCH_HOURS``.
-        On the preferred feed (the 7x24 list), a stored article is also claimed for that feed.
+        On the preferred feed (the 7x24 list), a stored article not on it yet is claimed for it: an
+        order to the crawl's store (newsarchive.store.claims), not an item.
         """
         wanted: dict[str, ListingEntry] = {}
         undated: set[str] = set()  # backfill: rows whose article page decides (no listed time)
@@ -244,7 +246,7 @@ class ArchiveSpider(Spider):
                     undated.add(info_code)
         try:
             with self.store.sessions() as session:
-                stored = stored_publish_times(session, wanted)
+                stored = stored_listing_state(session, wanted)
         except SQLAlchemyError as error:  # unreachable: follow nothing now, the next run will
             self.count("listing_error/database")
             self.logger.warning(
@@ -255,9 +257,12 @@ class ArchiveSpider(Spider):
         requested = 0
         for info_code, entry in wanted.items():
             if info_code in stored:
-                if self.feed == PREFERRED_FEED:
-                    yield FeedClaim(info_code=info_code, feed=self.feed, summary=entry.summary)
-                if not self.refetch_within or stored[info_code] < due:
+                published_at, stored_feed = stored[info_code]
+                if stored_feed != PREFERRED_FEED and (
+                    claim := listing_claim(info_code, self.feed, entry.summary)
+                ):
+                    self.store.claim(claim)
+                if not self.refetch_within or published_at < due:
                     self.count("skipped/already_stored")
                     continue
                 self.count("refetched")

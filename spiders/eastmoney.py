@@ -20,7 +20,7 @@ from scrapy.crawler import Crawler
 from scrapy.http import Response
 
 from newsarchive.arguments import PAGES, SpiderArgument, positive_int, split_list
-from newsarchive.items import COLUMN_FEED, FeedClaim
+from newsarchive.items import COLUMN_FEED
 from newsarchive.pages.eastmoney import CFH_KIND, parse_article, parse_column_list
 from newsarchive.pages.model import ArticlePage
 from newsarchive.text.media import canonical_media
@@ -124,7 +124,7 @@ class EastMoneySpider(EastMoneyListSpider):
         }
         return self.list_request(COLUMN_LIST_URL, query, self.parse_listing, column=column, page=page)
 
-    def parse_listing(self, response: Response, column: str, page: int) -> Iterator[Request | FeedClaim]:
+    def parse_listing(self, response: Response, column: str, page: int) -> Iterator[Request]:
         listing = self.read_listing(response, parse_column_list, column)
         if listing is None:
             return

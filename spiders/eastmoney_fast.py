@@ -13,7 +13,7 @@ from scrapy import Request
 from scrapy.http import Response
 
 from newsarchive.arguments import PAGES, SpiderArgument, single_value
-from newsarchive.items import FAST_FEED, FeedClaim
+from newsarchive.items import FAST_FEED
 from newsarchive.pages.eastmoney import parse_fast_list
 from spiders.eastmoney import PAGE_SIZE, EastMoneyListSpider
 
@@ -54,7 +54,7 @@ class EastMoneyFastSpider(EastMoneyListSpider):
         }
         return self.list_request(FAST_LIST_URL, query, self.parse_listing, column=self.fast_column, page=page)
 
-    def parse_listing(self, response: Response, column: str, page: int) -> Iterator[Request | FeedClaim]:
+    def parse_listing(self, response: Response, column: str, page: int) -> Iterator[Request]:
         listing = self.read_listing(response, parse_fast_list, column)
         if listing is None:
             return

@@ -34,7 +34,7 @@ from sqlalchemy.engine import Engine
 from newsarchive import settings as project_settings
 from newsarchive.db.engine import open_database, session_factory
 from newsarchive.db.models import ArticleRevision, ArticleRow
-from newsarchive.items import Article, FeedClaim
+from newsarchive.items import Article
 from newsarchive.pages.eastmoney import parse_article
 from newsarchive.text.dates import SHANGHAI
 from pipelines.clean import CleanBodyPipeline
@@ -176,13 +176,6 @@ def test_plain_text_cleans_every_short_field_and_counts_markup() -> None:
         f"newsarchive/cleaned/markup_in_{name}": count
         for name, count in [("title", 1), ("media", 1), ("summary", 1), ("section", 1), ("tags", 2)]
     }
-
-
-def test_plain_text_cleans_feed_claims_too() -> None:
-    # a claim's summary replaces the stored row's digest (newsarchive.db.repository)
-    claim = FeedClaim(CODE, "eastmoney_fast", summary="[x](javascript:1) <img src=x onerror=alert(1)>")
-    cleaned = PlainTextPipeline.from_crawler(crawler_for()).process_item(claim)
-    assert cleaned.summary == "[x](javascript:1)"
 
 
 def test_plain_text_runs_first_so_an_all_markup_title_drops_as_no_title() -> None:

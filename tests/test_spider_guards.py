@@ -93,7 +93,7 @@ def test_a_listing_parser_exception_is_counted_in_one_line(
     assert produced == []
     assert counted(spider, "listing_error/parser_error") == 1
     assert "RuntimeError: a parser bug nobody foresaw" in one_warning(caplog)
-    spider.closed("finished")
+    spider.store.engine_stopped()  # what the engine stopping does: the crawl's owner lets the database go
 
 
 def test_an_article_parser_exception_drops_that_article_in_one_line(
@@ -110,4 +110,4 @@ def test_an_article_parser_exception_drops_that_article_in_one_line(
         )
     assert counted(spider, "dropped/parser_error") == 1
     assert url in one_warning(caplog)
-    spider.closed("finished")
+    spider.store.engine_stopped()  # what the engine stopping does: the crawl's owner lets the database go

@@ -12,10 +12,11 @@ from newsarchive.archive.reader import DamagedRecord, DamageHandler, read_respon
 from newsarchive.archive.warc import ArchivedResponse, ArchiveError
 from newsarchive.assemble import read_article
 from newsarchive.ids import canonical_info_code
-from newsarchive.items import PREFERRED_FEED, Article
+from newsarchive.items import Article
 from newsarchive.pages.model import ListingEntry, ListingPage, PageError
 from newsarchive.pages.routes import ARTICLE, LISTING, ArticleParser, route
 from newsarchive.sites.adapter import register_declared_sites
+from newsarchive.store.claims import FeedClaim, listing_claim
 from newsarchive.summary import DAMAGED_RECORDS, PARSER_ERROR
 from newsarchive.text.encoding import decode_html
 
@@ -31,14 +32,15 @@ def replay_articles(
 
     Listing rows are indexed first (two passes), so memory holds the small listing metadata and
     never the article pages. A page pairs with a row from its own file first (the crawl that
-    fetched it); an article also listed on the preferred feed moves to it, as a live FeedClaim does.
+    fetched it); an article also listed on the preferred feed moves to it by the same claim a live
+    crawl makes (newsarchive.store.claims).
     One bad record costs only itself: a damaged stretch of a file is counted (``damaged_records``)
     and passed to ``report`` once, a response a parser fails on is counted, and the rest go on.
     """
     register_declared_sites()  # declared sites' URLs route to their data files' parsers
     files = list(paths)
     listings: ListingIndex = {}
-    preferred: dict[str, str | None] = {}  # code -> digest on the preferred feed's listing
+    preferred: dict[str, FeedClaim] = {}  # code -> the preferred feed's claim on it
 
     def damaged(damage: DamagedRecord) -> None:
         count(DAMAGED_RECORDS)
@@ -64,7 +66,7 @@ def _article(
     response: ArchivedResponse,
     number: int,
     listings: ListingIndex,
-    preferred: dict[str, str | None],
+    preferred: dict[str, FeedClaim],
     count: Counter,
 ) -> Article | None:
     """The article in one archived response of file ``number``, or None (counted) if it has none."""
@@ -97,9 +99,8 @@ def _article(
     article = read.article
     if article is None:
         return None
-    if key in preferred and article.feed != PREFERRED_FEED:
-        article.feed = PREFERRED_FEED
-        article.summary = preferred[key] or article.summary
+    if (claim := preferred.get(key)) is not None:
+        claim.apply_to(article)
     return article
 
 
@@ -107,7 +108,7 @@ def _index_listings(
     responses: Iterable[ArchivedResponse],
     number: int,
     listings: ListingIndex,
-    preferred: dict[str, str | None],
+    preferred: dict[str, FeedClaim],
     count: Counter,
 ) -> None:
     for response in responses:
@@ -135,8 +136,8 @@ def _index_listings(
             except ValueError:
                 continue
             listings.setdefault(key, {}).setdefault(number, (entry, feed))
-            if feed == PREFERRED_FEED:
-                preferred.setdefault(key, entry.summary)
+            if key not in preferred and (claim := listing_claim(key, feed, entry.summary)) is not None:
+                preferred[key] = claim
 
 
 def _decode(response: ArchivedResponse) -> str:

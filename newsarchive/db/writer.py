@@ -25,7 +25,8 @@ from newsarchive.db.duplicates import StoredRow, link_near_duplicates
 from newsarchive.db.engine import first_line, session_factory, writer
 from newsarchive.db.models import ArticleValues, column_limits
 from newsarchive.db.repository import StoreResult, claim_for_feed, store_articles
-from newsarchive.items import Article, FeedClaim, article_values
+from newsarchive.items import Article, article_values
+from newsarchive.store.claims import FeedClaim
 from newsarchive.store.config import StoreConfig
 from newsarchive.text.fingerprint import ShingleCache, fingerprints
 
@@ -151,7 +152,7 @@ class BatchWriter:
                 row["fingerprint"] = print_.to_bytes()
         with session_factory(self.engine).begin() as session:
             stored: StoreResult = store_articles(session, rows, replace=self.replace)
-            moved = claim_for_feed(session, [vars(claim) for claim in claims])
+            moved = claim_for_feed(session, claims)
             linked = 0
             if self.near_duplicate_window:
                 written = (

@@ -37,7 +37,8 @@ from typing import IO, Any
 
 from newsarchive.db.engine import open_database
 from newsarchive.db.writer import BatchResult, BatchWriter
-from newsarchive.items import Article, FeedClaim
+from newsarchive.items import Article
+from newsarchive.store.claims import FeedClaim
 from newsarchive.store.config import StoreConfig
 
 _DONE, _FAILED, _LOG = "done", "failed", "log"

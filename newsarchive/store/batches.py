@@ -1,6 +1,6 @@
 """The crawl's batched writes into the archive (dedup and revisions in the database).
 
-Articles (from the store pipeline) and feed claims (newsarchive.items.FeedClaim) are
+Articles (from the store pipeline) and feed claims (newsarchive.store.claims) are
 queued and written together, one transaction per batch: a batch is written when it is full or its
 oldest item has waited ``batch_seconds``, whichever comes first, and when the crawl closes.
 
@@ -29,7 +29,8 @@ from scrapy.statscollectors import StatsCollector
 from newsarchive.db.writer import BatchResult, StoreUnavailable
 from newsarchive.db.writer_process import WriterProcess
 from newsarchive.deadletter import DeadLetterError, DeadLetterFile
-from newsarchive.items import Article, FeedClaim
+from newsarchive.items import Article
+from newsarchive.store.claims import FeedClaim
 from newsarchive.store.config import StoreConfig
 from newsarchive.summary import DEADLETTER_FILE
 from newsarchive.tally import ArticleTally

@@ -19,10 +19,10 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
 from newsarchive.db.engine import open_database, session_factory, writer
-from newsarchive.items import FeedClaim
 from newsarchive.locks import JobLock, lock_for
 from newsarchive.scrapy_compat import close_spider
 from newsarchive.store.batches import BatchStore
+from newsarchive.store.claims import FeedClaim
 from newsarchive.store.config import StoreConfig
 
 # One owner per crawler, created by the first component that asks: Scrapy builds the spider before
