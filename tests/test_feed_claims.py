@@ -5,6 +5,7 @@ the same claim a crawl makes."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 from pathlib import Path
 from typing import Any
@@ -14,7 +15,9 @@ from newsarchive.db.runs import recent_runs
 from newsarchive.items import COLUMN_FEED, FAST_FEED, Article
 from newsarchive.samplesite import SampleSite
 from newsarchive.samplesite.server import LOOPBACK_SETTINGS
+from newsarchive.store.batches import BatchStore
 from newsarchive.store.claims import FeedClaim, listing_claim
+from newsarchive.store.config import StoreConfig
 from tests.conftest import run_cli
 from tests.support import SAMPLE_EASTMONEY, crawl, fetched_codes, stored_rows
 
@@ -103,3 +106,21 @@ def test_a_7x24_run_claiming_column_articles_moves_them_and_keeps_nothing(
     assert f"moved to 7x24 feed:    {len(in_both)}" in output
     rows = stored_rows(sqlite_url)
     assert {(rows[code]["feed"], rows[code]["category"]) for code in in_both} == {(FAST_FEED, "emnews")}
+
+
+def test_a_claim_the_store_can_no_longer_write_is_dead_lettered(sqlite_url: str, tmp_path: Path) -> None:
+    config = StoreConfig(sqlite_url, 1.0, deadletter_dirs=(tmp_path / "deadletter",))
+    store = BatchStore(config, "eastmoney_fast")
+    asyncio.run(store.close())
+    store.claim(FeedClaim(CODE, summary="快讯"))  # a callback after the close: never lost silently
+    [path] = (tmp_path / "deadletter").glob("*.jsonl")
+    [line] = path.read_text(encoding="utf-8").splitlines()
+    assert json.loads(line) == {
+        "kind": "claim",
+        "info_code": CODE,
+        "feed": FAST_FEED,
+        "summary": "快讯",
+        "category": "emnews",
+        "tags": ["东财滚动新闻"],
+    }
+    assert not store.writer.started

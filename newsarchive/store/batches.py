@@ -79,6 +79,9 @@ class BatchStore:
     def claim(self, claim: FeedClaim) -> None:
         """Queue a claim (from a spider's callback, which cannot wait): it is written with the batch
         it joins, in the same transaction as that batch's articles."""
+        if self.closed:  # nothing will write it any more: keep it for `newsarchive load`
+            self._dead_letter([claim], "the store had closed")
+            return
         self._arm()
         self.claims.append(claim)
         if self._full():
