@@ -92,6 +92,6 @@ def test_a_reparse_reads_an_article_page_as_the_crawl_did(tmp_path: Path, sqlite
     (entry,) = [entry for entry in listing.entries if entry.url == SEED_URL]
     response = TextResponse(SEED_URL, body=page, headers={"Content-Type": "text/html; charset=utf-8"})
     (crawled,) = spider.parse_article_page(response, entry)
-    spider.closed("finished")
+    spider.store.engine_stopped()  # the crawl's owner of the database lets it go
 
     assert {**asdict(replayed), "fetched_at": None} == {**asdict(crawled), "fetched_at": None}
