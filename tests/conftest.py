@@ -74,11 +74,21 @@ def new_database(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Cal
             yield lambda: _scratch_postgres(stack)
 
 
-@pytest.fixture
-def site() -> Iterator[SampleSite]:
-    """The committed sample site, serving on an ephemeral loopback port for one test."""
+@pytest.fixture(scope="session")
+def session_site() -> Iterator[SampleSite]:
+    """The committed sample site, serving on an ephemeral loopback port for the whole session
+    (each xdist worker has its own); tests take it through :func:`site`."""
     with SampleSite() as sample:
         yield sample
+
+
+@pytest.fixture
+def site(session_site: SampleSite) -> SampleSite:
+    """The committed sample site, as healthy and unrequested as a new one (:meth:`SampleSite.reset`):
+    shared by the session, so a test may inject faults but must not change its data."""
+    session_site.reset()
+    session_site.start()  # again, if a test stopped it (on a new port: read ``site.origin``)
+    return session_site
 
 
 @pytest.fixture
