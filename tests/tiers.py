@@ -1,7 +1,7 @@
 """The test tiers: every collected test is marked ``fast``, or with what makes it slow.
 
 - ``e2e``: it runs the command line (``run_cli``, a crawl helper), starts a process of its own
-  (``subprocess``) or serves the sample site;
+  (``subprocess``, ``multiprocessing``) or serves the sample site;
 - ``crash``: it kills a process with SIGKILL (``signal.SIGKILL``, ``Popen.kill()``), not just to clean
   up (in a ``finally``, an ``except`` that fails the test, after ``poll()``/``is_alive()``, in
   ``__exit__`` or ``stop``);
@@ -30,7 +30,9 @@ import pytest
 FAST, E2E, CRASH, SERVICES = "fast", "e2e", "crash", "services"
 TIERS = (FAST, E2E, CRASH, SERVICES)
 # Names (globals, attributes) whose use puts a test in a tier.
-E2E_NAMES = frozenset({"run_cli", "run_command", "SampleSite", "subprocess", "Popen", "fork"})
+E2E_NAMES = frozenset(
+    {"run_cli", "run_command", "SampleSite", "subprocess", "Popen", "fork", "multiprocessing"}
+)
 CRASH_SIGNAL = "SIGKILL"
 CLEANUP_FUNCTIONS = frozenset({"__exit__", "stop", "close", "cleanup", "terminate"})
 LIVENESS_CHECKS = frozenset({"poll", "is_alive"})
