@@ -67,9 +67,10 @@ _DEFAULT_WARNING_FILTERS: tuple[tuple[str, type[Warning], str], ...] = (
 _KEPT: list[Any] = []
 
 
-def fork_refused() -> str | None:
-    """Why the command cannot run in a forked child now (None: it can)."""
-    if os.environ.get(NEW_INTERPRETER_VARIABLE) == "1":
+def fork_refused(env: Mapping[str, str] | None = None) -> str | None:
+    """Why a command with environment ``env`` (default: this process's) cannot run in a forked
+    child now (None: it can)."""
+    if (os.environ if env is None else env).get(NEW_INTERPRETER_VARIABLE) == "1":
         return f"{NEW_INTERPRETER_VARIABLE}=1"
     if not hasattr(os, "fork"):
         return "os.fork is not available"
@@ -87,7 +88,7 @@ def run_command(
     ``subprocess.run(..., capture_output=True, text=True, timeout=timeout)`` would run it: the
     same CompletedProcess, the same TimeoutExpired (after killing it)."""
     argv = [sys.executable, "-m", "newsarchive", *args]
-    if fork_refused() is not None:
+    if fork_refused(env) is not None:
         return subprocess.run(
             argv, cwd=cwd, env=dict(env), capture_output=True, text=True, timeout=timeout, check=False
         )
@@ -96,7 +97,8 @@ def run_command(
             sys.stdout.flush()
             sys.stderr.flush()
         with warnings.catch_warnings():
-            # Python 3.12 warns about forking a process with threads: the child takes care above.
+            # Python 3.12 warns about forking a process with threads: the child touches none of
+            # theirs (module docstring).
             warnings.simplefilter("ignore", DeprecationWarning)
             pid = os.fork()
         if pid == 0:

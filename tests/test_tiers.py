@@ -182,6 +182,8 @@ def test_the_tests_of_the_tiers_are_fast(collected: list[pytest.Item]) -> None:
 def both_ways(args: list[str], cwd: Path, env: dict[str, str] | None = None) -> list[tuple[int, str, str]]:
     """The command run in a forked child and in a new interpreter: (code, stdout, stderr) each."""
     full_env = {**os.environ, **(env or {})}
+    assert fork_refused(full_env) is None
+    assert fork_refused({**full_env, NEW_INTERPRETER_VARIABLE: "1"}) is not None
     forked = run_command(args, cwd=cwd, env=full_env, timeout=120)
     new = run_command(args, cwd=cwd, env={**full_env, NEW_INTERPRETER_VARIABLE: "1"}, timeout=120)
     return [(done.returncode, done.stdout, done.stderr) for done in (forked, new)]
