@@ -1,11 +1,11 @@
-"""Shared fixtures: databases (SQLite file, PostgreSQL per-test database) and the CLI in a subprocess."""
+"""Shared fixtures: databases (SQLite file, PostgreSQL per-test database), one sample site for the
+session, the CLI in a forked child (tests.cli_child), and the test tiers (tests.tiers)."""
 
 from __future__ import annotations
 
 import itertools
 import os
 import subprocess
-import sys
 from collections.abc import Callable, Iterator
 from contextlib import ExitStack, contextmanager
 from pathlib import Path
@@ -14,6 +14,8 @@ import pytest
 
 from newsarchive.db.scratch import PostgresUnreachable, scratch_postgres
 from newsarchive.samplesite import SampleSite
+from tests import tiers
+from tests.cli_child import run_command
 
 REPO = Path(__file__).resolve().parents[1]
 SHARED = REPO.parent / "shared"
@@ -21,6 +23,13 @@ POSTGRES_ADMIN_URL = os.environ.get(
     "NEWSARCHIVE_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 )
 REQUIRE_SERVICES = os.environ.get("NEWSARCHIVE_REQUIRE_SERVICES") == "1"
+
+
+@pytest.hookimpl(tryfirst=True)  # before ``-m`` deselects by the markers given here
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Every test gets its tier marker (fast, or e2e/crash/services): ``pytest -m fast``."""
+    tiers.assign(items)
+    config.stash[tiers.ALL_ITEMS] = list(items)
 
 
 @pytest.fixture(autouse=True, scope="session")
@@ -74,11 +83,21 @@ def new_database(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Cal
             yield lambda: _scratch_postgres(stack)
 
 
-@pytest.fixture
-def site() -> Iterator[SampleSite]:
-    """The committed sample site, serving on an ephemeral loopback port for one test."""
+@pytest.fixture(scope="session")
+def session_site() -> Iterator[SampleSite]:
+    """The committed sample site, serving on an ephemeral loopback port for the whole session
+    (each xdist worker has its own); tests take it through :func:`site`."""
     with SampleSite() as sample:
         yield sample
+
+
+@pytest.fixture
+def site(session_site: SampleSite) -> SampleSite:
+    """The committed sample site, as healthy and unrequested as a new one (:meth:`SampleSite.reset`):
+    shared by the session, so a test may inject faults but must not change its data."""
+    session_site.reset()
+    session_site.start()  # again, if a test stopped it (on a new port: read ``site.origin``)
+    return session_site
 
 
 @pytest.fixture
@@ -91,17 +110,10 @@ def cli_in_tmp(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
 def run_cli(
     *args: str, cwd: Path, env: dict[str, str] | None = None, timeout: float = 120
 ) -> subprocess.CompletedProcess[str]:
-    """Run ``python -m newsarchive ARGS`` in a fresh process (each crawl needs its own reactor)."""
-    full_env = {**os.environ, **(env or {})}
-    return subprocess.run(
-        [sys.executable, "-m", "newsarchive", *args],
-        cwd=cwd,
-        env=full_env,
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-        check=False,
-    )
+    """Run ``python -m newsarchive ARGS`` in a process of its own (each crawl needs its own
+    reactor): a forked child of the test process that behaves as a new one, with Scrapy and the
+    rest imported already (tests.cli_child), or a new interpreter where a fork is not safe."""
+    return run_command(args, cwd=cwd, env={**os.environ, **(env or {})}, timeout=timeout)
 
 
 @contextmanager

@@ -13,7 +13,6 @@ import http.client
 import json
 import re
 import socket
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -104,20 +103,19 @@ def healthy(tmp_path_factory: pytest.TempPathFactory) -> dict[str, dict[str, Any
 
 
 @pytest.fixture
-def faulty_site() -> Iterator[tuple[SampleSite, set[str], set[str]]]:
-    """The sample site with every fault injected; yields it with the codes whose pages never come
+def faulty_site(site: SampleSite) -> tuple[SampleSite, set[str], set[str]]:
+    """The sample site with every fault injected; returns it with the codes whose pages never come
     back good and the codes that must be stored."""
-    with SampleSite() as site:
-        for column, page, fault, times in LISTING_FAULTS:
-            site.inject(listing_route(column, page), fault, times=times)
-        codes = readable_codes(site)
-        bad = codes[: len(BAD_ARTICLE_FAULTS)]
-        good = codes[len(BAD_ARTICLE_FAULTS) : len(BAD_ARTICLE_FAULTS) + len(GOOD_ARTICLE_FAULTS)]
-        for code, fault in zip(bad, BAD_ARTICLE_FAULTS, strict=True):
-            site.inject(f"/a/{code}.html", fault)
-        for code, (fault, times) in zip(good, GOOD_ARTICLE_FAULTS, strict=True):
-            site.inject(f"/a/{code}.html", fault, times=times)
-        yield site, {f"NW{code}" for code in bad}, {f"NW{code}" for code in codes} - {f"NW{c}" for c in bad}
+    for column, page, fault, times in LISTING_FAULTS:
+        site.inject(listing_route(column, page), fault, times=times)
+    codes = readable_codes(site)
+    bad = codes[: len(BAD_ARTICLE_FAULTS)]
+    good = codes[len(BAD_ARTICLE_FAULTS) : len(BAD_ARTICLE_FAULTS) + len(GOOD_ARTICLE_FAULTS)]
+    for code, fault in zip(bad, BAD_ARTICLE_FAULTS, strict=True):
+        site.inject(f"/a/{code}.html", fault)
+    for code, (fault, times) in zip(good, GOOD_ARTICLE_FAULTS, strict=True):
+        site.inject(f"/a/{code}.html", fault, times=times)
+    return site, {f"NW{code}" for code in bad}, {f"NW{code}" for code in codes} - {f"NW{c}" for c in bad}
 
 
 def test_a_crawl_through_every_fault_completes_stores_the_good_and_counts_the_rest(
@@ -206,9 +204,8 @@ def recorded_counts(db_url: str) -> dict[str, Any]:
 
 
 @pytest.fixture
-def plain_site() -> Iterator[SampleSite]:
-    with SampleSite() as site:
-        yield site
+def plain_site(site: SampleSite) -> SampleSite:
+    return site
 
 
 def get(site: SampleSite, path: str, timeout: float = 5) -> http.client.HTTPResponse:

@@ -89,6 +89,7 @@ class SampleSite:
         self.root = root
         self.port = port
         self.robots = dict(robots or {})  # host -> robots.txt text (default: PERMISSIVE_ROBOTS_TXT)
+        self._robots_at_start = dict(self.robots)
         self.requests: list[RequestRecord] = []
         self._lock = threading.Lock()
         self._server: _Server | None = None
@@ -151,6 +152,17 @@ class SampleSite:
         self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
     ) -> None:
         self.stop()
+
+    def reset(self) -> None:
+        """Back to the healthy site as it was made, without a restart (a test session shares one
+        site between tests): no injected faults, an empty request log, the robots.txt files it was
+        made with, and every handler still held by an earlier fault's stall let go."""
+        with self._lock:
+            self.injections.clear()
+            self.requests.clear()
+        self.robots = dict(self._robots_at_start)
+        released, self._stopping = self._stopping, threading.Event()
+        released.set()  # stalls wait on the event they started with
 
     def article_requests(self) -> list[str]:
         """Paths of the article page requests received, in order: East Money ``/a/*.html`` and
