@@ -41,6 +41,10 @@ _MAX_INT_DIGITS = 40
 _TITLE_SUFFIX = re.compile(r"\s*[_\-|]\s*东方财富网.*$")
 _PAGE_TIME = re.compile(r"\d{4}年\d{1,2}月\d{1,2}日\s*\d{1,2}:\d{2}(?::\d{2})?")
 _SOURCE_ITEM = re.compile(r"来源[：:]\s*(.+)")
+# A header item naming the source bare, with no 来源： label: <div class="item">界面新闻</div> (a Jest
+# fixture, eastmoney.md §2.3 and §6). Any short item with no "label：" that is not the time; the
+# labelled 来源： item wins where both are there, and the body's （文章来源：…） line is the last resort.
+_BARE_SOURCE_ITEM = re.compile(r"^(?=.*[\u4e00-\u9fffA-Za-z])[^：:]{2,30}$")
 _AUTHOR_ITEM = re.compile(r"作者[：:]\s*(.+)")
 _EM_MEDIA = re.compile(r"文章来源[：:]\s*([^）)]+)")
 
@@ -120,7 +124,7 @@ def parse_article(html: str, url: str) -> ArticlePage:
         items = [node_text(node) or "" for node in _INFO_ITEMS(tree)]
         title = _page_title(tree)
         published = next((m for item in items if (m := match(_PAGE_TIME, item))), None)
-        media = next((m for item in items if (m := match(_SOURCE_ITEM, item))), None)
+        media = next((m for item in items if (m := match(_SOURCE_ITEM, item))), None) or _bare_source(items)
         author = next((m for item in items if (m := match(_AUTHOR_ITEM, item))), None)
         summary = plain_text(first(_DESCRIPTION(tree))) or node_text(first(_ABSTRACT(tree)))
     if media is None and body is not None:
@@ -134,6 +138,13 @@ def parse_article(html: str, url: str) -> ArticlePage:
         author=author,
         summary=summary,
         body_html=inner_html(body) if body is not None else None,
+    )
+
+
+def _bare_source(items: list[str]) -> str | None:
+    """The first header item that is a bare source name (no label, not the time), or None."""
+    return next(
+        (item for item in items if _BARE_SOURCE_ITEM.match(item) and not _PAGE_TIME.search(item)), None
     )
 
 

@@ -16,6 +16,7 @@ from newsarchive.pages.eastmoney import (
     parse_fast_list,
 )
 from newsarchive.text.clean import clean_body
+from newsarchive.text.media import canonical_media, category_slug
 
 CASES = Path(__file__).with_name("cases")
 
@@ -37,6 +38,13 @@ def test_article_pages(case: str) -> None:
         assert snippet in parsed.body_html
     for snippet in expected["body_not_contains"]:
         assert snippet not in parsed.body_html
+    if "category" in expected:  # what the taxonomy pipeline (pipelines/taxonomy.py) files it under
+        assert parsed.media is not None
+        assert category_slug(canonical_media(parsed.media)) == expected["category"]
+    if "text" in expected:  # the body as CleanBodyPipeline stores it: one paragraph a line
+        lines = clean_body(parsed.body_html, url).text.splitlines()
+        assert len(lines) == expected["text"]["lines"]
+        assert (lines[0], lines[-1]) == (expected["text"]["first"], expected["text"]["last"])
 
 
 @pytest.mark.parametrize(
