@@ -49,7 +49,12 @@ def test_article_pages(case: str) -> None:
 
 @pytest.mark.parametrize(
     ("case", "parser"),
-    [("columns_344", parse_column_list), ("fast_102", parse_fast_list), ("columns_error", parse_column_list)],
+    [
+        ("columns_344", parse_column_list),
+        ("fast_102", parse_fast_list),
+        ("fast_real_2026_09", parse_fast_list),
+        ("columns_error", parse_column_list),
+    ],
 )
 def test_listing_pages(case: str, parser) -> None:  # type: ignore[no-untyped-def]
     page, url, expected = load(case)
