@@ -65,6 +65,8 @@ _FILE_CODE = re.compile(r"(\d{18})\.md$")
 _PARAGRAPH = re.compile(r"<p\b[^>]*>.*?</p>", re.S)
 _EM_MEDIA_P = re.compile(r'<p class="em_media">.*?</p>', re.S)
 _TAG = re.compile(r"<[^>]+>")
+_SEED_TAIL = re.compile(r"^<p>（责任编辑：(\w+)）</p>\n" + re.escape(templates.WECHAT_SHARE) + r"\n", re.M)
+_DISCLAIMER_LINE = re.compile(r'^  <div class="sm">.*</div>\n', re.M)
 _TRAILING_SOURCE = re.compile(r"[（(]([\u4e00-\u9fffA-Za-z]{2,12})[）)]\s*$")
 _HEADLINE = re.compile(r"^【[^】]*】")
 _A_SHARE = re.compile(r"([\u4e00-\u9fff]{2,})\((\d{6})\)")
@@ -268,6 +270,21 @@ def render_page(article: Article, index: int, newest_first: list[Article]) -> st
     return render(page) + "\n"
 
 
+def real_shaped(page: str) -> str:
+    """The reconstructed seed page as real pages are: its 责任编辑 line and WeChat share text moved out
+    of #ContentBody (whose real bodies end at the em_media line, eastmoney.md §6) to the chrome
+    after it, as the current-layout template writes them; nothing else changes."""
+    found = _SEED_TAIL.search(page)
+    if found is None:
+        raise ValueError("the seed page has no 责任编辑 line and share text inside its body")
+    page = page[: found.start()] + page[found.end() :]
+    disclaimer = _DISCLAIMER_LINE.search(page)
+    if disclaimer is None:
+        raise ValueError("the seed page has no div.sm after its body")
+    tail = "".join(line + "\n" for line in templates.chrome_tail(found.group(1)))
+    return page[: disclaimer.end()] + tail + page[disclaimer.end() :]
+
+
 def _real_sort(published: str, code: str) -> str:
     # realSort: epoch seconds of showTime + 6 digits ("0" + the code's last 5, as in the one real sample).
     shown = datetime.strptime(published, "%Y-%m-%d %H:%M:%S").replace(tzinfo=BEIJING)
@@ -297,7 +314,7 @@ def build(shared: Path, out: Path) -> dict[str, int]:
     for index, article in enumerate(articles):
         name = f"articles/{article.post.code}.html"
         if article.layout == "seed":
-            files[name] = (shared / SEED_PAGE).read_bytes()
+            files[name] = real_shaped(shared.joinpath(SEED_PAGE).read_text(encoding="utf-8")).encode("utf-8")
         else:
             files[name] = render_page(article, index, articles).encode("utf-8")
     listed: dict[str, list[tuple[str, str, dict[str, Any]]]] = {}

@@ -51,6 +51,16 @@ def attr(value: str) -> str:
     return escape(value, quote=True)
 
 
+def chrome_tail(editor: str) -> list[str]:
+    """The WeChat share text and the 责任编辑 line, as page chrome after the body: real #ContentBody
+    bodies end at the em_media line (../shared/real/eastmoney, eastmoney.md §6). Their containers
+    (div.share, div.editor) are named in consumers' end markers (§2.4); their exact markup is INFERRED."""
+    return [
+        f'  <div class="share">{WECHAT_SHARE}</div>',
+        f'  <div class="editor">（责任编辑：{text(editor)}）</div>',
+    ]
+
+
 def em_media_line(media: str) -> str:
     return f'<p class="em_media">（文章来源：{text(media)}）</p>'
 
@@ -105,7 +115,8 @@ def _rank_box(page: PageData) -> list[str]:
 
 
 def render_current(page: PageData) -> str:
-    """Current layout: title in <title> and div.title, header items in .tipbox .infos, body in .txtinfos."""
+    """Current layout: title in <title> and div.title, header items in .tipbox .infos, body in .txtinfos
+    ending at its em_media line (the 责任编辑 line and share text follow in the chrome)."""
     infos = [
         f'     <div class=" item">{page.published}</div>',
         f'     <div class="item">来源：{text(page.media)}</div>',
@@ -136,12 +147,11 @@ def render_current(page: PageData) -> str:
         TOPLINK,
         *_story(page),
         page.em_media_html,
-        f"<p>（责任编辑：{page.editor}）</p>",
-        WECHAT_SHARE,
         "  </div>",
         f'  <div class="zwothers"><span>原标题：{text(page.title)}</span></div>',
         f'  <div class="sourcebox"><span>文章来源：{text(page.media)}</span></div>',
         f'  <div class="sm">{DISCLAIMER}</div>',
+        *chrome_tail(page.editor),
         " </div>",
         "</div>",
         *_rank_box(page),
