@@ -39,7 +39,25 @@ def rows(name: str) -> list[dict[str, Any]]:
 
 
 def pages() -> dict[str, str]:
-    return {path.stem: path.read_text(encoding="utf-8") for path in sorted(SITE.glob("articles/*.html"))}
+    """The page each article starts on (``<code>.html``), by code."""
+    return {
+        path.stem: path.read_text(encoding="utf-8")
+        for path in sorted(SITE.glob("articles/*.html"))
+        if "_" not in path.stem
+    }
+
+
+def continuations() -> dict[str, str]:
+    """The pages long articles continue on (``<code>_2.html`` …), by file stem."""
+    return {path.stem: path.read_text(encoding="utf-8") for path in sorted(SITE.glob("articles/*_*.html"))}
+
+
+def last_pages() -> dict[str, str]:
+    """The last page of every article, by code: where its em_media line is."""
+    last = pages()
+    for stem, page in sorted(continuations().items(), key=lambda item: int(item[0].split("_")[1])):
+        last[stem.split("_")[0]] = page
+    return last
 
 
 def tree(root: Path) -> dict[str, bytes]:
@@ -115,11 +133,15 @@ def test_enough_articles_in_both_layouts() -> None:
 def test_bodies_end_at_the_em_media_line_as_real_pages_do() -> None:
     """Real #ContentBody bodies (../shared/real/eastmoney, eastmoney.md §6) end at the （文章来源：…）
     line: the 责任编辑 line and the WeChat share text are page chrome, after the body."""
-    for code, html in pages().items():
+    continued = {stem.split("_")[0] for stem in continuations()}
+    for code, html in [*pages().items(), *continuations().items()]:
         body = lxml.html.document_fromstring(html).get_element_by_id("ContentBody")
         last = body[-1]
-        assert "em_media" in last.get("class", ""), code
-        assert last.tail is None or not last.tail.strip(), code
+        if code in continued:  # a page a long article continues after: no em_media line
+            assert not body.find_class("em_media"), code
+        else:
+            assert "em_media" in last.get("class", ""), code
+            assert last.tail is None or not last.tail.strip(), code
         inside = lxml.html.tostring(body, encoding="unicode")
         assert "责任编辑" not in inside and "打开微信" not in inside, code
         if 'class="txtinfos"' in html:  # current layout: they follow, outside the body
@@ -128,9 +150,27 @@ def test_bodies_end_at_the_em_media_line_as_real_pages_do() -> None:
             )
 
 
+@needs_shared
+def test_a_long_article_continues_on_a_second_page_its_pager_links() -> None:
+    code = "202201072239307540"
+    assert [name for name in continuations() if name.startswith(code)] == [f"{code}_2"]
+    first, second = pages()[code], continuations()[f"{code}_2"]
+    assert f'<a href="/a/{code}_2.html">2</a>' in first and f'<a href="/a/{code}.html">1</a>' in second
+    assert {stem.split("_")[0] for stem in continuations()} == {code}  # the only long one
+    # its story lines, in order over both pages, are the corpus body's
+    post = next(post for post in read_posts(SHARED / "corpus/finews") if post.code == code)
+    story = [
+        line
+        for page in (first, second)
+        for line in page.splitlines()
+        if line.startswith("<p>") and "toplink" not in line
+    ]
+    assert story == cms_body_lines(post.body_html)
+
+
 def test_media_are_varied_with_several_from_zqrb() -> None:
     media: Counter[str] = Counter()
-    for page in pages().values():
+    for page in last_pages().values():
         found = _CURRENT_MEDIA.search(page) or _OLDER_MEDIA.search(page)
         assert found is not None
         assert f"（文章来源：{found.group(1)}）" in page
