@@ -83,7 +83,9 @@ def read_article(
         return ArticleRead(reason=f"dropped/{PARSER_ERROR}", error=one_line(error), quirk=quirk)
     if article is None:
         return ArticleRead(reason="skipped/bad_code", quirk=quirk)
-    return ArticleRead(article=article, quirk=quirk, pages=page.pages)
+    # A first page without a body is no article whatever its pager says (the validation drops it as
+    # no_body, as it drops a one-page article): its other pages are not worth fetching.
+    return ArticleRead(article=article, quirk=quirk, pages=page.pages if page.body_html is not None else 1)
 
 
 def read_page(body: bytes, content_type: str | None, url: str, parse: ArticleParser) -> PageRead:
