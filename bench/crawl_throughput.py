@@ -83,7 +83,13 @@ def build_site(root: Path, articles: int, seed: int = 7) -> list[str]:
     """A sample-site folder with ``articles`` pages in one column; returns their codes."""
     rng = random.Random(seed)
     stories = {article.code: article for article in sample_articles()}
-    pages = sorted(page for page in (SAMPLE / "articles").glob("*.html") if page.stem in stories)
+    # not a long article's first page: its pager would send the crawl after a page this site lacks
+    long = {page.stem.split("_")[0] for page in (SAMPLE / "articles").glob("*_*.html")}
+    pages = sorted(
+        page
+        for page in (SAMPLE / "articles").glob("*.html")
+        if page.stem in stories and page.stem not in long
+    )
     texts = {page: page.read_text(encoding="utf-8") for page in pages}
     sentences, swaps = sentence_pool(), digit_swaps(rng)
     template_rows = {

@@ -40,7 +40,12 @@ def saved_pages() -> list[SavedPage]:
     证券日报网's (the declared sites use selectors from data files, not a parser of their own)."""
     pages = [
         SavedPage(
-            article_url(path.stem), decode_html(path.read_bytes(), "text/html"), eastmoney.parse_article
+            # each page at its own URL: a long article's later pages are <code>_2.html …
+            eastmoney.page_url(
+                article_url(path.stem.split("_")[0]), eastmoney.page_number(f"/a/{path.stem}.html")
+            ),
+            decode_html(path.read_bytes(), "text/html"),
+            eastmoney.parse_article,
         )
         for path in sorted((SAMPLE / "eastmoney" / "articles").glob("*.html"))
     ]

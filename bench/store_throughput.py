@@ -106,6 +106,8 @@ def load_templates() -> tuple[list[Template], list[str]]:
     templates: list[Template] = []
     clauses: set[str] = set()
     for path in sorted((SAMPLE / "articles").glob("*.html")):
+        if "_" in path.stem:  # a long article's later page (<code>_2.html): its first page is a template
+            continue
         url = article_url(path.stem)
         page = parse_article(path.read_text(encoding="utf-8"), url)
         if not page.body_html:

@@ -92,9 +92,18 @@ def sample_articles() -> tuple[SampleArticle, ...]:
     articles = []
     for path in sorted((SAMPLE / "articles").glob("*.html")):
         code = path.stem
+        if "_" in code:  # a long article's later page (<code>_2.html): read with its first page
+            continue
         url = article_url(code)
         page = parse_article(path.read_text(encoding="utf-8"), url)
-        cleaned = clean_body(page.body_html or "", url)
+        later = sorted(path.parent.glob(f"{code}_*.html"), key=lambda p: int(p.stem.split("_")[1]))
+        body = "".join(
+            [
+                page.body_html or "",
+                *(parse_article(p.read_text(encoding="utf-8"), url).body_html or "" for p in later),
+            ]
+        )
+        cleaned = clean_body(body, url)
         if not page.title or not cleaned.text:
             continue
         paragraphs = tuple(

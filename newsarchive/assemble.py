@@ -4,7 +4,8 @@ so a reparse reads exactly what the crawl read."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
 from datetime import datetime
 
 from newsarchive.ids import canonical_info_code, canonical_url, code_from_url
@@ -27,6 +28,28 @@ class ArticleRead:
     reason: str | None = None
     error: str | None = None
     quirk: str | None = None
+    # How many pages the article has (its pager): more than 1, and ``article`` holds page 1 only,
+    # to be completed by join_pages with pages 2… read by read_page; never stored as it is.
+    pages: int = 1
+
+
+@dataclass(frozen=True)
+class PageRead:
+    """What :func:`read_page` made of a page a long article continues on: the ``page``, or the
+    ``reason`` (a stats key) the article cannot be completed; ``error`` and ``quirk`` as in
+    :class:`ArticleRead`."""
+
+    page: ArticlePage | None = None
+    reason: str | None = None
+    error: str | None = None
+    quirk: str | None = None
+
+
+# A long article one of whose pages could not be read is not stored (never half an article): a
+# dropped reason, so it is fetched again next run.
+INCOMPLETE_PAGES = "dropped/incomplete_pages"
+# A page a long article continues on, found without the article's first page (reparse): no article.
+ORPHAN_PAGE = "skipped/orphan_page"
 
 
 def read_article(
@@ -60,7 +83,34 @@ def read_article(
         return ArticleRead(reason=f"dropped/{PARSER_ERROR}", error=one_line(error), quirk=quirk)
     if article is None:
         return ArticleRead(reason="skipped/bad_code", quirk=quirk)
-    return ArticleRead(article=article, quirk=quirk)
+    # A first page without a body is no article whatever its pager says (the validation drops it as
+    # no_body, as it drops a one-page article): its other pages are not worth fetching.
+    return ArticleRead(article=article, quirk=quirk, pages=page.pages if page.body_html is not None else 1)
+
+
+def read_page(body: bytes, content_type: str | None, url: str, parse: ArticleParser) -> PageRead:
+    """A page a long article continues on (``url``: its own URL, e.g. ``<code>_2.html``), read as
+    :func:`read_article` reads the first: decoded, parsed. A page without a body, or one the parser
+    fails on, leaves the article incomplete (``dropped/incomplete_pages``, ``dropped/parser_error``)."""
+    text, quirk = decode_noting_charset(body, content_type)
+    try:
+        page = parse(text, url)
+        if not isinstance(page, ArticlePage):
+            raise TypeError(f"the article parser returned {type(page).__name__}, not an ArticlePage")
+    except Exception as error:  # a parser bug on one odd page: its article is dropped
+        return PageRead(reason=f"dropped/{PARSER_ERROR}", error=one_line(error), quirk=quirk)
+    if page.body_html is None:
+        return PageRead(reason=INCOMPLETE_PAGES, error=f"{url}: no article body", quirk=quirk)
+    return PageRead(page=page, quirk=quirk)
+
+
+def join_pages(article: Article, pages: Sequence[ArticlePage]) -> Article:
+    """The long ``article`` (read from its first page) with the bodies of the ``pages`` it continues
+    on appended in order. The media is the first page's, or else the one a later page names (the
+    body's （文章来源：…） line is on the last page)."""
+    media = article.media or next((page.media for page in reversed(pages) if page.media), None)
+    body = "".join([article.body_html or "", *(page.body_html or "" for page in pages)])
+    return replace(article, body_html=body, media=media)
 
 
 def assemble_article(

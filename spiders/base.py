@@ -33,7 +33,7 @@ from newsarchive.arguments import (
     SpiderArgument,
     check_arguments,
 )
-from newsarchive.assemble import one_line, read_article
+from newsarchive.assemble import INCOMPLETE_PAGES, join_pages, one_line, read_article, read_page
 from newsarchive.blocks import Blocked
 from newsarchive.db.engine import first_line
 from newsarchive.db.repository import stored_listing_state
@@ -325,9 +325,14 @@ class ArchiveSpider(Spider):
         """The article parser of this spider's site (each site's spider gives its own)."""
         raise NotImplementedError(f"{type(self).__name__} does not say how to parse its article pages")
 
+    def page_url(self, url: str, number: int) -> str:
+        """The URL of page ``number`` of the long article at ``url`` (a site whose pages say they
+        continue gives its own)."""
+        raise NotImplementedError(f"{type(self).__name__} does not say where long articles continue")
+
     def parse_article_page(
         self, response: Response, entry: ListingEntry, check_date: bool = False
-    ) -> Iterator[Article]:
+    ) -> Iterator[Article | Request]:
         self.count("article_pages")
         self.article_answered()
         content_type = response.headers.get("Content-Type")
@@ -348,8 +353,59 @@ class ArchiveSpider(Spider):
             self.logger.warning("unreadable article page %s: %s", entry.url, read.error)
         if read.reason is not None:
             self.count(read.reason)
-        if read.article is not None:
+        if read.article is not None and read.pages > 1:  # a long article: its other pages first
+            yield self.next_page_request(read.article, entry.url, 2, read.pages, ())
+        elif read.article is not None:
             yield read.article
+
+    def next_page_request(
+        self, article: Article, url: str, number: int, pages: int, read: tuple[ArticlePage, ...]
+    ) -> Request:
+        """The request for page ``number`` of ``pages`` of the long ``article`` whose first page is
+        at ``url``; ``read``: its pages 2… read so far. One page at a time, ahead of other requests
+        (``priority``), so an article held in memory is finished before others are started."""
+        return Request(
+            self.page_url(url, number),
+            callback=self.parse_next_page,
+            errback=self.next_page_failed,
+            cb_kwargs={"article": article, "url": url, "number": number, "pages": pages, "read": read},
+            priority=1,
+        )
+
+    def parse_next_page(
+        self,
+        response: Response,
+        article: Article,
+        url: str,
+        number: int,
+        pages: int,
+        read: tuple[ArticlePage, ...],
+    ) -> Iterator[Article | Request]:
+        """Page ``number`` of a long article: the next page's request, or after the last one the
+        whole article (newsarchive.assemble.join_pages). A page that cannot be read drops the
+        article (never stored half; fetched again next run)."""
+        self.count("continuation_pages")
+        content_type = response.headers.get("Content-Type")
+        page_url = self.page_url(url, number)
+        got = read_page(
+            response.body, content_type.decode("latin-1") if content_type else None, page_url, self.parse_page
+        )
+        if got.quirk:
+            self.count(f"quirk/{got.quirk}")
+        if got.page is None:
+            self.count(got.reason or INCOMPLETE_PAGES)
+            self.logger.warning("article %s not stored: page %d unreadable: %s", url, number, got.error)
+            return
+        if number < pages:
+            yield self.next_page_request(article, url, number + 1, pages, (*read, got.page))
+        else:
+            yield join_pages(article, (*read, got.page))
+
+    def next_page_failed(self, failure: Failure) -> None:
+        """Errback of a long article's later page: the article is not stored (counted), and the
+        download failure is counted as any other."""
+        self.count(INCOMPLETE_PAGES)
+        self.request_failed(failure)
 
     def listing(
         self,

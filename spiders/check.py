@@ -25,7 +25,7 @@ from newsarchive.check import SiteCheck
 from newsarchive.failures import failure_reason
 from newsarchive.ids import canonical_info_code
 from newsarchive.items import Article
-from newsarchive.pages.model import ListingEntry, ListingPage, PageError
+from newsarchive.pages.model import ArticlePage, ListingEntry, ListingPage, PageError
 from newsarchive.pages.routes import ListingParser
 from spiders.base import ArchiveSpider
 
@@ -89,17 +89,46 @@ class SiteProbe(ArchiveSpider):
 
     def parse_article_page(
         self, response: Response, entry: ListingEntry, check_date: bool = False
-    ) -> Iterator[Article]:
+    ) -> Iterator[Article | Request]:
         """Read the page as the spider does, then judge the article (nothing is yielded: nothing
-        is stored); a page giving no article is the problem, named by what the spider counted."""
+        is stored); a page giving no article is the problem, named by what the spider counted. A
+        long article's other pages are fetched first (:meth:`parse_next_page` judges it whole)."""
         before = self._counts()
-        articles = list(super().parse_article_page(response, entry, check_date))
+        return self._judged(list(super().parse_article_page(response, entry, check_date)), entry.url, before)
+
+    def parse_next_page(
+        self,
+        response: Response,
+        article: Article,
+        url: str,
+        number: int,
+        pages: int,
+        read: tuple[ArticlePage, ...],
+    ) -> Iterator[Article | Request]:
+        """A later page of the newest article, read as the spider reads it; after the last one the
+        whole article is judged."""
+        before = self._counts()
+        return self._judged(
+            list(super().parse_next_page(response, article, url, number, pages, read)), url, before
+        )
+
+    def _judged(
+        self, results: list[Article | Request], url: str, before: dict[str, int]
+    ) -> Iterator[Request]:
+        """The next page's request, if ``results`` hold one; else the article judged, or the reason
+        there is none recorded (what the spider counted since ``before``)."""
+        requests = [result for result in results if isinstance(result, Request)]
+        if requests:
+            return iter(requests)
+        articles = [result for result in results if isinstance(result, Article)]
         if not articles:
             counted = [key for key, value in self._counts().items() if value > before.get(key, 0)]
-            reasons = [key for key in counted if key != "article_pages"] or ["no article"]
-            self.outcome.fail(f"newest article {entry.url} gave no article: {', '.join(reasons)}")
+            reasons = [key for key in counted if key not in ("article_pages", "continuation_pages")] or [
+                "no article"
+            ]
+            self.outcome.fail(f"newest article {url} gave no article: {', '.join(reasons)}")
             return iter(())
-        self.outcome.article_url = entry.url
+        self.outcome.article_url = url
         self.outcome.judge(articles[0], self.steps)
         return iter(())
 
@@ -108,6 +137,8 @@ class SiteProbe(ArchiveSpider):
         request = getattr(failure, "request", None)
         if request is not None and "entry" in request.cb_kwargs:
             what = f"newest article {self.outcome.article_url}"
+        elif request is not None and "article" in request.cb_kwargs:  # a long article's later page
+            what = f"newest article {self.outcome.article_url} (its page {request.url})"
         else:
             what = f"listing {self.outcome.listing_url}"
         self.outcome.fail(f"{what} could not be fetched: {_why(failure.value)}")

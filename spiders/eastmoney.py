@@ -21,7 +21,7 @@ from scrapy.http import Response
 
 from newsarchive.arguments import PAGES, SpiderArgument, positive_int, split_list
 from newsarchive.items import COLUMN_FEED
-from newsarchive.pages.eastmoney import CFH_KIND, parse_article, parse_column_list
+from newsarchive.pages.eastmoney import CFH_KIND, page_url, parse_article, parse_column_list
 from newsarchive.pages.model import ArticlePage
 from newsarchive.text.media import canonical_media
 from spiders.base import ArchiveSpider
@@ -76,6 +76,9 @@ class EastMoneyListSpider(ArchiveSpider):
 
     def parse_page(self, html: str, url: str) -> ArticlePage:
         return parse_article(html, url)
+
+    def page_url(self, url: str, number: int) -> str:
+        return page_url(url, number)  # long articles continue on <code>_2.html …
 
 
 class EastMoneySpider(EastMoneyListSpider):

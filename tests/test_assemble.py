@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from newsarchive.assemble import ArticleRead, one_line, read_article
+from newsarchive.assemble import INCOMPLETE_PAGES, ArticleRead, join_pages, one_line, read_article, read_page
 from newsarchive.items import COLUMN_FEED, FAST_FEED
 from newsarchive.pages.eastmoney import parse_article
 from newsarchive.pages.model import ArticlePage, ListingEntry
@@ -123,3 +123,48 @@ def test_one_line_keeps_the_type_and_the_first_line() -> None:
     assert one_line(ValueError("first\nsecond")) == "ValueError: first"
     assert one_line(KeyError()) == "KeyError"
     assert len(one_line(ValueError("x" * 1000))) == len("ValueError: ") + 300
+
+
+LONG_1, LONG_2 = CASES / "article_long_page1", CASES / "article_long_page2"
+LONG_URL = (LONG_1 / "url.txt").read_text().strip()
+
+
+def test_a_long_article_s_first_page_says_how_many_pages_it_has() -> None:
+    result = read((LONG_1 / "page.html").read_bytes(), url=LONG_URL)
+    assert result.article is not None and result.pages == 2
+    assert result.article.body_html is not None and "掺水的雪球" in result.article.body_html  # page 1's part
+
+
+def test_a_first_page_without_a_body_is_one_page_whatever_its_pager_says() -> None:
+    """A redesigned page (no body found) is dropped as no_body, as a one-page article is: its other
+    pages are not fetched for nothing."""
+    page = (LONG_1 / "page.html").read_text(encoding="utf-8").replace('id="ContentBody"', 'id="ArticleMain"')
+    result = read(page.encode("utf-8"), url=LONG_URL)
+    assert result.article is not None and result.article.body_html is None and result.pages == 1
+
+
+def test_the_pages_of_a_long_article_join_in_order_and_the_last_may_name_the_media() -> None:
+    first = read((LONG_1 / "page.html").read_bytes(), url=LONG_URL).article
+    assert first is not None
+    first.media = None  # as if the header named no source: the em_media line is on page 2 only
+    page_2 = LONG_URL.replace(".html", "_2.html")
+    second = read_page((LONG_2 / "page.html").read_bytes(), HTML, page_2, parse_article)
+    assert second.page is not None and second.reason is None
+    assert (second.page.page, second.page.pages) == (2, 2)
+    joined = join_pages(first, [second.page])
+    assert joined.body_html == (first.body_html or "") + (second.page.body_html or "")
+    assert joined.media == "券商中国" and joined.info_code == first.info_code and joined.url == LONG_URL
+
+
+@pytest.mark.parametrize(
+    ("body", "parse", "reason"),
+    [
+        ("<html><body><p>系统维护中</p></body></html>".encode(), parse_article, INCOMPLETE_PAGES),
+        (b"<html></html>", broken_parser, "dropped/parser_error"),
+    ],
+)
+def test_a_later_page_that_cannot_complete_the_article_gives_a_reason(
+    body: bytes, parse: Any, reason: str
+) -> None:
+    result = read_page(body, HTML, LONG_URL.replace(".html", "_2.html"), parse)
+    assert result.page is None and result.reason == reason and result.error

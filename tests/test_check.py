@@ -256,3 +256,33 @@ def test_the_table_has_one_aligned_line_per_site_naming_what_is_missing() -> Non
         "zqrb            -        -               FAILED: listing http://z/l could not be fetched: http_404",
     ]
     assert Counter(site.ok for site in (good, bad, down)) == Counter({False: 2, True: 1})
+
+
+def test_a_long_newest_article_is_read_whole_and_a_failed_later_page_is_named(tmp_path: Path) -> None:
+    """The newest East Money article may continue on <code>_2.html: check fetches that page too,
+    as the crawl does, and judges the whole article; a later page that fails is the problem."""
+    root = tmp_path / "site"
+    shutil.copytree(SAMPLE_EASTMONEY.parent, root)
+    long = "202201072239307540"  # the sample site's two-page article, made column 344's newest
+    listing = root / "eastmoney" / "columns" / "344.json"
+    rows = json.loads(listing.read_text(encoding="utf-8"))
+    for row in rows:
+        if row["code"] == long:
+            row["showTime"] = "2022-04-30 08:14:19"  # newer than the seed, column 344's newest
+    listing.write_text(json.dumps(rows, ensure_ascii=False), encoding="utf-8")
+    (tmp_path / "run").mkdir()
+    with SampleSite(root) as site:
+        result = check(site.origin, tmp_path / "run", "eastmoney")
+        assert result.returncode == OK, result.stderr[-3000:]
+        assert lines_of(result.stdout)["eastmoney"].endswith("ok: title, published, body, media")
+        assert site.article_requests() == [f"/a/{long}.html"]
+        assert site.continuation_requests() == [f"/a/{long}_2.html"]
+
+        site.inject(f"/a/{long}_2.html", Fault.HTTP_404)
+        failed = check(site.origin, tmp_path / "run", "eastmoney")
+    assert failed.returncode == CHECK_FAILED
+    assert (
+        f"{ERROR}eastmoney: newest article https://finance.eastmoney.com/a/{long}.html (its page "
+        in failed.stderr
+    )
+    assert f"{long}_2.html) could not be fetched: http_404" in failed.stderr

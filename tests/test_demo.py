@@ -35,7 +35,8 @@ def declared_article_count() -> int:
 def sample_article_count() -> int:
     """East Money article pages, the 证券日报网 copies of its 证券日报网 stories, and the declared
     sites' articles (中国证券网, 中证网)."""
-    east_money = len(list((SAMPLE / "articles").glob("*.html")))
+    # one per article: a long one's later pages (<code>_2.html) are part of its first page's article
+    east_money = len([page for page in (SAMPLE / "articles").glob("*.html") if "_" not in page.stem])
     return east_money + len(list(ZQRB_SAMPLE.glob("*/*/*/A*.html"))) + declared_article_count()
 
 

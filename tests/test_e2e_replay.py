@@ -6,6 +6,7 @@ import gzip
 import json
 import os
 import random
+import re
 import shutil
 import zlib
 from collections.abc import Callable, Iterator
@@ -221,21 +222,31 @@ def test_many_damaged_members_print_a_few_lines(
 # issue 13: a page nested 256+ levels deep cleaned to nothing, dropped as empty_body, fetched every run
 DEEP_ARTICLES = {"202204292366280343": 300, "202201072239307540": 3000}  # 3000: past libxml2's 2048
 BODY_START = "<!--文章主体-->"
-BODY_END = '  </div>\n  <div class="zwothers">'
+# the body's end: the chrome after it, a long article's pager first (the deep article has two pages)
+BODY_END = re.compile(r'  </div>\n  <div class="(?:pagerbox|zwothers)">')
 
 
 def sample_with_deep_bodies(root: Path) -> dict[str, str]:
-    """Copy the sample site to ``root`` with the bodies of DEEP_ARTICLES wrapped in that many
-    ``<div>``s; returns each one's body text as a crawl of the unchanged page stores it."""
+    """Copy the sample site to ``root`` with the bodies of DEEP_ARTICLES (their first page) wrapped
+    in that many ``<div>``s; returns each one's body text as a crawl of the unchanged pages (all of
+    a long article's) stores it."""
     shutil.copytree(DEFAULT_ROOT, root)
     expected = {}
     for code, depth in DEEP_ARTICLES.items():
         path = root / "eastmoney" / "articles" / f"{code}.html"
         page = path.read_text(encoding="utf-8")
         url = f"https://finance.eastmoney.com/a/{code}.html"
-        expected[f"NW{code}"] = clean_body(parse_article(page, url).body_html or "", url).text
+        pages = [
+            page,
+            *(later.read_text(encoding="utf-8") for later in sorted(path.parent.glob(f"{code}_*.html"))),
+        ]
+        body = "".join(parse_article(text, url).body_html or "" for text in pages)
+        expected[f"NW{code}"] = clean_body(body, url).text
         page = page.replace(BODY_START, BODY_START + "<div>" * depth, 1)
-        path.write_text(page.replace(BODY_END, "</div>" * depth + BODY_END, 1), encoding="utf-8")
+        end = BODY_END.search(page)
+        assert end is not None
+        page = page[: end.start()] + "</div>" * depth + page[end.start() :]
+        path.write_text(page, encoding="utf-8")
     return expected
 
 

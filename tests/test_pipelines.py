@@ -36,6 +36,7 @@ from newsarchive.db.engine import open_database, session_factory
 from newsarchive.db.models import ArticleRevision, ArticleRow
 from newsarchive.items import Article
 from newsarchive.pages.eastmoney import parse_article
+from newsarchive.samplesite.templates import WECHAT_SHARE
 from newsarchive.text.dates import SHANGHAI
 from pipelines.clean import CleanBodyPipeline
 from pipelines.dates import NormalizeDatesPipeline
@@ -190,13 +191,25 @@ def test_plain_text_runs_first_so_an_all_markup_title_drops_as_no_title() -> Non
 # --- clean ----------------------------------------------------------------------------------------
 
 
-def test_clean_turns_the_seed_page_body_into_paragraphs() -> None:
+# What the reconstructed seed fixture (../shared/fixtures/eastmoney) had inside its body after the
+# em_media line; real bodies end at that line (eastmoney.md §6), and a body with it cleans the same.
+FIXTURE_TAIL = "<p>（责任编辑：DF010）</p>\n" + WECHAT_SHARE + "\n"
+
+
+@pytest.mark.parametrize(
+    ("tail", "tail_kinds"),
+    [("", ()), (FIXTURE_TAIL, ("editor_line", "share_text"))],
+    ids=["real", "with_tail"],
+)
+def test_clean_turns_the_seed_page_body_into_paragraphs(tail: str, tail_kinds: tuple[str, ...]) -> None:
     page = parse_article((SEED_CASE / "page.html").read_text(encoding="utf-8"), URL)
-    assert page.body_html is not None and 'class="em_media"' in page.body_html
+    assert page.body_html is not None and page.body_html.rstrip().endswith(
+        '<p class="em_media">（文章来源：证券日报网）</p>'
+    )
     crawler = crawler_for()
     pipeline = CleanBodyPipeline.from_crawler(crawler)
 
-    item = pipeline.process_item(raw_article(body_html=page.body_html, summary="  摘要  "))
+    item = pipeline.process_item(raw_article(body_html=page.body_html + tail, summary="  摘要  "))
 
     assert item.body_html is not None and item.body_text is not None
     paragraphs = item.body_text.split("\n")
@@ -216,8 +229,7 @@ def test_clean_turns_the_seed_page_body_into_paragraphs() -> None:
         assert boilerplate not in item.body_html
     assert item.summary == "摘要"
     assert stats_of(crawler) == {
-        f"newsarchive/cleaned/{kind}": 1
-        for kind in ("ad", "editor_line", "promo", "share_text", "source_line", "spacer")
+        f"newsarchive/cleaned/{kind}": 1 for kind in ("ad", "promo", "source_line", "spacer", *tail_kinds)
     }
 
 

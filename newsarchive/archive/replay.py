@@ -1,6 +1,7 @@
 """Turn archived responses back into Articles with no network: route each response by URL to its
-site's parser (newsarchive.pages.routes), and merge listing rows with article pages by info_code
-(the live spiders' own function, newsarchive.assemble.read_article)."""
+site's parser (newsarchive.pages.routes), merge listing rows with article pages by info_code (the
+live spiders' own function, newsarchive.assemble.read_article), and join a long article's pages
+(newsarchive.assemble.join_pages)."""
 
 from __future__ import annotations
 
@@ -10,11 +11,11 @@ from typing import cast
 
 from newsarchive.archive.reader import DamagedRecord, DamageHandler, read_responses
 from newsarchive.archive.warc import ArchivedResponse, ArchiveError
-from newsarchive.assemble import read_article
+from newsarchive.assemble import INCOMPLETE_PAGES, ORPHAN_PAGE, join_pages, read_article, read_page
 from newsarchive.ids import canonical_info_code
 from newsarchive.items import Article
-from newsarchive.pages.model import ListingEntry, ListingPage, PageError
-from newsarchive.pages.routes import ARTICLE, LISTING, ArticleParser, route
+from newsarchive.pages.model import ArticlePage, ListingEntry, ListingPage, PageError
+from newsarchive.pages.routes import ARTICLE, LISTING, ArticleParser, Route, route
 from newsarchive.sites.adapter import register_declared_sites
 from newsarchive.store.claims import FeedClaim, listing_claim
 from newsarchive.summary import DAMAGED_RECORDS, PARSER_ERROR
@@ -49,10 +50,81 @@ def replay_articles(
     for number, path in enumerate(files):
         _index_listings(_responses(path, damaged), number, listings, preferred, count)
     for number, path in enumerate(files):
-        for response in _responses(path, lambda damage: None):  # reported by the first pass
-            article = _article(response, number, listings, preferred, count)
-            if article is not None:
+        responses = _responses(path, lambda damage: None)  # damage reported by the first pass
+        yield from _file_articles(responses, number, listings, preferred, count)
+
+
+def _file_articles(
+    responses: Iterable[ArchivedResponse],
+    number: int,
+    listings: ListingIndex,
+    preferred: dict[str, FeedClaim],
+    count: Counter,
+) -> Iterator[Article]:
+    """The articles of file ``number``. A long article (``<code>.html``, ``<code>_2.html`` …) is
+    joined from its pages in this file, as the crawl that wrote it fetched them all into it: it
+    comes out when its last page is read, in whatever order the pages come. Memory holds only the
+    long articles whose pages are not all read yet; at the end of the file one still missing a page
+    is dropped (``dropped/incomplete_pages``, as the crawl dropped it) and a page without its first
+    page is no article (``skipped/orphan_page``)."""
+    waiting: dict[str, tuple[Article, int]] = {}  # info code -> page 1's article, its page count
+    parts: dict[str, dict[int, ArticlePage]] = {}  # info code -> page number -> that page
+    for response in responses:
+        found = route(response.url)
+        if found is None or found.kind != ARTICLE:
+            continue
+        key = found.info_code or ""
+        if found.page > 1:
+            page = _continuation(response, found, count)
+            if page is None:
+                continue
+            parts.setdefault(key, {})[found.page] = page
+        else:
+            read = _article(response, found, number, listings, preferred, count)
+            if read is None:
+                continue
+            article, pages = read
+            if pages == 1:
                 yield article
+                continue
+            waiting[key] = (article, pages)
+        if key in waiting:
+            article, pages = waiting[key]
+            have = parts.get(key, {})
+            if all(page in have for page in range(2, pages + 1)):
+                del waiting[key]
+                parts.pop(key, None)
+                yield join_pages(article, [have[page] for page in range(2, pages + 1)])
+    for _ in waiting:
+        count(INCOMPLETE_PAGES)
+    for key, pages_read in parts.items():
+        if key not in waiting:
+            for _ in pages_read:
+                count(ORPHAN_PAGE)
+
+
+def _continuation(response: ArchivedResponse, found: Route, count: Counter) -> ArticlePage | None:
+    """A page a long article continues on, or None (counted) if it cannot complete one."""
+    count("continuation_pages")
+    if not _usable(response, count):
+        return None
+    read = read_page(
+        response.body, response.header("Content-Type"), response.url, cast(ArticleParser, found.parse)
+    )
+    if read.reason is not None:
+        count(read.reason)
+    return read.page
+
+
+def _usable(response: ArchivedResponse, count: Counter) -> bool:
+    """Whether an article page's record is whole and a 200 (else it is counted as skipped)."""
+    if not response.complete:
+        count("skipped/truncated_record")
+        return False
+    if response.status != 200:
+        count(f"skipped/http_{response.status}")
+        return False
+    return True
 
 
 def _responses(path: Path, on_damage: DamageHandler) -> Iterator[ArchivedResponse]:
@@ -64,21 +136,16 @@ def _responses(path: Path, on_damage: DamageHandler) -> Iterator[ArchivedRespons
 
 def _article(
     response: ArchivedResponse,
+    found: Route,
     number: int,
     listings: ListingIndex,
     preferred: dict[str, FeedClaim],
     count: Counter,
-) -> Article | None:
-    """The article in one archived response of file ``number``, or None (counted) if it has none."""
-    found = route(response.url)
-    if found is None or found.kind != ARTICLE:
-        return None
+) -> tuple[Article, int] | None:
+    """The article in one archived article page of file ``number`` and how many pages it has (more
+    than 1: a long article, its first page only), or None (counted) if it has none."""
     count("article_pages")
-    if not response.complete:
-        count("skipped/truncated_record")
-        return None
-    if response.status != 200:
-        count(f"skipped/http_{response.status}")
+    if not _usable(response, count):
         return None
     key = found.info_code or ""
     rows = listings.get(key, {})
@@ -101,7 +168,7 @@ def _article(
         return None
     if (claim := preferred.get(key)) is not None:
         claim.apply_to(article)
-    return article
+    return article, read.pages
 
 
 def _index_listings(

@@ -25,6 +25,8 @@ __all__ = [
     "ListingPage",
     "PageError",
     "classify_url",
+    "page_number",
+    "page_url",
     "parse_article",
     "parse_column_list",
     "parse_fast_list",
@@ -41,8 +43,19 @@ _MAX_INT_DIGITS = 40
 _TITLE_SUFFIX = re.compile(r"\s*[_\-|]\s*东方财富网.*$")
 _PAGE_TIME = re.compile(r"\d{4}年\d{1,2}月\d{1,2}日\s*\d{1,2}:\d{2}(?::\d{2})?")
 _SOURCE_ITEM = re.compile(r"来源[：:]\s*(.+)")
+# A header item naming the source bare, with no 来源： label: <div class="item">界面新闻</div> (a Jest
+# fixture, eastmoney.md §2.3 and §6). Any short item with no "label：" that is not the time; the
+# labelled 来源： item wins where both are there, and the body's （文章来源：…） line is the last resort.
+_BARE_SOURCE_ITEM = re.compile(r"^(?=.*[\u4e00-\u9fffA-Za-z])[^：:]{2,30}$")
 _AUTHOR_ITEM = re.compile(r"作者[：:]\s*(.+)")
 _EM_MEDIA = re.compile(r"文章来源[：:]\s*([^）)]+)")
+# Long articles continue on <code>_2.html, <code>_3.html … (eastmoney.md §2.1, §6): the pager's links
+# to <code>_N.html (absolute, root-relative or relative) say how many pages there are; its markup is
+# not known, so any link on the page counts, and only to the same code. A link past MAX_ARTICLE_PAGES
+# is junk, never that many requests.
+_PAGE_FILE = re.compile(r"(\d{18})(?:_(\d+))?\.html$")
+_PAGE_LINK = re.compile(r"(?:^|/)(\d{18})_(\d+)\.html(?:[?#].*)?$")
+MAX_ARTICLE_PAGES = 50
 
 # Selectors are compiled once: tree.xpath(text) compiles its expression on every call, which took
 # a fifth of the time an article page took to parse (bench/parse_clean.py).
@@ -61,6 +74,7 @@ _EM_MEDIA_P = etree.XPath(".//p[contains(@class, 'em_media')]")
 _DESCRIPTION = etree.XPath("//meta[@name='description']/@content")
 _ABSTRACT = etree.XPath("//div[@class='abstract']")
 _TITLE = etree.XPath("//title")
+_LINKS = etree.XPath("//a/@href")
 
 
 def classify_url(url: str) -> str | None:
@@ -73,6 +87,22 @@ def classify_url(url: str) -> str | None:
     if parts.netloc.endswith("eastmoney.com") and code_from_url(parts.path):
         return "article"
     return None
+
+
+def page_number(url: str) -> int:
+    """Which page of its article ``url`` is: 1 for ``/a/<code>.html``, N for ``/a/<code>_N.html``."""
+    found = _PAGE_FILE.search(urlsplit(url).path)
+    return int(found.group(2)) if found and found.group(2) else 1
+
+
+def page_url(url: str, number: int) -> str:
+    """The URL of page ``number`` of the article at ``url`` (same scheme and host)."""
+    parts = urlsplit(url)
+    found = _PAGE_FILE.search(parts.path)
+    if found is None:
+        raise ValueError(f"not an East Money article URL: {url!r}")
+    name = f"{found.group(1)}.html" if number == 1 else f"{found.group(1)}_{number}.html"
+    return f"{parts.scheme}://{parts.netloc}{parts.path[: found.start()]}{name}"
 
 
 def parse_column_list(text: str, url: str) -> ListingPage:
@@ -106,8 +136,11 @@ def parse_fast_list(text: str, url: str) -> ListingPage:
 def parse_article(html: str, url: str) -> ArticlePage:
     """Parse an article page of either layout. Missing fields come back as None, never raise on junk."""
     tree = parse_tree(html)
+    page = page_number(url)
     if tree is None:
-        return ArticlePage(code_from_url(url), "unknown", None, None, None, None, None, None)
+        return ArticlePage(
+            code_from_url(url), "unknown", None, None, None, None, None, None, page=page, pages=page
+        )
     layout = "older" if _OLD_TITLE(tree) else "current"
     body = first(_BODY(tree))
     if layout == "older":
@@ -120,7 +153,7 @@ def parse_article(html: str, url: str) -> ArticlePage:
         items = [node_text(node) or "" for node in _INFO_ITEMS(tree)]
         title = _page_title(tree)
         published = next((m for item in items if (m := match(_PAGE_TIME, item))), None)
-        media = next((m for item in items if (m := match(_SOURCE_ITEM, item))), None)
+        media = next((m for item in items if (m := match(_SOURCE_ITEM, item))), None) or _bare_source(items)
         author = next((m for item in items if (m := match(_AUTHOR_ITEM, item))), None)
         summary = plain_text(first(_DESCRIPTION(tree))) or node_text(first(_ABSTRACT(tree)))
     if media is None and body is not None:
@@ -134,6 +167,25 @@ def parse_article(html: str, url: str) -> ArticlePage:
         author=author,
         summary=summary,
         body_html=inner_html(body) if body is not None else None,
+        page=page,
+        pages=_page_count(tree, code_from_url(url), page),
+    )
+
+
+def _page_count(tree: Any, code: str | None, page: int) -> int:
+    """How many pages the article has: the highest page its pager links (this page at least)."""
+    linked = (
+        int(found.group(2))
+        for href in _LINKS(tree)
+        if (found := _PAGE_LINK.search(str(href).strip())) and found.group(1) == code
+    )
+    return max([page, *(number for number in linked if number <= MAX_ARTICLE_PAGES)]) if code else page
+
+
+def _bare_source(items: list[str]) -> str | None:
+    """The first header item that is a bare source name (no label, not the time), or None."""
+    return next(
+        (item for item in items if _BARE_SOURCE_ITEM.match(item) and not _PAGE_TIME.search(item)), None
     )
 
 

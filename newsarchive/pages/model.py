@@ -50,6 +50,10 @@ class ArticlePage:
     """What an article page says about itself; ``body_html`` is the raw inner HTML of the body node.
 
     ``section`` is the site's own 栏目 (column) name when the page names one (证券日报网's breadcrumb).
+
+    A long article continues on more pages (East Money's ``<code>_2.html`` …): ``page`` is which
+    page of it this is and ``pages`` how many its pager says it has; ``body_html`` is this page's
+    part only. A one-page article is page 1 of 1.
     """
 
     code: str | None
@@ -61,6 +65,8 @@ class ArticlePage:
     summary: str | None
     body_html: str | None
     section: str | None = None
+    page: int = 1
+    pages: int = 1
 
 
 def read_rows(rows: Iterable[Row], read_row: Callable[[Row], Entry | None]) -> tuple[list[Entry], int]:

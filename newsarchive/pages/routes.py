@@ -42,13 +42,15 @@ ArticleParser = Callable[[str, str], ArticlePage]
 class Route:
     """How to read one URL: the site, listing or article, the feed its articles belong to, the
     parser (a listing parser for LISTING, an article parser for ARTICLE) and, for an article, its
-    canonical info code."""
+    canonical info code and which page of the article the URL is (a long East Money article
+    continues on ``<code>_2.html`` …: page 2 and on are parts of the article of page 1)."""
 
     site: str
     kind: Literal["listing", "article"]
     feed: str
     parse: ListingParser | ArticleParser
     info_code: str | None = None
+    page: int = 1
 
 
 Router = Callable[[str], Route | None]
@@ -82,7 +84,10 @@ def eastmoney_route(url: str) -> Route | None:
     code = code_from_url(url) if kind == "article" else None
     if code is None:
         return None
-    return Route("eastmoney", ARTICLE, COLUMN_FEED, eastmoney.parse_article, canonical_info_code(code))
+    info_code = canonical_info_code(code)
+    return Route(
+        "eastmoney", ARTICLE, COLUMN_FEED, eastmoney.parse_article, info_code, eastmoney.page_number(url)
+    )
 
 
 def zqrb_route(url: str) -> Route | None:

@@ -10,7 +10,7 @@ import argparse
 import json
 import re
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
@@ -56,6 +56,9 @@ CFH_ROWS: dict[str, tuple[tuple[str, str, str, str], ...]] = {
     "345": (("202112082206881146", "2021-12-08 12:10:30", "12月8日午间公告精选", "午间公告摘要"),),
     "353": (("202112082206634102", "2021-12-08 08:30:00", "券商晨会精华：关注军工与消费", "晨会精华摘要"),),
 }
+# Long articles continue on <code>_2.html … (eastmoney.md §2.1): this one (券商中国, the longest
+# full CMS body of the corpus after the seed) is split over two pages at a paragraph boundary.
+MULTI_PAGE: dict[str, int] = {"202201072239307540": 2}
 BEIJING = timezone(timedelta(hours=8))
 ZQRB_MEDIA = "证券日报网"  # these stories are also published on the sample www.zqrb.cn
 
@@ -65,6 +68,8 @@ _FILE_CODE = re.compile(r"(\d{18})\.md$")
 _PARAGRAPH = re.compile(r"<p\b[^>]*>.*?</p>", re.S)
 _EM_MEDIA_P = re.compile(r'<p class="em_media">.*?</p>', re.S)
 _TAG = re.compile(r"<[^>]+>")
+_SEED_TAIL = re.compile(r"^<p>（责任编辑：(\w+)）</p>\n" + re.escape(templates.WECHAT_SHARE) + r"\n", re.M)
+_DISCLAIMER_LINE = re.compile(r'^  <div class="sm">.*</div>\n', re.M)
 _TRAILING_SOURCE = re.compile(r"[（(]([\u4e00-\u9fffA-Za-z]{2,12})[）)]\s*$")
 _HEADLINE = re.compile(r"^【[^】]*】")
 _A_SHARE = re.compile(r"([\u4e00-\u9fff]{2,})\((\d{6})\)")
@@ -241,7 +246,33 @@ def _summary(post: Post) -> str:
     return " ".join(_HEADLINE.sub("", line) for line in post.digest.splitlines() if line)
 
 
-def render_page(article: Article, index: int, newest_first: list[Article]) -> str:
+def render_pages(article: Article, index: int, newest_first: list[Article]) -> list[str]:
+    """The article's page, or its pages (``MULTI_PAGE``): its body lines shared out in order."""
+    count = MULTI_PAGE.get(article.post.code, 1)
+    whole = render_data(article, index, newest_first)
+    if count == 1:
+        return [render(article, whole)]
+    lines = whole.body_lines
+    if len(lines) < count:
+        raise ValueError(f"{article.post.code} has too few paragraphs for {count} pages")
+    cuts = [len(lines) * number // count for number in range(count + 1)]
+    return [
+        render(
+            article,
+            replace(
+                whole, body_lines=lines[cuts[number - 1] : cuts[number]], page_number=number, page_count=count
+            ),
+        )
+        for number in range(1, count + 1)
+    ]
+
+
+def render(article: Article, page: PageData) -> str:
+    template = templates.render_older if article.layout == "older" else templates.render_current
+    return template(page) + "\n"
+
+
+def render_data(article: Article, index: int, newest_first: list[Article]) -> PageData:
     post = article.post
     stocks = _BODY_STOCK.findall(post.body_html) or [
         s for s in stock_list(post.digest) if s.startswith(("0.", "1."))
@@ -250,7 +281,7 @@ def render_page(article: Article, index: int, newest_first: list[Article]) -> st
     body = cms_body_lines(post.body_html) if post.body_html else digest_lines(post.digest)
     if not body:
         raise ValueError(f"{post.code} has no text")
-    page = PageData(
+    return PageData(
         code=post.code,
         title=post.title,
         published=datetime.strptime(post.published, "%Y-%m-%d %H:%M:%S").strftime("%Y年%m月%d日 %H:%M"),
@@ -264,8 +295,21 @@ def render_page(article: Article, index: int, newest_first: list[Article]) -> st
         ad_after=(2 if post.body_html else 1) if article.layout == "current" and index % 3 == 0 else None,
         rank=tuple((a.post.code, a.post.title) for a in after[:3]),
     )
-    render = templates.render_older if article.layout == "older" else templates.render_current
-    return render(page) + "\n"
+
+
+def real_shaped(page: str) -> str:
+    """The reconstructed seed page as real pages are: its 责任编辑 line and WeChat share text moved out
+    of #ContentBody (whose real bodies end at the em_media line, eastmoney.md §6) to the chrome
+    after it, as the current-layout template writes them; nothing else changes."""
+    found = _SEED_TAIL.search(page)
+    if found is None:
+        raise ValueError("the seed page has no 责任编辑 line and share text inside its body")
+    page = page[: found.start()] + page[found.end() :]
+    disclaimer = _DISCLAIMER_LINE.search(page)
+    if disclaimer is None:
+        raise ValueError("the seed page has no div.sm after its body")
+    tail = "".join(line + "\n" for line in templates.chrome_tail(found.group(1)))
+    return page[: disclaimer.end()] + tail + page[disclaimer.end() :]
 
 
 def _real_sort(published: str, code: str) -> str:
@@ -297,9 +341,10 @@ def build(shared: Path, out: Path) -> dict[str, int]:
     for index, article in enumerate(articles):
         name = f"articles/{article.post.code}.html"
         if article.layout == "seed":
-            files[name] = (shared / SEED_PAGE).read_bytes()
+            files[name] = real_shaped(shared.joinpath(SEED_PAGE).read_text(encoding="utf-8")).encode("utf-8")
         else:
-            files[name] = render_page(article, index, articles).encode("utf-8")
+            for number, page in enumerate(render_pages(article, index, articles), start=1):
+                files[f"articles/{templates.page_file(article.post.code, number)}"] = page.encode("utf-8")
     listed: dict[str, list[tuple[str, str, dict[str, Any]]]] = {}
     for article in articles:
         for column in article.columns:

@@ -28,7 +28,10 @@ DEFAULT_ROOT = Path(__file__).resolve().parents[2] / "data" / "sample"
 COLUMN_PATH = "/comm/web/getNewsByColumns"
 FAST_PATH = "/comm/web/getFastNewsList"
 JSON_TYPE = "application/json;charset=UTF-8"
-_ARTICLE_PAGE = re.compile(r"^/a/.*\.html$|/A\d{13}\.html$")
+# The page an article starts on (East Money /a/<code>.html, 证券日报网 /…/A<13 digits>.html); a long
+# East Money article continues on /a/<code>_2.html … (_CONTINUATION_PAGE), asked for after it.
+_ARTICLE_PAGE = re.compile(r"^/a/(?!\d{18}_\d+\.html$).*\.html$|/A\d{13}\.html$")
+_CONTINUATION_PAGE = re.compile(r"^/a/\d{18}_\d+\.html$")
 HTML_TYPE = "text/html"  # article pages: no charset in the header (real quirk; the meta tag carries it)
 # Static sites under sites/<host>/ (证券日报网 and others send HTML without a charset too).
 STATIC_TYPES = {
@@ -38,7 +41,7 @@ STATIC_TYPES = {
     ".js": "application/javascript",
 }
 MAX_PAGE_SIZE = 200
-_ARTICLE = re.compile(r"^/a/(\d{18})\.html$")
+_ARTICLE = re.compile(r"^/a/(\d{18}(?:_\d+)?)\.html$")  # articles/<code>.html, articles/<code>_2.html …
 _CALLBACK = re.compile(r"^[\w$.]+$")
 NOT_FOUND_PAGE = (
     '<!DOCTYPE html>\n<html><head><meta charset="utf-8"><title>404 Not Found</title></head>'
@@ -166,9 +169,15 @@ class SampleSite:
 
     def article_requests(self) -> list[str]:
         """Paths of the article page requests received, in order: East Money ``/a/*.html`` and
-        证券日报网 ``/…/A<13 digits>.html``."""
+        证券日报网 ``/…/A<13 digits>.html``; one per article, its first page (the pages a long
+        article continues on are :meth:`continuation_requests`)."""
         with self._lock:
             return [r.path for r in self.requests if _ARTICLE_PAGE.search(r.path)]
+
+    def continuation_requests(self) -> list[str]:
+        """Paths of the requests for the pages long articles continue on (``/a/<code>_2.html`` …)."""
+        with self._lock:
+            return [r.path for r in self.requests if _CONTINUATION_PAGE.search(r.path)]
 
     def clear_requests(self) -> None:
         with self._lock:

@@ -39,6 +39,10 @@ class PageData:
     stock: str | None  # "<market>.<code>" for the K-line block, or None
     ad_after: int | None  # insert the ad slot after this many body lines, or None
     rank: tuple[tuple[str, str], ...]  # (code, title) for the click-rank box
+    # A long article continues on <code>_2.html …: which page this is, of how many. Each page holds
+    # its share of body_lines; the first has the K-line block and ad slot, the last the em_media line.
+    page_number: int = 1
+    page_count: int = 1
 
 
 def text(value: str) -> str:
@@ -49,6 +53,16 @@ def text(value: str) -> str:
 def attr(value: str) -> str:
     """Escape an attribute value."""
     return escape(value, quote=True)
+
+
+def chrome_tail(editor: str) -> list[str]:
+    """The WeChat share text and the 责任编辑 line, as page chrome after the body: real #ContentBody
+    bodies end at the em_media line (../shared/real/eastmoney, eastmoney.md §6). Their containers
+    (div.share, div.editor) are named in consumers' end markers (§2.4); their exact markup is INFERRED."""
+    return [
+        f'  <div class="share">{WECHAT_SHARE}</div>',
+        f'  <div class="editor">（责任编辑：{text(editor)}）</div>',
+    ]
 
 
 def em_media_line(media: str) -> str:
@@ -83,13 +97,41 @@ def kline_block(market_code: str) -> str:
     )
 
 
+def page_file(code: str, number: int) -> str:
+    """The file (and URL path) name of page ``number`` of an article: ``<code>.html``, ``<code>_2.html`` …"""
+    return f"{code}.html" if number == 1 else f"{code}_{number}.html"
+
+
+def pager(page: PageData) -> list[str]:
+    """The pager of a long article, on every one of its pages: a link to each other page and to the
+    next one. The real pages continue on <code>_N.html and their first page links every page
+    (eastmoney.md §2.1, a connector's notes); the container and its class are INFERRED."""
+    if page.page_count == 1:
+        return []
+    links = [
+        f'<a class="cur">{number}</a>'
+        if number == page.page_number
+        else f'<a href="/a/{page_file(page.code, number)}">{number}</a>'
+        for number in range(1, page.page_count + 1)
+    ]
+    if page.page_number < page.page_count:
+        links.append(f'<a class="next" href="/a/{page_file(page.code, page.page_number + 1)}">下一页</a>')
+    return [f'  <div class="pagerbox">{"".join(links)}</div>']
+
+
 def _story(page: PageData) -> list[str]:
     lines = list(page.body_lines)
+    if page.page_number > 1:
+        return lines
     if page.ad_after is not None:
         lines.insert(min(page.ad_after, len(lines)), AD_SLOT)
     if page.stock:
         lines.insert(0, kline_block(page.stock))
     return lines
+
+
+def _em_media(page: PageData) -> list[str]:
+    return [page.em_media_html] if page.page_number == page.page_count else []
 
 
 def _rank_box(page: PageData) -> list[str]:
@@ -105,7 +147,8 @@ def _rank_box(page: PageData) -> list[str]:
 
 
 def render_current(page: PageData) -> str:
-    """Current layout: title in <title> and div.title, header items in .tipbox .infos, body in .txtinfos."""
+    """Current layout: title in <title> and div.title, header items in .tipbox .infos, body in .txtinfos
+    ending at its em_media line (the 责任编辑 line and share text follow in the chrome)."""
     infos = [
         f'     <div class=" item">{page.published}</div>',
         f'     <div class="item">来源：{text(page.media)}</div>',
@@ -135,13 +178,13 @@ def render_current(page: PageData) -> str:
         SPACER,
         TOPLINK,
         *_story(page),
-        page.em_media_html,
-        f"<p>（责任编辑：{page.editor}）</p>",
-        WECHAT_SHARE,
+        *_em_media(page),
         "  </div>",
+        *pager(page),
         f'  <div class="zwothers"><span>原标题：{text(page.title)}</span></div>',
         f'  <div class="sourcebox"><span>文章来源：{text(page.media)}</span></div>',
         f'  <div class="sm">{DISCLAIMER}</div>',
+        *chrome_tail(page.editor),
         " </div>",
         "</div>",
         *_rank_box(page),

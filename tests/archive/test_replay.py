@@ -11,13 +11,15 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import pytest
+from scrapy import Request
 from scrapy.http import TextResponse
 from scrapy.utils.test import get_crawler
 
 from newsarchive.archive.replay import replay_articles
 from newsarchive.archive.warc import WarcArchive
 from newsarchive.pages import routes
-from newsarchive.pages.eastmoney import parse_column_list
+from newsarchive.pages.eastmoney import parse_article, parse_column_list
+from newsarchive.pages.model import ListingEntry
 from newsarchive.pages.routes import ARTICLE, LISTING, Route
 from newsarchive.runner import project_settings
 from newsarchive.sites.adapter import register_declared_sites
@@ -92,6 +94,81 @@ def test_a_reparse_reads_an_article_page_as_the_crawl_did(tmp_path: Path, sqlite
     (entry,) = [entry for entry in listing.entries if entry.url == SEED_URL]
     response = TextResponse(SEED_URL, body=page, headers={"Content-Type": "text/html; charset=utf-8"})
     (crawled,) = spider.parse_article_page(response, entry)
+    spider.store.engine_stopped()  # the crawl's owner of the database lets it go
+
+    assert {**asdict(replayed), "fetched_at": None} == {**asdict(crawled), "fetched_at": None}
+
+
+# A long article continues on <code>_2.html (eastmoney.md §2.1): the sample site's two-page article.
+LONG_URL = "https://finance.eastmoney.com/a/202201072239307540.html"
+LONG_PAGES = {
+    LONG_URL: (CASES / "article_long_page1" / "page.html").read_bytes(),
+    LONG_URL.replace(".html", "_2.html"): (CASES / "article_long_page2" / "page.html").read_bytes(),
+}
+
+
+def long_article_body() -> str:
+    """Both pages' bodies in order: what one article made of them holds."""
+    return "".join(
+        parse_article(page.decode("utf-8"), url).body_html or "" for url, page in LONG_PAGES.items()
+    )
+
+
+@pytest.mark.parametrize("order", [1, -1], ids=["in_order", "page_2_first"])
+def test_a_long_article_is_rebuilt_from_its_pages(tmp_path: Path, order: int) -> None:
+    path = write_warc(tmp_path / "a.warc.gz", *list(LONG_PAGES.items())[::order])
+    counts: Counter[str] = Counter()
+    (article,) = replay_articles([path], lambda key: counts.update([key]))
+    assert article.info_code == "NW202201072239307540" and article.url == LONG_URL
+    assert article.body_html == long_article_body()
+    assert "掺水的雪球" in article.body_html and article.body_html.rstrip().endswith(
+        "（文章来源：券商中国）</p>"
+    )
+    assert (counts["article_pages"], counts["continuation_pages"]) == (1, 1)
+    assert not [key for key in counts if key.startswith(("dropped/", "skipped/"))]
+
+
+@pytest.mark.parametrize(
+    ("kept", "reason"),
+    [(LONG_URL, "dropped/incomplete_pages"), (LONG_URL.replace(".html", "_2.html"), "skipped/orphan_page")],
+    ids=["first_page_alone", "second_page_alone"],
+)
+def test_one_page_of_a_long_article_is_no_article(tmp_path: Path, kept: str, reason: str) -> None:
+    path = write_warc(tmp_path / "a.warc.gz", (kept, LONG_PAGES[kept]))
+    counts: Counter[str] = Counter()
+    assert list(replay_articles([path], lambda key: counts.update([key]))) == []
+    assert counts[reason] == 1
+
+
+def test_the_pages_of_a_long_article_are_joined_within_the_file_that_holds_them(tmp_path: Path) -> None:
+    """A crawl fetches every page of an article into its own WARC file; pages in two files are
+    not one crawl's article (the crawl that fetched page 1 alone did not store it either)."""
+    (first, page_1), (second, page_2) = LONG_PAGES.items()
+    paths = [
+        write_warc(tmp_path / "a.warc.gz", (first, page_1)),
+        write_warc(tmp_path / "b.warc.gz", (second, page_2)),
+    ]
+    counts: Counter[str] = Counter()
+    assert list(replay_articles(paths, lambda key: counts.update([key]))) == []
+    assert (counts["dropped/incomplete_pages"], counts["skipped/orphan_page"]) == (1, 1)
+
+
+def test_a_reparse_reads_a_long_article_as_the_crawl_did(tmp_path: Path, sqlite_url: str) -> None:
+    path = write_warc(tmp_path / "a.warc.gz", *LONG_PAGES.items())
+    (replayed,) = replay_articles([path])
+
+    project = project_settings({"NEWSARCHIVE_DATABASE_URL": sqlite_url}).copy_to_dict()
+    settings = {name: value for name, value in project.items() if name.startswith("NEWSARCHIVE_")}
+    spider = EastMoneySpider.from_crawler(get_crawler(EastMoneySpider, settings))
+    headers = {"Content-Type": "text/html; charset=utf-8"}
+    # a listing row with nothing but the URL: the article's fields are all the pages' own, as in the replay
+    entry = ListingEntry("202201072239307540", "CMS", None, None, None, None, LONG_URL)
+    (page_2_request,) = spider.parse_article_page(
+        TextResponse(LONG_URL, body=LONG_PAGES[LONG_URL], headers=headers), entry
+    )
+    assert isinstance(page_2_request, Request) and page_2_request.url == LONG_URL.replace(".html", "_2.html")
+    response = TextResponse(page_2_request.url, body=LONG_PAGES[page_2_request.url], headers=headers)
+    (crawled,) = page_2_request.callback(response, **page_2_request.cb_kwargs)
     spider.store.engine_stopped()  # the crawl's owner of the database lets it go
 
     assert {**asdict(replayed), "fetched_at": None} == {**asdict(crawled), "fetched_at": None}

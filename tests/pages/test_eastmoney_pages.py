@@ -9,13 +9,17 @@ from pathlib import Path
 import pytest
 
 from newsarchive.pages.eastmoney import (
+    MAX_ARTICLE_PAGES,
     PageError,
     classify_url,
+    page_number,
+    page_url,
     parse_article,
     parse_column_list,
     parse_fast_list,
 )
 from newsarchive.text.clean import clean_body
+from newsarchive.text.media import canonical_media, category_slug
 
 CASES = Path(__file__).with_name("cases")
 
@@ -37,11 +41,23 @@ def test_article_pages(case: str) -> None:
         assert snippet in parsed.body_html
     for snippet in expected["body_not_contains"]:
         assert snippet not in parsed.body_html
+    if "category" in expected:  # what the taxonomy pipeline (pipelines/taxonomy.py) files it under
+        assert parsed.media is not None
+        assert category_slug(canonical_media(parsed.media)) == expected["category"]
+    if "text" in expected:  # the body as CleanBodyPipeline stores it: one paragraph a line
+        lines = clean_body(parsed.body_html, url).text.splitlines()
+        assert len(lines) == expected["text"]["lines"]
+        assert (lines[0], lines[-1]) == (expected["text"]["first"], expected["text"]["last"])
 
 
 @pytest.mark.parametrize(
     ("case", "parser"),
-    [("columns_344", parse_column_list), ("fast_102", parse_fast_list), ("columns_error", parse_column_list)],
+    [
+        ("columns_344", parse_column_list),
+        ("fast_102", parse_fast_list),
+        ("fast_real_2026_09", parse_fast_list),
+        ("columns_error", parse_column_list),
+    ],
 )
 def test_listing_pages(case: str, parser) -> None:  # type: ignore[no-untyped-def]
     page, url, expected = load(case)
@@ -230,3 +246,58 @@ def test_a_page_nested_past_the_parsers_limit_never_raises() -> None:
     page, url, _ = load("article_seed")
     parsed = parse_article(page.replace("<body>", "<body>" + "<div>" * 5000, 1), url)
     assert parsed.title == "宝藏工厂“论剑”1688：切磋疫情时期逆势增长的技艺"  # the head is above the nesting
+
+
+CODE = "202201072239307540"
+
+
+@pytest.mark.parametrize(
+    ("url", "number", "first", "third"),
+    [
+        (
+            f"https://finance.eastmoney.com/a/{CODE}.html",
+            1,
+            f"https://finance.eastmoney.com/a/{CODE}.html",
+            None,
+        ),
+        (
+            f"http://stock.eastmoney.com/a/{CODE}_2.html?x=1",
+            2,
+            f"http://stock.eastmoney.com/a/{CODE}.html",
+            None,
+        ),
+        (
+            f"https://finance.eastmoney.com/a/{CODE}_12.html",
+            12,
+            None,
+            f"https://finance.eastmoney.com/a/{CODE}_3.html",
+        ),
+    ],
+)
+def test_page_number_and_page_url(url: str, number: int, first: str | None, third: str | None) -> None:
+    assert page_number(url) == number
+    if first is not None:
+        assert page_url(url, 1) == first
+    if third is not None:
+        assert page_url(url, 3) == third
+
+
+@pytest.mark.parametrize(
+    ("links", "pages"),
+    [
+        ([], 1),
+        ([f"/a/{CODE}_2.html"], 2),
+        ([f"https://finance.eastmoney.com/a/{CODE}_2.html", f"{CODE}_3.html", f"/a/{CODE}_5.html#top"], 5),
+        ([f"/a/{CODE}.html", "/a/202112082206672930_9.html"], 1),  # page 1 itself; another article's pager
+        ([f"/a/{CODE}_2.html", f"/a/{CODE}_{MAX_ARTICLE_PAGES + 1}.html"], 2),  # junk past the limit
+        ([f"/a/{CODE}_2.htmlx", f"/a/{CODE}_two.html", f"/a/x{CODE}_4.html"], 1),
+    ],
+)
+def test_the_pager_links_say_how_many_pages(links: list[str], pages: int) -> None:
+    anchors = "".join(f'<a href="{link}">{n}</a>' for n, link in enumerate(links, start=2))
+    pager = f'<div class="pagerbox">{anchors}</div>'
+    html = f'<html><body><div id="ContentBody"><p>正文</p></div>{pager}</body></html>'
+    parsed = parse_article(html, f"https://finance.eastmoney.com/a/{CODE}.html")
+    assert (parsed.page, parsed.pages) == (1, pages)
+    later = parse_article(html, f"https://finance.eastmoney.com/a/{CODE}_3.html")
+    assert (later.page, later.pages) == (3, max(pages, 3))

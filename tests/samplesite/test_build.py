@@ -10,10 +10,12 @@ from html import escape
 from pathlib import Path
 from typing import Any
 
+import lxml.html
 import pytest
 
 from newsarchive.samplesite.build import build, cms_body_lines, read_posts
 from newsarchive.samplesite.server import DEFAULT_ROOT
+from newsarchive.samplesite.templates import DISCLAIMER
 
 SHARED = Path(__file__).resolve().parents[2].parent / "shared"
 SITE = DEFAULT_ROOT / "eastmoney"
@@ -37,7 +39,25 @@ def rows(name: str) -> list[dict[str, Any]]:
 
 
 def pages() -> dict[str, str]:
-    return {path.stem: path.read_text(encoding="utf-8") for path in sorted(SITE.glob("articles/*.html"))}
+    """The page each article starts on (``<code>.html``), by code."""
+    return {
+        path.stem: path.read_text(encoding="utf-8")
+        for path in sorted(SITE.glob("articles/*.html"))
+        if "_" not in path.stem
+    }
+
+
+def continuations() -> dict[str, str]:
+    """The pages long articles continue on (``<code>_2.html`` …), by file stem."""
+    return {path.stem: path.read_text(encoding="utf-8") for path in sorted(SITE.glob("articles/*_*.html"))}
+
+
+def last_pages() -> dict[str, str]:
+    """The last page of every article, by code: where its em_media line is."""
+    last = pages()
+    for stem, page in sorted(continuations().items(), key=lambda item: int(item[0].split("_")[1])):
+        last[stem.split("_")[0]] = page
+    return last
 
 
 def tree(root: Path) -> dict[str, bytes]:
@@ -67,14 +87,26 @@ def test_rebuild_is_deterministic_and_removes_stale_files(tmp_path: Path) -> Non
 
 
 @needs_shared
-def test_seed_page_is_verbatim_and_its_body_matches_the_template_rules() -> None:
-    seed_page = (SHARED / "fixtures/eastmoney/article_202204292366280343.html").read_bytes()
-    assert (SITE / "articles" / f"{SEED_CODE}.html").read_bytes() == seed_page
+def test_seed_page_is_the_fixture_as_real_pages_are_and_its_body_matches_the_template_rules() -> None:
+    fixture = (SHARED / "fixtures/eastmoney/article_202204292366280343.html").read_bytes()
+    seed_page = (SITE / "articles" / f"{SEED_CODE}.html").read_bytes()
+    # the fixture verbatim, but for its 责任编辑 line and share text: moved out of #ContentBody
+    tail = [
+        "<p>（责任编辑：DF010）</p>",
+        "<p>打开微信，</p><p>点击底部的“发现”，</p><p>使用“扫一扫”</p><p>即可将网页分享至朋友圈。</p>",
+    ]
+    moved = [f'  <div class="share">{tail[1]}</div>', '  <div class="editor">（责任编辑：DF010）</div>']
+    fixture_lines, page_lines = fixture.decode().splitlines(), seed_page.decode().splitlines()
+    assert [line for line in fixture_lines if line not in tail] == [
+        line for line in page_lines if line not in moved
+    ]
+    assert page_lines[page_lines.index('  <div class="sm">' + DISCLAIMER + "</div>") + 1 :][:2] == moved
+    assert page_lines.index(moved[0]) > page_lines.index('<p class="em_media">（文章来源：证券日报网）</p>')
     seed_list = json.loads((SHARED / "fixtures/eastmoney/columns_344_page1.json").read_text(encoding="utf-8"))
     assert rows("columns/344.json")[0] == seed_list["data"]["list"][0]
     # The current-layout template turns the seed's archived CMS body into exactly the seed page's paragraphs.
     seed = next(post for post in read_posts(SHARED / "corpus/finews") if post.code == SEED_CODE)
-    story = [line for line in seed_page.decode().splitlines() if line.startswith("<p>")][1:-2]
+    story = [line for line in seed_page.decode().splitlines() if line.startswith("<p>")][1:]
     assert cms_body_lines(seed.body_html) == story
 
 
@@ -98,9 +130,47 @@ def test_enough_articles_in_both_layouts() -> None:
     assert '<meta http-equiv="Content-Type" content="text/html; charset=utf-8">' in html[older[0]]
 
 
+def test_bodies_end_at_the_em_media_line_as_real_pages_do() -> None:
+    """Real #ContentBody bodies (../shared/real/eastmoney, eastmoney.md §6) end at the （文章来源：…）
+    line: the 责任编辑 line and the WeChat share text are page chrome, after the body."""
+    continued = {stem.split("_")[0] for stem in continuations()}
+    for code, html in [*pages().items(), *continuations().items()]:
+        body = lxml.html.document_fromstring(html).get_element_by_id("ContentBody")
+        last = body[-1]
+        if code in continued:  # a page a long article continues after: no em_media line
+            assert not body.find_class("em_media"), code
+        else:
+            assert "em_media" in last.get("class", ""), code
+            assert last.tail is None or not last.tail.strip(), code
+        inside = lxml.html.tostring(body, encoding="unicode")
+        assert "责任编辑" not in inside and "打开微信" not in inside, code
+        if 'class="txtinfos"' in html:  # current layout: they follow, outside the body
+            assert (
+                '<div class="editor">（责任编辑：' in html and '<div class="share"><p>打开微信，</p>' in html
+            )
+
+
+@needs_shared
+def test_a_long_article_continues_on_a_second_page_its_pager_links() -> None:
+    code = "202201072239307540"
+    assert [name for name in continuations() if name.startswith(code)] == [f"{code}_2"]
+    first, second = pages()[code], continuations()[f"{code}_2"]
+    assert f'<a href="/a/{code}_2.html">2</a>' in first and f'<a href="/a/{code}.html">1</a>' in second
+    assert {stem.split("_")[0] for stem in continuations()} == {code}  # the only long one
+    # its story lines, in order over both pages, are the corpus body's
+    post = next(post for post in read_posts(SHARED / "corpus/finews") if post.code == code)
+    story = [
+        line
+        for page in (first, second)
+        for line in page.splitlines()
+        if line.startswith("<p>") and "toplink" not in line
+    ]
+    assert story == cms_body_lines(post.body_html)
+
+
 def test_media_are_varied_with_several_from_zqrb() -> None:
     media: Counter[str] = Counter()
-    for page in pages().values():
+    for page in last_pages().values():
         found = _CURRENT_MEDIA.search(page) or _OLDER_MEDIA.search(page)
         assert found is not None
         assert f"（文章来源：{found.group(1)}）" in page

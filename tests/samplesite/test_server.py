@@ -156,6 +156,17 @@ def test_article_page_has_no_charset_header_and_declares_utf8_in_meta(site: Samp
         assert reply.body == (SITE / "articles" / f"{code}.html").read_bytes()
 
 
+def test_a_long_article_s_second_page_is_served_and_logged_apart(site: SampleSite) -> None:
+    code = "202201072239307540"
+    first = fetch(site, f"/a/{code}.html", host="finance.eastmoney.com")
+    second = fetch(site, f"/a/{code}_2.html", host="finance.eastmoney.com")
+    assert (first.status, second.status) == (200, 200)
+    assert second.body == (SITE / "articles" / f"{code}_2.html").read_bytes()
+    assert fetch(site, f"/a/{code}_3.html").status == 404  # the pager links page 2 only
+    assert site.article_requests() == [f"/a/{code}.html"]  # one per article: its first page
+    assert site.continuation_requests() == [f"/a/{code}_2.html", f"/a/{code}_3.html"]
+
+
 def test_head_sends_headers_without_body(site: SampleSite) -> None:
     reply = fetch(site, f"/a/{SEED_CODE}.html", method="HEAD")
     assert (reply.status, reply.body) == (200, b"")
