@@ -40,6 +40,7 @@ HTTP_429 = "http_429"  # retried once Retry-After has passed
 EMPTY_BODY = "empty_body"  # HTTP 200 with nothing in it ("返回空数据")
 PASSPORT_ONLY = "passport_only"  # HTTP 200 JSON whose only content is passportWeb (§4.1)
 LISTING_CODE_0 = "listing_code_0"  # a list API answering code 0 to a well-formed request
+JS_CHALLENGE = "js_challenge"  # HTTP 200 HTML: a script sets a WAF cookie and reloads (cnstock, sites.md §2)
 
 _LISTING_PATHS = (COLUMN_LIST_PATH, FAST_LIST_PATH)
 # The list APIs answer code 0 with this message when the request lacks a parameter (req_trace):
@@ -49,6 +50,12 @@ _MISSING_PARAMETER = re.compile(r"^Required \w+ parameter ")
 _ENVELOPE_KEYS = frozenset({"code", "message", "msg", "success", "hitsTotal", "req_trace"})
 _MAX_JSON_BYTES = 5_000_000  # never parse something this large looking for a block shell
 _SECOND_LEVEL = frozenset({"com", "net", "org", "gov", "edu", "ac"})  # …com.cn, …org.cn
+# Aliyun WAF's JavaScript challenge: a small page whose script computes the acw_sc__v2 cookie and
+# reloads (cnstock.com answers a burst of requests with it). Only a small page without page data is
+# one: a real page may mention the cookie in its own scripts.
+_CHALLENGE_COOKIE = re.compile(rb"acw_sc__v\d")
+_CHALLENGE_MAX_BYTES = 20_000
+_PAGE_DATA = (b"__NEXT_DATA__",)
 
 
 class Blocked(IgnoreRequest):
@@ -69,6 +76,8 @@ def block_kind(status: int, body: bytes, path: str) -> str | None:
     stripped = body.strip()
     if not stripped:
         return EMPTY_BODY
+    if _js_challenge(stripped):
+        return JS_CHALLENGE
     listing = path.endswith(_LISTING_PATHS)
     if not listing and b"passportWeb" not in stripped:
         return None  # an article page: nothing more to look for
@@ -243,6 +252,13 @@ def _json_object(text: bytes) -> dict[str, Any] | None:
     except (ValueError, RecursionError):  # JSONDecodeError and UnicodeDecodeError are ValueErrors
         return None
     return payload if isinstance(payload, dict) else None
+
+
+def _js_challenge(body: bytes) -> bool:
+    """A WAF JavaScript challenge instead of the page (see ``_CHALLENGE_COOKIE``)."""
+    if len(body) > _CHALLENGE_MAX_BYTES or not _CHALLENGE_COOKIE.search(body):
+        return False
+    return not any(marker in body for marker in _PAGE_DATA)
 
 
 def _passport_only(payload: dict[str, Any]) -> bool:

@@ -22,6 +22,7 @@ from newsarchive.blocks import (
     EMPTY_BODY,
     HTTP_403,
     HTTP_429,
+    JS_CHALLENGE,
     LISTING_CODE_0,
     PASSPORT_ONLY,
     block_kind,
@@ -31,7 +32,8 @@ from newsarchive.blocks import (
 from newsarchive.db.engine import open_database, session_factory
 from newsarchive.db.runs import recent_runs
 from newsarchive.samplesite import SampleSite
-from newsarchive.samplesite.faults import PASSPORT_ONLY_BODY, error_page
+from newsarchive.samplesite.faults import JS_CHALLENGE_BODY, PASSPORT_ONLY_BODY, error_page
+from newsarchive.samplesite.faults import Fault as SiteFault
 from newsarchive.samplesite.server import COLUMN_PATH, FAST_PATH, JSON_TYPE, Response
 from newsarchive.summary import RunSummary
 from tests.conftest import run_cli
@@ -214,6 +216,31 @@ def test_429_is_retried_only_after_retry_after_and_the_crawl_completes(
     assert (status, counts["blocked"]) == ("ok", {HTTP_429: 2})
 
 
+def test_cnstock_js_challenge_is_a_soft_block_never_stored(
+    blocking_site: BlockingSite, sqlite_url: str, tmp_path: Path
+) -> None:
+    """cnstock.com answers a burst with an Aliyun JavaScript challenge (HTTP 200, a script setting
+    acw_sc__v2 and reloading, no __NEXT_DATA__): counted as a block, not retried, not stored, and the
+    site is left alone for NEWSARCHIVE_BLOCK_PAUSE."""
+    challenged = "/commonDetail/4801362"
+    blocking_site.inject(challenged, SiteFault.JS_CHALLENGE)
+
+    code, stdout, stderr = crawl(
+        blocking_site, sqlite_url, tmp_path, "cnstock", *SMALL_DELAY, "-s", "NEWSARCHIVE_BLOCK_PAUSE=1"
+    )
+
+    assert code == exitcodes.OK, stderr
+    assert blocking_site.paths().count(challenged) == 1  # not retried
+    assert set(stored_rows(sqlite_url)) == {"CNSTOCK-4800913", "CNSTOCK-4801375", "CNSTOCK-4801468"}
+    assert blocked_line(stdout) == "blocked:               1  (js_challenge: 1)"
+    assert f"blocked (js_challenge): https://www.cnstock.com{challenged}" in stderr
+    (blocked_at,) = blocking_site.times(challenged)
+    later = [r.at for r in blocking_site.requests if r.at > blocked_at]
+    assert not later or min(later) - blocked_at >= 1.0
+    status, counts = recorded_run(sqlite_url)
+    assert (status, counts["blocked"]) == ("ok", {JS_CHALLENGE: 1})
+
+
 def test_a_retry_after_longer_than_the_limit_gives_the_site_up(
     blocking_site: BlockingSite, sqlite_url: str, tmp_path: Path
 ) -> None:
@@ -307,6 +334,11 @@ def test_a_site_that_keeps_blocking_is_given_up_for_the_run(
         (200, MISSING_REQ_TRACE.body, COLUMN_PATH, None),
         (200, b'{"code":1,"message":"success","data":{"list":[]}}', COLUMN_PATH, None),
         (200, b"<html>passportWeb</html>", ARTICLE, None),
+        (200, JS_CHALLENGE_BODY, "/commonDetail/4801362", JS_CHALLENGE),
+        (200, JS_CHALLENGE_BODY.replace(b"acw_sc__v2", b"acw_sc__v3"), "/channel/10006", JS_CHALLENGE),
+        # a page that only talks about the cookie, or a real page carrying it in a script, is content
+        (200, b'<html><script id="__NEXT_DATA__">{"acw_sc__v2":1}</script></html>', ARTICLE, None),
+        (200, b"<html><body>" + b"<p>acw_sc__v2</p>" * 2000 + b"</body></html>", ARTICLE, None),
         (200, b"[1, 2]", COLUMN_PATH, None),
         (200, b"{not json", COLUMN_PATH, None),
         (404, b"", ARTICLE, None),
@@ -326,6 +358,7 @@ def test_block_kind_never_raises_on_junk(status: int, body: bytes, path: str) ->
         EMPTY_BODY,
         PASSPORT_ONLY,
         LISTING_CODE_0,
+        JS_CHALLENGE,
     )
 
 

@@ -7,16 +7,17 @@ for them, in a real crawl of the sample site.
 
 from __future__ import annotations
 
+import json
 import shutil
 from pathlib import Path
 
 from newsarchive.samplesite import SampleSite
 from tests.support import SAMPLE_EASTMONEY, crawl, stored_rows
 
-LISTING = Path("sites") / "www.cnstock.com" / "news" / "sns_yw" / "index.html"
+LISTING = Path("sites") / "www.cnstock.com" / "channel" / "10006" / "index.html"
 TITLE = "离岸人民币兑美元升至2018年以来最高水平"
-# as the listing's HTML writes it; the row's title is the one an article is stored with
-HOSTILE = f"\u202e离岸人民币&lt;scr&lt;script&gt;ipt&gt;{TITLE[5:]}&lt;img src=x onerror=alert(1)//"
+# as the listing's __NEXT_DATA__ writes it; the row's title is the one an article is stored with
+HOSTILE = f"\u202e离岸人民币<scr<script>ipt>{TITLE[5:]}<img src=x onerror=alert(1)//"
 
 
 def test_a_declared_site_title_is_stored_as_plain_text(tmp_path: Path, sqlite_url: str) -> None:
@@ -24,8 +25,9 @@ def test_a_declared_site_title_is_stored_as_plain_text(tmp_path: Path, sqlite_ur
     shutil.copytree(SAMPLE_EASTMONEY.parent, root)
     listing = root / LISTING
     html = listing.read_text(encoding="utf-8")
-    assert f'target="_blank">{TITLE}</a>' in html
-    listing.write_text(html.replace(f'target="_blank">{TITLE}</a>', f'target="_blank">{HOSTILE}</a>'))
+    row = f'"name":{json.dumps(TITLE, ensure_ascii=False)}'
+    assert row in html
+    listing.write_text(html.replace(row, f'"name":{json.dumps(HOSTILE, ensure_ascii=False)}'))
 
     with SampleSite(root) as site:
         site.start()

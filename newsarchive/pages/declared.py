@@ -2,15 +2,20 @@
 
 Pure: decoded text + URL + :class:`SiteSpec` in, plain data out (callers decode with
 ``newsarchive.text.encoding.decode_html``). Without a body selector the main text comes from
-trafilatura, offline, and the article is marked ``extraction="generic"``.
+trafilatura, offline, and the article is marked ``extraction="generic"``. A field is an XPath over
+the HTML or a :class:`JsonSelector` over JSON embedded in the page (Next.js ``__NEXT_DATA__``); the
+URL picks the template (the current one, or a ``[[legacy]]`` one for the URLs an older site had).
 """
 
 from __future__ import annotations
 
+import json
 import re
+from collections.abc import Mapping
 from copy import deepcopy
 from dataclasses import dataclass
-from typing import Literal
+from datetime import datetime
+from typing import Any, Literal
 from urllib.parse import urljoin, urlsplit
 
 import lxml.html
@@ -18,7 +23,7 @@ from lxml import etree
 
 from newsarchive.pages.html import inner_html, parse_document
 from newsarchive.pages.model import PageError
-from newsarchive.sites.loader import BoilerplateSpec, SiteSpec
+from newsarchive.sites.loader import BoilerplateSpec, JsonSelector, Selector, SiteSpec
 
 INFO_CODE = re.compile(r"[A-Z][A-Z0-9]*-[A-Za-z0-9]+")
 _ID_PART = re.compile(r"[A-Za-z0-9]+")
@@ -38,7 +43,8 @@ class DeclaredEntry:
     url: str  # "" when the row's link could not be read
     info_code: str | None  # None: the URL does not fit the site's id_pattern (not an article), or no URL
     title: str | None
-    date_raw: str | None  # as printed ("08-08 07:37", "14:31"); see the site's listing.date_formats
+    date_raw: str | None  # as printed ("08-08 07:37", "14:31"), or ISO text when a date_formats entry
+    # with a year read it ("2021-12-08 13:04")
 
 
 @dataclass(frozen=True)
@@ -96,11 +102,16 @@ def parse_listing(spec: SiteSpec, column: str, html: str, url: str) -> list[Decl
     document = parse_document(html)
     if document is None:
         return []
+    listing = spec.listing_for(url)
+    rows: list[Any]
+    if isinstance(listing.entry, JsonSelector):
+        found = _json_value(_page_json(document, listing.json_script), listing.entry.path)
+        rows = [row for row in found if isinstance(row, dict)] if isinstance(found, list) else []
+    else:
+        rows = [row for row in document.xpath(listing.entry) if isinstance(row, etree._Element)]
     entries: list[DeclaredEntry] = []
     seen: set[str] = set()
-    for row in document.xpath(spec.listing.entry):
-        if not isinstance(row, etree._Element):
-            continue
+    for row in rows:
         try:
             entry = _listing_entry(spec, column, row, url)
         except Exception:  # a row no rule foresaw: rejected (counted by the caller), never the page
@@ -112,16 +123,24 @@ def parse_listing(spec: SiteSpec, column: str, html: str, url: str) -> list[Decl
     return entries
 
 
-def _listing_entry(spec: SiteSpec, column: str, row: etree._Element, url: str) -> DeclaredEntry | None:
-    link = _absolute(url, _first_text(row, (spec.listing.link,)))
+def _listing_entry(
+    spec: SiteSpec, column: str, row: etree._Element | dict[str, Any], url: str
+) -> DeclaredEntry | None:
+    listing = spec.listing_for(url)
+    element, data = (None, row) if isinstance(row, dict) else (row, None)
+
+    def read(selector: Selector | None) -> str | None:
+        return None if selector is None else _first_text(element, (selector,), data)
+
+    link = _absolute(url, read(listing.link))
     if link is None:
         return None
     return DeclaredEntry(
         column=column,
         url=link,
         info_code=info_code(spec, link),
-        title=_first_text(row, (spec.listing.title,)) if spec.listing.title else None,
-        date_raw=_first_text(row, (spec.listing.date,)) if spec.listing.date else None,
+        title=read(listing.title),
+        date_raw=_dated(read(listing.date), listing.date_formats),
     )
 
 
@@ -130,13 +149,14 @@ def parse_article(spec: SiteSpec, html: str, url: str) -> DeclaredArticle:
     document = parse_document(html)
     if document is None:
         raise DeclaredPageError("empty_page", url)
-    article = spec.article
-    title = _first_text(document, article.title)
+    article = spec.article_for(url)
+    data = _page_json(document, article.json_script)
+    title = _first_text(document, article.title, data)
     if title is None:
         raise DeclaredPageError("no_title", url)
     extraction: Extraction
     if article.body:
-        body = _first_element(document, article.body)
+        body = _first_element(document, article.body, data)
         if body is None:
             raise DeclaredPageError("no_body", url)
         body = deepcopy(body)
@@ -152,10 +172,10 @@ def parse_article(spec: SiteSpec, html: str, url: str) -> DeclaredArticle:
         url=url,
         info_code=info_code(spec, url),
         title=title,
-        published_raw=_first_text(document, article.time),
+        published_raw=_dated(_first_text(document, article.time, data), article.date_formats),
         media=spec.media,
-        source=_unlabel(_first_text(document, article.source), article.strip_labels),
-        author=_unlabel(_first_text(document, article.author), article.strip_labels),
+        source=_unlabel(_first_text(document, article.source, data), article.strip_labels),
+        author=_unlabel(_first_text(document, article.author, data), article.strip_labels),
         body_html=body_html,
         extraction=extraction,
     )
@@ -166,9 +186,17 @@ def _clean(text: str) -> str:
     return " ".join(text.split())
 
 
-def _first_text(node: etree._Element, xpaths: tuple[str, ...]) -> str | None:
-    for expression in xpaths:
-        results = node.xpath(expression)
+def _first_text(node: etree._Element | None, selectors: tuple[Selector, ...], data: Any = None) -> str | None:
+    """The first non-empty text the selectors find: XPaths on ``node``, JSON selectors in ``data``."""
+    for selector in selectors:
+        if isinstance(selector, JsonSelector):
+            text = _json_text(data, selector)
+            if text:
+                return text
+            continue
+        if node is None:
+            continue
+        results = node.xpath(selector)
         for result in results if isinstance(results, list) else [results]:
             if isinstance(result, etree._Element):
                 text = _clean(result.text_content() if isinstance(result, lxml.html.HtmlElement) else "")
@@ -179,13 +207,102 @@ def _first_text(node: etree._Element, xpaths: tuple[str, ...]) -> str | None:
     return None
 
 
-def _first_element(node: etree._Element, xpaths: tuple[str, ...]) -> lxml.html.HtmlElement | None:
-    for expression in xpaths:
-        results = node.xpath(expression)
+def _first_element(
+    node: etree._Element, selectors: tuple[Selector, ...], data: Any = None
+) -> lxml.html.HtmlElement | None:
+    """The first element the selectors find; a JSON selector's string is HTML, parsed into a <div>."""
+    for selector in selectors:
+        if isinstance(selector, JsonSelector):
+            value = _json_value(data, selector.path)
+            if isinstance(value, str) and value.strip():
+                return lxml.html.fragment_fromstring(value, create_parent="div")
+            continue
+        results = node.xpath(selector)
         for result in results if isinstance(results, list) else []:
             if isinstance(result, lxml.html.HtmlElement):
                 return result
     return None
+
+
+def _page_json(document: etree._Element, script: str | None) -> Any:
+    """The JSON document in the first element ``script`` selects (None: none, or not JSON)."""
+    if script is None:
+        return None
+    for element in document.xpath(script):
+        if isinstance(element, etree._Element):
+            try:
+                return json.loads(element.text or "")
+            except (ValueError, RecursionError):
+                return None
+    return None
+
+
+def _json_value(data: Any, path: tuple[str, ...]) -> Any:
+    """The value at ``path`` (keys; digits index lists), or None where a step is missing."""
+    for step in path:
+        if isinstance(data, Mapping):
+            data = data.get(step)
+        elif isinstance(data, list) and step.isdigit() and int(step) < len(data):
+            data = data[int(step)]
+        else:
+            return None
+    return data
+
+
+_DATE_PARTS = ("year", "month", "day")
+
+
+def _json_text(data: Any, selector: JsonSelector) -> str | None:
+    """A JSON value as text, after the selector's processors. Strings and numbers as they are; an
+    object with ``year``, ``month``, ``day`` (optionally ``hour``, ``minute``, ``second``) as
+    ``YYYY-MM-DD[ HH:MM[:SS]]`` (cnstock's ``shareInfo.dateInfo``); anything else is no text."""
+    value = _json_value(data, selector.path)
+    if isinstance(value, bool) or value is None:
+        return None
+    if isinstance(value, Mapping):
+        text = _date_text(value)
+    elif isinstance(value, (str, int, float)):
+        text = str(value)
+    else:
+        return None
+    if text is None:
+        return None
+    if selector.format is not None:
+        text = selector.format.format(text)
+    text = _clean(text)
+    return _unlabel(text, selector.strip_prefix) if selector.strip_prefix else (text or None)
+
+
+def _date_text(parts: Mapping[str, Any]) -> str | None:
+    try:
+        numbers = [int(parts[key]) for key in _DATE_PARTS]
+        clock = [int(parts[key]) for key in ("hour", "minute", "second") if key in parts]
+    except (KeyError, TypeError, ValueError):
+        return None
+    text = "{:04d}-{:02d}-{:02d}".format(*numbers)
+    if len(clock) >= 2:
+        text += " " + ":".join(f"{number:02d}" for number in clock)
+    return text
+
+
+def _dated(text: str | None, formats: tuple[str, ...]) -> str | None:
+    """``text`` rewritten as ``YYYY-MM-DD HH:MM[:SS]`` when one of the site's ``date_formats`` with a
+    year reads it (``2021年12月08日 13:04`` → ``2021-12-08 13:04``); otherwise as printed, for
+    newsarchive.text.dates (which knows partial and relative dates) to read."""
+    if text is None:
+        return None
+    for pattern in formats:
+        if "%Y" not in pattern:
+            continue
+        try:
+            value = datetime.strptime(text, pattern)
+        except ValueError:
+            continue
+        shown = (
+            "%Y-%m-%d %H:%M:%S" if "%S" in pattern else "%Y-%m-%d %H:%M" if "%M" in pattern else "%Y-%m-%d"
+        )
+        return value.strftime(shown)
+    return text
 
 
 def _absolute(base: str, href: str | None) -> str | None:

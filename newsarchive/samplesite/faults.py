@@ -39,6 +39,7 @@ class Fault(StrEnum):
     JSONP_WRAPPER = "jsonp_wrapper"  # the real payload in a jQuery callback nobody asked for
     EMPTY_LIST = "empty_list"  # the real envelope with no rows in it (list APIs only)
     SOFT_BLOCK = "soft_block"  # HTTP 200 whose only content is passportWeb (§4.1)
+    JS_CHALLENGE = "js_challenge"  # HTTP 200 Aliyun JavaScript challenge page (cnstock, sites.md §2)
     NO_CHARSET = "no_charset"  # the real page with its <meta> charset removed (no header one either)
     GBK = "gbk"  # the real page in GBK, declaring no charset anywhere
     REDIRECT_LOOP = "redirect_loop"  # 302 to the same page with ?loop=1, which redirects back
@@ -61,6 +62,19 @@ INTERNAL_HOST = "intranet.corp.internal"  # a host no site declares, standing fo
 METADATA_URL = "http://169.254.169.254/latest/meta-data/"  # what SSRF attacks ask for first
 JAVASCRIPT_URL = "javascript:alert(document.domain)"
 PASSPORT_ONLY_BODY = b'{"code":0,"hitsTotal":0,"result":{"passportWeb":[]}}'
+# The shape of Aliyun WAF's challenge (its obfuscated arithmetic shortened): a script computing the
+# acw_sc__v2 cookie from arg1, setting it and reloading; no page content at all.
+JS_CHALLENGE_BODY = (
+    b"<html><script>\nvar arg1='5C3E1F0A9B7D2E6F4A8C0B1D3E5F7A9C2B4D6E8F';\n"
+    b"var _0x4818=['\\x63\\x6f\\x6f\\x6b\\x69\\x65','\\x72\\x65\\x6c\\x6f\\x61\\x64'];\n"
+    b"var _0x55f3=function(_0x4da0,_0x1a3b){_0x4da0=_0x4da0-0x0;return _0x4818[_0x4da0];};\n"
+    b"var l=function(){var _0x23a392=arg1.split('').reverse().join('');return _0x23a392;};\n"
+    b"function setCookie(name,value){var expiredate=new Date();"
+    b"expiredate.setTime(expiredate.getTime()+(3600*1000));"
+    b"document.cookie=name+'='+value+';expires='+expiredate.toGMTString()+';max-age=3600;path=/';}\n"
+    b"function reload(x){setCookie('acw_sc__v2',x);document.location.reload();}\n"
+    b"reload(l());\n</script></html>"
+)
 _META_CHARSET = re.compile(rb"\s*<meta\b[^>]*charset[^>]*>", re.I)
 _HTML_HEAD = re.compile(rb"</head>", re.I)
 _HEAD_START = re.compile(rb"<head\b[^>]*>", re.I)
@@ -122,6 +136,8 @@ def faulty(fault: Fault, normal: Response, path: str, params: dict[str, str]) ->
         return replace(normal, cut_at=len(normal.body) // 2)
     if fault is Fault.SOFT_BLOCK:
         return replace(normal, status=200, body=PASSPORT_ONLY_BODY)
+    if fault is Fault.JS_CHALLENGE:
+        return replace(normal, status=200, content_type="text/html", body=JS_CHALLENGE_BODY)
     if fault is Fault.REDIRECT_LOOP:
         target = path if LOOP_PARAMETER in params else f"{path}?{LOOP_PARAMETER}=1"
         return replace(

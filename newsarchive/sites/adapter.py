@@ -6,6 +6,7 @@ from __future__ import annotations
 from functools import cache
 from urllib.parse import urlsplit
 
+from newsarchive.blocks import site_of
 from newsarchive.items import GENERIC_EXTRACTION
 from newsarchive.pages import declared
 from newsarchive.pages.model import ArticlePage, ListingEntry, ListingPage
@@ -59,18 +60,23 @@ def article_page(spec: SiteSpec, html: str, url: str) -> ArticlePage:
 
 
 def site_router(spec: SiteSpec) -> Router:
-    """Route a URL of this site: an article if it fits id_pattern, a listing if it sits under one
-    of the site's column folders (start page or a numbered page), else not this site's."""
-    host = urlsplit(spec.base_url).hostname
-    folders = tuple(spec.column_url(column).rsplit("/", 1)[0] + "/" for column, _ in spec.listing.columns)
+    """Route a URL of this site (any host of its base URL's site: ``www.``, ``m.``, the old
+    ``news.`` …): an article if it fits id_pattern, a listing if it sits under one of the site's
+    column folders (start page or a numbered page) or is a list of a ``[[legacy]]`` template, else
+    not this site's."""
+    site = site_of(urlsplit(spec.base_url).hostname or "")
+    folders = tuple(
+        urlsplit(spec.column_url(column).rsplit("/", 1)[0] + "/").path for column, _ in spec.listing.columns
+    )
 
     def route(url: str) -> Route | None:
-        if urlsplit(url).hostname != host:
+        parts = urlsplit(url)
+        if site_of(parts.hostname or "") != site:
             return None
         code = declared.info_code(spec, url)
         if code is not None:
             return Route(spec.name, ARTICLE, spec.name, lambda html, u: article_page(spec, html, u), code)
-        if url.startswith(folders):
+        if parts.path.startswith(folders) or spec.is_legacy_listing(url):
             return Route(spec.name, LISTING, spec.name, lambda html, u: listing_page(spec, html, u))
         return None
 

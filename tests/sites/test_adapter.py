@@ -37,7 +37,9 @@ def test_selector_and_generic_bodies_are_marked_on_the_item() -> None:
     by_selectors = assemble_article(
         article_page(spec, html, url), url, feed="cnstock", entry=None, fetched_at=fetched
     )
-    generic_spec = replace(spec, article=replace(spec.article, body=()))
+    legacy = spec.legacy[0]  # the case is a page of the site before its rebuild (an old URL)
+    assert legacy.article is not None and spec.article_for(url) is legacy.article
+    generic_spec = replace(spec, legacy=(replace(legacy, article=replace(legacy.article, body=())),))
     generic = assemble_article(
         article_page(generic_spec, html, url), url, feed="cnstock", entry=None, fetched_at=fetched
     )
@@ -93,3 +95,36 @@ def test_a_deeply_nested_page_reads_as_it_would_flat() -> None:
     deep = html.replace("<body>", "<body>" + "<div>" * 300, 1)
     assert "<body>" in html
     assert article_page(SITES["cnstock"], deep, url) == article_page(SITES["cnstock"], html, url)
+
+
+def test_cnstock_routes_its_new_and_old_urls() -> None:
+    """The rebuilt site's URLs (www. and m.) and the old ones (in WARC files from before) all route
+    to the cnstock file, with the same CNSTOCK-<contId> ids."""
+    expected = {
+        "https://www.cnstock.com/commonDetail/4801362": (ARTICLE, "CNSTOCK-4801362"),
+        "https://m.cnstock.com/commonDetail/4801362": (ARTICLE, "CNSTOCK-4801362"),
+        "https://www.cnstock.com/news,yw-202112-4801362.htm": (ARTICLE, "CNSTOCK-4801362"),
+        "http://news.cnstock.com/news,yw-201908-4413224.htm": (ARTICLE, "CNSTOCK-4413224"),
+        "https://www.cnstock.com/channel/10006": (LISTING, None),
+        "https://www.cnstock.com/news/sns_yw/index.html": (LISTING, None),
+    }
+    for url, (kind, code) in expected.items():
+        found = route(url)
+        assert found is not None and (found.site, found.kind, found.info_code) == ("cnstock", kind, code), url
+    assert route("https://www.cnstock.com/about/contact.html") is None
+    assert route("https://www.cnstock.org/commonDetail/4801362") is None
+
+
+def test_cnstock_next_pages_in_the_page_model() -> None:
+    html, url = case("cnstock_next_article")
+    page = article_page(SITES["cnstock"], html, url)
+    assert (page.code, page.layout, page.published_raw) == ("CNSTOCK-4801468", "declared", "2021-12-08 15:13")
+    html, url = case("cnstock_next_list")
+    listing = listing_page(SITES["cnstock"], html, url, "channel_10006")
+    assert [entry.code for entry in listing.entries] == [
+        "CNSTOCK-4801468",
+        "CNSTOCK-4801375",
+        "CNSTOCK-4801362",
+        "CNSTOCK-4800913",
+    ]
+    assert listing.rejected == 0 and listing.next_cursor is None
