@@ -1,6 +1,6 @@
 """``newsarchive demo``: serve the committed sample site on loopback, crawl it with the East Money
-spiders and ``zqrb`` through NEWSARCHIVE_REPLAY_ORIGIN, export Jekyll posts, and say what happened.
-No network needed."""
+spiders, ``zqrb`` and every declared site through NEWSARCHIVE_REPLAY_ORIGIN, export Jekyll posts,
+and say what happened. No network needed."""
 
 from __future__ import annotations
 
@@ -24,6 +24,8 @@ DEMO_JOBS = (
     Job("zqrb", {"columns": "finance/hangyedongtai,finance/hongguanjingji", "pages": "2"}),
     Job("cnstock", {"pages": "2"}),  # declared in newsarchive/sites/cnstock.toml
     Job("cs_com_cn", {"pages": "3"}),  # declared in newsarchive/sites/cs_com_cn.toml (GBK pages)
+    Job("stcn", {}),  # newsarchive/sites/stcn.toml: one listing page (more rows come by XHR)
+    Job("xinhua", {}),  # newsarchive/sites/xinhua.toml
 )
 
 

@@ -22,7 +22,7 @@ from newsarchive.samplesite.server import FAST_PATH, ROBOTS_PATH
 from tests.conftest import run_cli
 from tests.support import FAST_SETTINGS, SAMPLE_EASTMONEY
 
-SITES = ("cnstock", "cs_com_cn", "eastmoney", "eastmoney_fast", "zqrb")
+SITES = ("cnstock", "cs_com_cn", "eastmoney", "eastmoney_fast", "stcn", "xinhua", "zqrb")
 ERROR = "newsarchive: error: "
 # East Money's newest rows on the sample site: column 344's first row and the 7x24 list's first row
 COLUMN_NEWEST = "/a/202204292366280343.html"

@@ -156,7 +156,7 @@ def test_spiders_lists_each_spider_its_line_and_its_arguments_with_defaults() ->
     assert result.exit_code == 0, result.output
     lines = result.output.splitlines()
     names = [line.split(":")[0] for line in lines if not line.startswith(" ")][:-1]
-    assert names == ["cnstock", "cs_com_cn", "eastmoney", "eastmoney_fast", "zqrb"]
+    assert names == ["cnstock", "cs_com_cn", "eastmoney", "eastmoney_fast", "stcn", "xinhua", "zqrb"]
     assert "eastmoney: East Money column lists" in result.output
     assert "-a media=" in result.output and "(default: every media)" in result.output
     assert "(default: NEWSARCHIVE_MAX_PAGES=5; a backfill pages back to since)" in result.output
@@ -177,7 +177,7 @@ def test_crawl_unknown_spider_names_the_available_ones(tmp_path: Path) -> None:
     done = run_cli("crawl", "nosuchspider", cwd=tmp_path)
 
     message = assert_one_line_error(done.returncode, done.stderr, expected_code=2)
-    spiders = "cnstock, cs_com_cn, eastmoney, eastmoney_fast, zqrb"  # not the internal reparse
+    spiders = "cnstock, cs_com_cn, eastmoney, eastmoney_fast, stcn, xinhua, zqrb"  # not the internal reparse
     assert message == f"unknown spider 'nosuchspider' (available: {spiders})"
 
 

@@ -20,22 +20,24 @@ SAMPLE = REPO / "data" / "sample" / "eastmoney"
 ZQRB_SAMPLE = REPO / "data" / "sample" / "sites" / "www.zqrb.cn"
 
 
+SITES_SAMPLE = REPO / "data" / "sample" / "sites"
+# each declared site's article pages in its sample copy
 DECLARED_SAMPLES = {
-    "cnstock": REPO / "data" / "sample" / "sites" / "www.cnstock.com",
-    "cs_com_cn": REPO / "data" / "sample" / "sites" / "www.cs.com.cn" / "xwzx" / "hg",
+    # cnstock: the Next.js site's articles (its old news,yw-….htm pages are kept for reparse tests only)
+    "cnstock": (SITES_SAMPLE / "www.cnstock.com", "commonDetail/*/index.html"),
+    "cs_com_cn": (SITES_SAMPLE / "www.cs.com.cn" / "xwzx" / "hg", "*/t*.html"),
+    "stcn": (SITES_SAMPLE / "www.stcn.com" / "article" / "detail", "*.html"),
+    "xinhua": (SITES_SAMPLE / "www.news.cn" / "fortune", "*/*/c*.htm*"),
 }
 
 
 def declared_article_count() -> int:
-    # cnstock: the Next.js site's articles (its old news,yw-….htm pages are kept for reparse tests only)
-    return len(list(DECLARED_SAMPLES["cnstock"].glob("commonDetail/*/index.html"))) + len(
-        list(DECLARED_SAMPLES["cs_com_cn"].glob("*/t*.html"))
-    )
+    return sum(len(list(folder.glob(pattern))) for folder, pattern in DECLARED_SAMPLES.values())
 
 
 def sample_article_count() -> int:
     """East Money article pages, the 证券日报网 copies of its 证券日报网 stories, and the declared
-    sites' articles (中国证券网, 中证网)."""
+    sites' articles (中国证券网, 中证网, 证券时报网, 新华网)."""
     # one per article: a long one's later pages (<code>_2.html) are part of its first page's article
     east_money = len([page for page in (SAMPLE / "articles").glob("*.html") if "_" not in page.stem])
     return east_money + len(list(ZQRB_SAMPLE.glob("*/*/*/A*.html"))) + declared_article_count()
@@ -46,13 +48,13 @@ def test_demo_crawls_every_feed_and_exports_posts(tmp_path: Path) -> None:
     assert first.returncode == 0, first.stderr[-3000:]
     assert "Traceback" not in first.stderr
     posts = tmp_path / "data" / "site" / "_posts"
-    assert len(list(posts.glob("*.md"))) == sample_article_count() == 87
+    assert len(list(posts.glob("*.md"))) == sample_article_count() == 93
     assert (posts / "2022-04-29-NW202204292366280343.md").read_bytes() == SEED_POST.read_bytes()
     rows = stored_rows(f"sqlite:///{tmp_path / 'data' / 'newsarchive.db'}")
     assert len(rows) == sample_article_count()
     assert len({row["media"] for row in rows.values()}) >= 3
     assert f"holds {len(rows)} articles" in first.stdout
-    assert len(list((tmp_path / "data" / "warc").glob("*.warc.gz"))) == 5
+    assert len(list((tmp_path / "data" / "warc").glob("*.warc.gz"))) == 7
     assert f"({sample_article_count()} article pages)" in first.stdout
     assert {row["feed"] for row in rows.values()} == {
         "eastmoney",
@@ -60,6 +62,8 @@ def test_demo_crawls_every_feed_and_exports_posts(tmp_path: Path) -> None:
         "zqrb",
         "cnstock",
         "cs_com_cn",
+        "stcn",
+        "xinhua",
     }
     zqrb_copies = {code for code, row in rows.items() if row["feed"] == "zqrb"}
     assert len(zqrb_copies) == 8  # each the canonical copy of one East Money 证券日报网 story
@@ -85,7 +89,7 @@ def test_scrapy_crawl_works_from_the_repository_root(tmp_path: Path) -> None:
         text=True,
         check=False,
     )
-    spiders = {"cnstock", "cs_com_cn", "eastmoney", "eastmoney_fast", "reparse", "zqrb"}
+    spiders = {"cnstock", "cs_com_cn", "eastmoney", "eastmoney_fast", "reparse", "stcn", "xinhua", "zqrb"}
     assert set(listed.stdout.split()) == spiders
     with SampleSite() as site:
         site.start()

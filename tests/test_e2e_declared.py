@@ -5,14 +5,20 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+import pytest
 
 from newsarchive.archive.warc import WarcArchive
 from newsarchive.samplesite import SampleSite
+from newsarchive.sites import load_sites
 from newsarchive.text.dates import SHANGHAI
 from tests.conftest import run_cli
 from tests.support import crawl, stored_rows
 
 CNSTOCK_SAMPLE = Path(__file__).resolve().parents[1] / "data" / "sample" / "sites" / "www.cnstock.com"
+SITES = {spec.name: spec for spec in load_sites()}
 
 
 def test_cnstock_and_cs_com_cn_are_crawled_with_exact_fields(
@@ -110,3 +116,79 @@ def test_reparse_reads_old_cnstock_records_and_new_ones(
     fresh = stored_rows(from_new)["CNSTOCK-4801362"]
     assert fresh["url"] == "https://www.cnstock.com/commonDetail/4801362"
     assert fresh["body_text"] == court["body_text"]  # the same story, read from __NEXT_DATA__
+
+
+# Outlets added as data only (issue 16 item 4): a site file and sample pages, no Python.
+# (spider, pages stored, one stored row's exact fields, the start of its text)
+OUTLETS = [
+    (
+        "stcn",
+        3,
+        {
+            "info_code": "STCN-3962125",
+            "title": "外资杀入A股！高景气度军工全产业链上涨 新能源风口依旧",
+            "published_at": datetime(2021, 12, 8, 12, 35, tzinfo=SHANGHAI),
+            "media": "证券时报网",
+            "category": "zhengquanshibaowang",
+            "tags": ["证券时报网新闻"],
+            "author": "证券时报e公司",
+            "url": "https://www.stcn.com/article/detail/3962125.html",
+            "feed": "stcn",
+            "extraction": None,
+        },
+        "今日早盘，A股全线走强，上证指数站上3600点",
+    ),
+    (
+        "xinhua",
+        3,
+        {
+            "info_code": "XINHUA-1128140712",  # the 2019 template, at a c_<id>.htm URL
+            "title": "专家称明年钢材市场需求趋稳趋弱 须力促供需平衡",
+            "published_at": datetime(2021, 12, 8, 12, 21, 28, tzinfo=SHANGHAI),
+            "media": "新华社",
+            "category": "xinhuashe",
+            "tags": ["新华社新闻"],
+            "author": None,
+            "url": "https://www.news.cn/fortune/2021-12/08/c_1128140712.htm",
+            "feed": "xinhua",
+            "extraction": None,
+        },
+        "在近日举办的“2021(第十届)中国钢铁技术经济高端论坛”上",
+    ),
+]
+
+
+@pytest.mark.parametrize(("spider", "stored", "fields", "text"), OUTLETS, ids=[o[0] for o in OUTLETS])
+def test_an_outlet_added_as_data_is_crawled_stored_and_replayed(
+    site: SampleSite,
+    sqlite_url: str,
+    tmp_path: Path,
+    spider: str,
+    stored: int,
+    fields: dict[str, Any],
+    text: str,
+) -> None:
+    first = crawl(spider, site.origin, sqlite_url, tmp_path)
+    assert f"new articles stored:   {stored}" in first and "errors:                0" in first
+    rows = stored_rows(sqlite_url)
+    namespace = fields["info_code"].split("-")[0]
+    assert len(rows) == stored and all(code.startswith(namespace + "-") for code in rows)
+    row = rows[fields["info_code"]]
+    assert {key: row[key] for key in fields if key != "info_code"} == {
+        key: value for key, value in fields.items() if key != "info_code"
+    }
+    assert row["body_text"].startswith(text)
+    assert "责任编辑" not in row["body_text"] and "声明" not in row["body_text"]
+
+    site.clear_requests()
+    again = crawl(spider, site.origin, sqlite_url, tmp_path)
+    assert "new articles stored:   0" in again
+    assert [r.path for r in site.requests if r.path != "/robots.txt"] == [
+        urlsplit(url).path for _, url in SITES[spider].listing.columns
+    ]  # only the listing page: every article is stored
+
+    archives = sorted(str(path) for path in (tmp_path / "data" / "warc").glob("*.warc.gz"))
+    replayed = f"sqlite:///{tmp_path / 'replayed.db'}"
+    result = run_cli("reparse", *archives, "--db", replayed, cwd=tmp_path)
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert stored_rows(replayed) == rows

@@ -142,7 +142,12 @@ def test_every_spider_declares_its_sites() -> None:
     assert EastMoneySpider.site_domains == EastMoneyFastSpider.site_domains == EASTMONEY
     assert ZqrbSpider.site_domains == frozenset({"zqrb.cn"})
     declared = {site.name: site_domains(site) for site in load_sites()}
-    assert declared == {"cnstock": frozenset({"cnstock.com"}), "cs_com_cn": frozenset({"cs.com.cn"})}
+    assert declared == {
+        "cnstock": frozenset({"cnstock.com"}),
+        "cs_com_cn": frozenset({"cs.com.cn"}),
+        "stcn": frozenset({"stcn.com"}),
+        "xinhua": frozenset({"news.cn"}),
+    }
 
 
 # --- the middlewares, built from real settings --------------------------------------------------

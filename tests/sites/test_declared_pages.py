@@ -21,11 +21,18 @@ from newsarchive.pages.declared import (
 )
 from newsarchive.sites import SITES_FOLDER as PACKAGE_SITES
 from newsarchive.sites import SiteSpec, load_site, load_sites
+from newsarchive.text.clean import clean_body
 from newsarchive.text.encoding import decode_html
 
 CASES = Path(__file__).with_name("cases")
 SITES = {site.name: site for site in load_sites()}
 SAMPLE = Path(__file__).resolve().parents[2] / "data" / "sample" / "sites"
+SAMPLE_HOSTS = (
+    ("www.cnstock.com", "cnstock"),
+    ("www.cs.com.cn", "cs_com_cn"),
+    ("www.stcn.com", "stcn"),
+    ("www.news.cn", "xinhua"),
+)
 
 
 def load(case: str) -> tuple[bytes, str, dict[str, Any]]:
@@ -40,10 +47,12 @@ def served(page: bytes) -> str:
     return decode_html(page, "text/html")
 
 
-def test_both_sites_ship() -> None:
-    assert sorted(SITES) == ["cnstock", "cs_com_cn"]
+def test_every_site_ships() -> None:
+    assert sorted(SITES) == ["cnstock", "cs_com_cn", "stcn", "xinhua"]
     assert SITES["cnstock"].media == "上海证券报"
     assert SITES["cs_com_cn"].media == "中国证券报"
+    assert SITES["stcn"].media == "证券时报网"
+    assert SITES["xinhua"].media == "新华社"  # 新华网 is an alias of the agency
 
 
 @pytest.mark.parametrize("case", sorted(p.name for p in CASES.iterdir() if "_list" in p.name))
@@ -196,6 +205,20 @@ def test_missing_title_and_body_are_reasons() -> None:
         ("cs_com_cn", "https://www.cs.com.cn/qc/202206/t20220602_6274329.html", "CSCOMCN-6274329"),
         ("cs_com_cn", "https://www.cs.com.cn/xwzx/hg/index_1.html", None),
         ("cs_com_cn", "https://www.cs.com.cn/xwzx/hg/202206/t20220602_.html", None),
+        ("stcn", "https://www.stcn.com/article/detail/3962072.html", "STCN-3962072"),
+        ("stcn", "http://kuaixun.stcn.com/2019/0926/15409036.shtml", "STCN-15409036"),  # old template
+        ("stcn", "https://www.stcn.com/article/list/yw.html", None),
+        ("stcn", "https://www.stcn.com/article/detail/.html", None),
+        (
+            "xinhua",
+            "https://www.news.cn/politics/leaders/20251010/2822d6ac4c4e424abde9fdd8fb94e2d3/c.html",
+            "XINHUA-2822d6ac4c4e424abde9fdd8fb94e2d3",
+        ),
+        ("xinhua", "http://www.xinhuanet.com/world/2019-12/10/c_1125327450.htm", "XINHUA-1125327450"),
+        ("xinhua", "http://www.news.cn/politics/2022-04/12/c_1128554030.htm", "XINHUA-1128554030"),
+        ("xinhua", "https://www.news.cn/fortune/", None),
+        ("xinhua", "https://www.news.cn/fortune/20211208/nothex/c.html", None),
+        ("xinhua", "https://www.news.cn/fortune/2019-12/10/c_1125327450.html", None),
     ],
 )
 def test_info_codes(site: str, url: str, expected: str | None) -> None:
@@ -209,7 +232,7 @@ def test_every_id_in_fixtures_and_sample_is_safe() -> None:
         codes += [entry["info_code"] for entry in expected.get("entries", [])]
         if "fields" in expected:
             codes.append(expected["fields"]["info_code"])
-    for host, site_name in (("www.cnstock.com", "cnstock"), ("www.cs.com.cn", "cs_com_cn")):
+    for host, site_name in SAMPLE_HOSTS:
         for path in sorted((SAMPLE / host).rglob("*.htm*")):
             url = f"https://{host}/{path.relative_to(SAMPLE / host).as_posix()}"
             if (code := info_code(SITES[site_name], url)) is not None:
@@ -235,6 +258,8 @@ def test_id_pattern_with_unsafe_group_gives_no_id(tmp_path: Path) -> None:
     [
         ("www.cnstock.com", "cnstock", "channel/10006"),
         ("www.cs.com.cn", "cs_com_cn", "xwzx/hg/index.html"),
+        ("www.stcn.com", "stcn", "article/list/yw.html"),
+        ("www.news.cn", "xinhua", "fortune/index.html"),
     ],
 )
 def test_sample_site_is_crawlable(host: str, site_name: str, start: str) -> None:
@@ -263,7 +288,7 @@ def test_sample_site_is_crawlable(host: str, site_name: str, start: str) -> None
             assert article.published_raw is not None and entry.date_raw is not None
             assert article.published_raw.startswith("2021-12-08 " + entry.date_raw[-5:])
             seen.append(entry.url)
-    assert len(seen) == (4 if site_name == "cnstock" else 5)
+    assert len(seen) == {"cnstock": 4, "cs_com_cn": 5, "stcn": 3, "xinhua": 3}[site_name]
     assert sorted(seen) == sorted({*seen})
 
 
@@ -272,3 +297,38 @@ def test_an_unreadable_next_link_ends_paging_without_an_error() -> None:
     spec = dataclasses.replace(SITES["cnstock"], listing=listing)
     html = '<html><body><a class="next" href="http://[::1/page2.html">下一页</a></body></html>'
     assert linked_next_page(spec, html, "https://www.cnstock.com/news/sns_yw/index.html") is None
+
+
+def test_old_stcn_body_is_a_bare_text_node_kept_whole() -> None:
+    """The 2019 page's text sits outside any <p> (sites.md §3.2): the container is kept, and the
+    cleaning every body goes through makes it one paragraph."""
+    page, url, _ = load("stcn_article_old")
+    parsed = parse_article(SITES["stcn"], served(page), url)
+    cleaned = clean_body(parsed.body_html, url)
+    assert cleaned.html.startswith("<p>证券时报e公司讯，当升科技：")
+    assert cleaned.html.endswith("少数股权。</p>")
+    assert cleaned.text.count("：") == 6  # the six notices, and nothing of the chrome
+    assert cleaned.html.count("<p>") == 1 and "分享" not in cleaned.text
+
+
+def test_stcn_old_time_is_the_scripts_seconds_not_the_printed_minutes() -> None:
+    page, url, _ = load("stcn_article_old")
+    text = served(page)
+    assert '<div class="info">2019-09-26 12:11<span>' in text
+    assert parse_article(SITES["stcn"], text, url).published_raw == "2019-09-26 12:11:01"
+    without_script = re.sub(r"var publishdate = '[^']*';", "", text)
+    assert parse_article(SITES["stcn"], without_script, url).published_raw == "2019-09-26 12:11"
+
+
+def test_xinhua_time_falls_back_when_the_news_cn_spans_are_missing() -> None:
+    """The joined year/day/time selector yields nothing (not "- ") without its spans, so the next
+    selector is asked; on news.cn pages the spans win."""
+    page, url, _ = load("xinhua_article")
+    text = served(page)
+    assert parse_article(SITES["xinhua"], text, url).published_raw == "2021-12-08 12:53:02"
+    spans = re.compile(r'<div class="header-time left">.*?</div>', re.S)
+    old = spans.sub('<span id="pubtime">2021年12月08日 12:53:02</span>', text)
+    # read by the file's second date format (the old #pubtime one) into ISO text
+    assert parse_article(SITES["xinhua"], old, url).published_raw == "2021-12-08 12:53:02"
+    bare = spans.sub("", text)
+    assert parse_article(SITES["xinhua"], bare, url).published_raw is None

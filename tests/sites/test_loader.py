@@ -31,7 +31,7 @@ def error_for(tmp_path: Path, text: str) -> str:
 
 def test_shipped_files_load_and_are_frozen() -> None:
     sites = load_sites()
-    assert [site.name for site in sites] == ["cnstock", "cs_com_cn"]
+    assert [site.name for site in sites] == ["cnstock", "cs_com_cn", "stcn", "xinhua"]
     with pytest.raises(dataclasses.FrozenInstanceError):
         sites[0].name = "x"  # type: ignore[misc]
     cs = sites[1]
