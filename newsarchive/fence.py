@@ -10,8 +10,8 @@ from scrapy import Request, Spider
 from scrapy.crawler import Crawler
 from scrapy.exceptions import IgnoreRequest
 
+from newsarchive.counts import Counter, Prefix
 from newsarchive.scrapy_compat import queued_downloads
-from newsarchive.summary import SKIPPED_PREFIX
 
 
 class Fence:
@@ -22,6 +22,7 @@ class Fence:
 
     def __init__(self, crawler: Crawler) -> None:
         self.crawler = crawler
+        self.counter = Counter.from_crawler(crawler)
         self.is_shut = False
 
     def refusal(self) -> IgnoreRequest:
@@ -39,5 +40,4 @@ class Fence:
             raise self.refusal()
 
     def count(self) -> None:
-        if self.crawler.stats is not None:
-            self.crawler.stats.inc_value(SKIPPED_PREFIX + self.reason)
+        self.counter.count_reason(Prefix.SKIPPED, self.reason)

@@ -26,9 +26,9 @@ from scrapy.exceptions import IgnoreRequest
 from scrapy.utils.defer import deferred_from_coro
 from twisted.internet import tcp
 
+from newsarchive.counts import Reason
 from newsarchive.fence import Fence
 from newsarchive.scrapy_compat import engine_closing, finish_scraper_closing, running_engine
-from newsarchive.summary import INTERRUPTED_SKIP
 
 logger = logging.getLogger(__name__)
 
@@ -144,7 +144,7 @@ class StopFence(Fence):
     failures are :class:`Interrupted` too, so they are neither retried nor counted as download
     errors. Each is counted as skipped ``interrupted``."""
 
-    reason = INTERRUPTED_SKIP
+    reason = Reason.INTERRUPTED
 
     def __init__(self, crawler: Crawler) -> None:
         super().__init__(crawler)

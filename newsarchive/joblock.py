@@ -29,11 +29,11 @@ from twisted.internet.threads import deferToThread
 from twisted.python.failure import Failure
 from zope.interface import implementer
 
+from newsarchive.counts import Count, Counter, Reason
 from newsarchive.fence import Fence
 from newsarchive.jobs import job_key
 from newsarchive.locks import JobAlreadyRunning, JobLock, Recheck, lock_for
 from newsarchive.scrapy_compat import close_spider
-from newsarchive.summary import JOB_LOCK_LOST, JOB_LOCK_RETAKEN
 
 if TYPE_CHECKING:
     from twisted.internet.task import LoopingCall
@@ -77,6 +77,7 @@ class JobLockExtension:
 
     def __init__(self, crawler: Crawler, lock: JobLock, check_seconds: float) -> None:
         self.crawler = crawler
+        self.counter = Counter.from_crawler(crawler)
         self.lock = lock
         self.check_seconds = check_seconds
         self._timer: LoopingCall | None = None
@@ -128,7 +129,7 @@ class JobLockExtension:
         if self._done:
             return
         if result is Recheck.RETAKEN:
-            self._stats_inc(JOB_LOCK_RETAKEN)
+            self.counter.count(Count.JOB_LOCK_RETAKEN)
             logger.warning(
                 "the job lock had gone (its connection ended or its file was deleted); "
                 "this run took its job lock back"
@@ -157,7 +158,7 @@ class JobLockExtension:
         self._finish()
         logger.error("this run lost its job lock and stops: %s", holder)
         self.crawler.signals.send_catch_log(signal=job_lock_lost)
-        close_spider(self.crawler, JOB_LOCK_LOST)
+        close_spider(self.crawler, Reason.JOB_LOCK_LOST.value)
 
     def _finish(self) -> None:
         self._done = True
@@ -179,10 +180,6 @@ class JobLockExtension:
         _reactor().removeReader(self._watch)
         self._watch = None
 
-    def _stats_inc(self, key: str) -> None:
-        if self.crawler.stats is not None:
-            self.crawler.stats.inc_value(key)
-
 
 class LockLost(IgnoreRequest):
     """A request not sent because another run took the job's lock (counted by :class:`JobLockFence`)."""
@@ -192,7 +189,7 @@ class JobLockFence(Fence):
     """Downloader middleware: once the job lock is lost (:data:`job_lock_lost`), no request goes
     out (newsarchive.fence). Each is counted as skipped ``job_lock_lost``."""
 
-    reason = JOB_LOCK_LOST
+    reason = Reason.JOB_LOCK_LOST
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> JobLockFence:

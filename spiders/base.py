@@ -12,6 +12,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Iterable, Iterator
 from datetime import UTC, datetime, timedelta
+from functools import cached_property
 from typing import Any, ClassVar
 from urllib.parse import urlencode
 
@@ -35,6 +36,7 @@ from newsarchive.arguments import (
 )
 from newsarchive.assemble import assemble_article
 from newsarchive.blocks import Blocked
+from newsarchive.counts import Count, Counter, Prefix, Reason
 from newsarchive.db.engine import first_line, open_database, session_factory
 from newsarchive.db.repository import stored_publish_times
 from newsarchive.db.runs import effective_status, recent_runs
@@ -45,11 +47,10 @@ from newsarchive.interrupt import Interrupted
 from newsarchive.items import PREFERRED_FEED, Article, FeedClaim
 from newsarchive.joblock import LockLost
 from newsarchive.jobs import job_keys
-from newsarchive.middlewares import ORIGINAL_URL_KEY
 from newsarchive.pages.eastmoney import parse_article
 from newsarchive.pages.model import ArticlePage, ListingEntry, ListingPage, PageError
 from newsarchive.pages.routes import ListingParser
-from newsarchive.summary import ARGUMENT_PREFIX, OK, PARSER_ERROR, ROBOTS_TXT_SKIP
+from newsarchive.summary import OK
 from newsarchive.text.encoding import decode_noting_charset
 from newsarchive.window import BackfillProgress, DateWindow, Place, listed_time, listing_shares
 
@@ -163,9 +164,13 @@ class ArchiveSpider(Spider):
     def closed(self, reason: str) -> None:
         self.engine.dispose()
 
+    @cached_property
+    def counter(self) -> Counter:
+        return Counter.from_crawler(self.crawler)
+
     def count(self, key: str, amount: int = 1) -> None:
-        assert self.crawler.stats is not None
-        self.crawler.stats.inc_value(f"newsarchive/{key}", amount)
+        """Count ``key``, a name of newsarchive.counts (``listing_pages``, ``skipped/caifuhao``)."""
+        self.counter.count_named(key, amount)
 
     def page_text(self, response: Response) -> str:
         """Body text of any response, decoded by newsarchive.text.encoding (header, meta, then
@@ -211,7 +216,7 @@ class ArchiveSpider(Spider):
             self.listing_ended(listing_name)
             return None
         except Exception as error:
-            self.listing_failed(PageError(PARSER_ERROR, f"{response.url}: {_one_line(error)}"))
+            self.listing_failed(PageError(Reason.PARSER_ERROR, f"{response.url}: {_one_line(error)}"))
             self.listing_ended(listing_name)
             return None
         self.listing_read(listing)
@@ -229,8 +234,7 @@ class ArchiveSpider(Spider):
         """Keep spider argument ``argument`` as given with -a, for the nothing-matched warning
         (absent: the spider's default was used)."""
         if argument in self.job_arguments:
-            assert self.crawler.stats is not None
-            self.crawler.stats.set_value(f"{ARGUMENT_PREFIX}{argument}", self.job_arguments[argument])
+            self.counter.set_reason(Prefix.ARGUMENT, argument, self.job_arguments[argument])
 
     def listing_names(self) -> list[str]:
         """The listings this run pages: the values of :attr:`listing_argument` (its ``columns``)."""
@@ -257,7 +261,7 @@ class ArchiveSpider(Spider):
         if isinstance(failure.value, Refused):
             return  # counted and logged by newsarchive.hosts (newsarchive/refused/<kind>_<why>)
         if type(failure.value) is IgnoreRequest and "robots.txt" in str(failure.value):
-            self.count(f"skipped/{ROBOTS_TXT_SKIP}")  # Scrapy's RobotsTxtMiddleware: Disallow
+            self.count(f"skipped/{Reason.ROBOTS_TXT}")  # Scrapy's RobotsTxtMiddleware: Disallow
             return
         if request is not None and _first_listing_page_missing(request, failure.value):
             # no such column (or 栏目): a configuration that matches nothing, not a download error
@@ -265,7 +269,7 @@ class ArchiveSpider(Spider):
             self.note_argument(self.listing_argument)
             return
         self.count(f"download_error/{failure_reason(failure.value)}")
-        url = request.meta.get(ORIGINAL_URL_KEY, request.url) if request is not None else "?"
+        url = request.url if request is not None else "?"
         self.logger.warning("download failed: %s: %s", url, failure.getErrorMessage())
 
     def follow(self, entries: Iterable[ListingEntry], listing: str = "") -> Iterator[Request | FeedClaim]:
@@ -313,7 +317,7 @@ class ArchiveSpider(Spider):
                 if self.feed == PREFERRED_FEED:
                     yield FeedClaim(info_code=info_code, feed=self.feed, summary=entry.summary)
                 if not self.refetch_within or stored[info_code] < due:
-                    self.count("skipped/already_stored")
+                    self.count(f"skipped/{Reason.ALREADY_STORED}")
                     continue
                 self.count("refetched")
             requested += 1
@@ -351,12 +355,11 @@ class ArchiveSpider(Spider):
         are fetched, and a time estimate (newsarchive.window.BackfillProgress)."""
         if self.window is None or self.oldest_seen is None:
             return None
-        assert self.crawler.stats is not None
         progress = BackfillProgress(
             listed=listing_shares(
                 self.window, self.listing_names(), self.oldest_listed, self.listings_ended, datetime.now(UTC)
             ),
-            listing_pages=int(self.crawler.stats.get_value("newsarchive/listing_pages", 0)),
+            listing_pages=self.counter.get(Count.LISTING_PAGES),
             requested=self.articles_requested,
             answered=self.articles_answered,
             elapsed=time.monotonic() - self.started,
@@ -397,7 +400,7 @@ class ArchiveSpider(Spider):
         try:
             page = self.parse_page(self.page_text(response), entry.url)
         except Exception as error:  # a parser bug on one odd page: dropped (fetched again next run)
-            self.count(f"dropped/{PARSER_ERROR}")
+            self.count(f"dropped/{Reason.PARSER_ERROR}")
             self.logger.warning("unreadable article page %s: %s", entry.url, _one_line(error))
             return
         if check_date and self.window:  # a backfill row listed without a time

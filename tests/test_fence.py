@@ -14,19 +14,19 @@ from scrapy import Request
 from twisted.internet.defer import Deferred
 from twisted.python.failure import Failure
 
+from newsarchive.counts import Prefix, Reason
 from newsarchive.fence import Fence
 from newsarchive.interrupt import Interrupted, StopFence, abandon_requested, stop_requested
 from newsarchive.joblock import JobLockFence, LockLost, job_lock_lost
-from newsarchive.summary import INTERRUPTED_SKIP, JOB_LOCK_LOST, SKIPPED_PREFIX
 from tests.test_scrapy_compat import project_engine
 
 
 @pytest.mark.parametrize(
     ("fence_class", "signal", "refusal", "reason"),
     [
-        (JobLockFence, job_lock_lost, LockLost, JOB_LOCK_LOST),
-        (StopFence, stop_requested, Interrupted, INTERRUPTED_SKIP),
-        (StopFence, abandon_requested, Interrupted, INTERRUPTED_SKIP),
+        (JobLockFence, job_lock_lost, LockLost, Reason.JOB_LOCK_LOST),
+        (StopFence, stop_requested, Interrupted, Reason.INTERRUPTED),
+        (StopFence, abandon_requested, Interrupted, Reason.INTERRUPTED),
     ],
 )
 def test_a_shut_fence_fails_the_queued_requests_and_refuses_new_ones(
@@ -47,6 +47,6 @@ def test_a_shut_fence_fails_the_queued_requests_and_refuses_new_ones(
             assert [type(failure.value) for failure in failures] == [refusal]
             with pytest.raises(refusal):
                 fence.process_request(Request("http://a.example/3"))
-            assert engine.crawler.stats.get_value(SKIPPED_PREFIX + reason) == 2
+            assert engine.crawler.stats.get_value(Prefix.SKIPPED + reason) == 2
 
     asyncio.run(check())

@@ -10,12 +10,12 @@ from pathlib import Path
 from newsarchive.archive.reader import DamagedRecord, DamageHandler, read_responses
 from newsarchive.archive.warc import ArchivedResponse, ArchiveError
 from newsarchive.assemble import assemble_article
+from newsarchive.counts import Count, Reason
 from newsarchive.ids import canonical_info_code
 from newsarchive.items import PREFERRED_FEED, Article
 from newsarchive.pages.model import ArticlePage, ListingEntry, ListingPage, PageError
 from newsarchive.pages.routes import ARTICLE, LISTING, route
 from newsarchive.sites.adapter import register_declared_sites
-from newsarchive.summary import DAMAGED_RECORDS, PARSER_ERROR
 from newsarchive.text.encoding import decode_html
 
 Counter = Callable[[str], None]
@@ -40,7 +40,7 @@ def replay_articles(
     preferred: dict[str, str | None] = {}  # code -> digest on the preferred feed's listing
 
     def damaged(damage: DamagedRecord) -> None:
-        count(DAMAGED_RECORDS)
+        count(Count.DAMAGED_RECORDS.short)
         report(damage)
 
     for number, path in enumerate(files):
@@ -86,7 +86,7 @@ def _article(
             return None
         article = assemble_article(page, response.url, feed=feed, entry=entry, fetched_at=response.fetched_at)
     except Exception:  # a parser bug on one page: that article only (issue 13)
-        count(f"dropped/{PARSER_ERROR}")
+        count(f"dropped/{Reason.PARSER_ERROR}")
         return None
     if article is None:
         count("skipped/bad_code")
@@ -118,7 +118,7 @@ def _index_listings(
             count(f"listing_error/{error.reason}")
             continue
         except Exception:  # a parser bug on one listing: its rows only, never the reparse (issue 13)
-            count(f"listing_error/{PARSER_ERROR}")
+            count(f"listing_error/{Reason.PARSER_ERROR}")
             continue
         if not isinstance(listing, ListingPage):
             continue
