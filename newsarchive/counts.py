@@ -10,7 +10,7 @@ Three kinds of name, each a :class:`~enum.StrEnum` whose value is the stats key:
 Where Scrapy keeps a count itself (requests sent, responses, items kept, retries, statuses) its key is
 named here and used, never counted again. The run's counts as the summary, the progress line, the
 run history and the monitor name them are :class:`Recorded`: the :class:`~newsarchive.summary.RunSummary`
-attribute and the run-history key are the same word. Documented in docs/operations.md ("Counts").
+attribute and the run-history key are the same word. Documented in docs/storage.md ("Counts").
 """
 
 from __future__ import annotations
