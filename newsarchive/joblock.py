@@ -21,7 +21,7 @@ import logging
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from scrapy import signals
+from scrapy import Request, Spider, signals
 from scrapy.crawler import Crawler
 from scrapy.exceptions import IgnoreRequest, NotConfigured
 from twisted.internet.interfaces import IReadDescriptor
@@ -30,7 +30,7 @@ from twisted.python.failure import Failure
 from zope.interface import implementer
 
 from newsarchive.counts import Count, Counter, Reason
-from newsarchive.fence import Fence
+from newsarchive.fence import Fence, stop_connecting
 from newsarchive.jobs import job_key
 from newsarchive.locks import JobAlreadyRunning, JobLock, Recheck, lock_for
 from newsarchive.scrapy_compat import close_spider
@@ -187,7 +187,9 @@ class LockLost(IgnoreRequest):
 
 class JobLockFence(Fence):
     """Downloader middleware: once the job lock is lost (:data:`job_lock_lost`), no request goes
-    out (newsarchive.fence). Each is counted as skipped ``job_lock_lost``."""
+    out (newsarchive.fence), not even one handed to the HTTP handler whose connection is still being
+    made: that connection is given up and its download fails as not sent. Each is counted as
+    skipped ``job_lock_lost``. The downloads already sent finish: what they fetch is stored."""
 
     reason = Reason.JOB_LOCK_LOST
 
@@ -201,3 +203,13 @@ class JobLockFence(Fence):
 
     def refusal(self) -> LockLost:
         return LockLost("not sent: another run holds the job's lock")
+
+    def shut(self) -> None:
+        super().shut()
+        stop_connecting()
+
+    def process_exception(self, request: Request, exception: Exception, spider: Spider | None = None) -> None:
+        if isinstance(exception, IgnoreRequest) or not self.is_shut:
+            return  # counted where it was raised, or the download failed on its own
+        self.count()  # a connection given up at the shut, or any failure after it: not retried
+        raise self.refusal() from exception

@@ -12,6 +12,7 @@ from typing import Any
 import pytest
 from scrapy import Request
 from twisted.internet.defer import Deferred
+from twisted.internet.error import ConnectError
 from twisted.python.failure import Failure
 
 from newsarchive.counts import Prefix, Reason
@@ -48,5 +49,27 @@ def test_a_shut_fence_fails_the_queued_requests_and_refuses_new_ones(
             with pytest.raises(refusal):
                 fence.process_request(Request("http://a.example/3"))
             assert engine.crawler.stats.get_value(Prefix.SKIPPED + reason) == 2
+
+    asyncio.run(check())
+
+
+def test_once_the_job_lock_is_lost_a_failed_download_is_a_request_not_sent(tmp_path: Path) -> None:
+    """A request handed to the HTTP handler whose connection was still being made when the lock was
+    lost: its connection is given up at the shut (newsarchive.fence.stop_connecting) and its failure
+    counts as skipped job_lock_lost, never retried (it used to be sent a second later, when the
+    connection was retried: tests/test_joblock.py's race)."""
+
+    async def check() -> None:
+        async with project_engine(tmp_path, NEWSARCHIVE_JOB_LOCK=True) as engine:
+            fence = engine.crawler.get_downloader_middleware(JobLockFence)
+            assert fence is not None
+            request = Request("http://a.example/1")
+            assert fence.process_exception(request, ConnectError("still open")) is None  # open: as before
+            engine.crawler.signals.send_catch_log(signal=job_lock_lost)
+            with pytest.raises(LockLost):
+                fence.process_exception(request, ConnectError("given up at the shut"))
+            refused = LockLost("refused at the fence")
+            assert fence.process_exception(request, refused) is None  # counted where it was raised
+            assert engine.crawler.stats.get_value(Prefix.SKIPPED + Reason.JOB_LOCK_LOST) == 1
 
     asyncio.run(check())
