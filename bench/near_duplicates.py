@@ -43,15 +43,19 @@ from newsarchive.db.scratch import scratch_postgres
 from newsarchive.db.writer import BatchWriter
 from newsarchive.ids import article_url
 from newsarchive.items import FAST_FEED, Article
+from newsarchive.runner import project_settings
 from newsarchive.samplesite.build import read_posts
+from newsarchive.store.config import StoreConfig
 from newsarchive.text.clean import clean_body
 from newsarchive.text.dates import SHANGHAI
 from newsarchive.text.fingerprint import MIN_SHINGLES, near_duplicate, same_story, shingles
 
 SAMPLE = REPO / "data" / "sample" / "eastmoney"
 CORPUS = REPO.parent / "shared" / "corpus" / "finews"  # ../shared beside the checkout, when present
-WINDOW = timedelta(hours=48)  # NEWSARCHIVE_NEAR_DUPLICATE_HOURS
-BATCH = 200  # NEWSARCHIVE_STORE_BATCH_SIZE
+# The store's defaults (NEWSARCHIVE_NEAR_DUPLICATE_HOURS, NEWSARCHIVE_STORE_BATCH_SIZE)
+STORE = StoreConfig.from_settings(project_settings())
+WINDOW = STORE.near_duplicate_window
+BATCH = STORE.batch_size
 FAST_PER_DAY = 1_000  # East Money's 7x24 feed publishes about a thousand items on a trading day
 RECOPY_SHARE = 0.03
 RECOPY_HOURS = 12.0
@@ -176,8 +180,8 @@ def arrival(texts: Sequence[Text], order: str, rng: random.Random) -> list[list[
 
 def store(url: str, texts: Sequence[Text], batches: Sequence[list[int]]) -> list[float]:
     """Write every batch with the store's BatchWriter; returns each batch's seconds."""
-    engine = open_database(url)
-    writer = BatchWriter(engine, near_duplicate_window=WINDOW)
+    engine = open_database(url, busy_timeout=STORE.busy_timeout)
+    writer = BatchWriter.for_store(engine, STORE)
     fetched = datetime(2026, 11, 24, tzinfo=UTC)
     seconds = []
     try:

@@ -42,6 +42,7 @@ from twisted.python.failure import Failure
 
 from bench.common import REPO, Figure, machine, report, timer, wants_json
 from newsarchive.assemble import assemble_article
+from newsarchive.counts import Prefix
 from newsarchive.db.engine import open_database
 from newsarchive.db.scratch import PostgresUnreachable, scratch_postgres
 from newsarchive.ids import article_url
@@ -49,6 +50,7 @@ from newsarchive.items import COLUMN_FEED, Article
 from newsarchive.pages.eastmoney import parse_article
 from newsarchive.pages.model import ArticlePage, ListingEntry
 from newsarchive.runner import project_settings
+from newsarchive.store.config import StoreConfig
 from newsarchive.text.clean import clean_body
 from newsarchive.text.dates import SHANGHAI
 
@@ -423,7 +425,7 @@ def run(quick: bool = False, articles: int | None = None) -> list[Figure]:
         ]
         if pg_url is not None:
             runs.append((pg_url, build_articles(stories, now)))
-        batch_size = crawl_settings(work).getint("NEWSARCHIVE_STORE_BATCH_SIZE")
+        batch_size = StoreConfig.from_settings(crawl_settings(work)).batch_size
         outcomes = run_crawls(work, runs)
         figures = [
             _figure(
@@ -467,12 +469,12 @@ def _figure(
     linked = _count(url, "SELECT count(*) FROM articles WHERE duplicate_of IS NOT NULL")
     value = count / outcome.seconds
     sqlite = database == "SQLite"
-    dropped = sum(v for k, v in stats.items() if k.startswith("newsarchive/dropped/"))
+    dropped = sum(v for k, v in stats.items() if k.startswith(Prefix.DROPPED))
     detail = (
         f"{count:,} articles from {len(set(_sample_pages()))} saved East Money pages, "
         f"{NEAR_COPY_SHARE:.0%} near-copies, {ARTICLES_PER_DAY}/day; timed from the spider's first "
         f"item to spider_closed (after the last commit): {outcome.seconds:.1f} s; "
-        f"{stats.get('newsarchive/stored/new', 0):,} new, {stored:,} rows, {linked:,} linked as "
+        f"{stats.get(Prefix.STORED + 'new', 0):,} new, {stored:,} rows, {linked:,} linked as "
         f"near-duplicates, {dropped} dropped; baseline: {driver} executemany of the same "
         f"{baseline[1]:,} final rows into a fresh database, one transaction per {batch_size} rows "
         f"(NEWSARCHIVE_STORE_BATCH_SIZE); {machine()}"

@@ -120,3 +120,25 @@ def check_arguments(spider: str, declared: Sequence[SpiderArgument], given: Mapp
 def job_arguments(given: Mapping[str, object]) -> dict[str, str]:
     """The arguments that make up the job (lock key, run history): Scrapyd's job id left out."""
     return {name: str(value) for name, value in sorted(given.items()) if name != SCRAPYD_JOB}
+
+
+@dataclass(frozen=True)
+class ListingJob:
+    """What every listing spider's arguments ask for, parsed once (its own listings, media and
+    the like are its own): ``arguments`` as recorded with the run (the job), the backfill
+    ``window`` (None: an incremental crawl) and ``pages`` (None: the setting's default)."""
+
+    arguments: dict[str, str]
+    window: DateWindow | None = None
+    pages: int | None = None
+
+    @classmethod
+    def parse(cls, given: Mapping[str, object]) -> ListingJob:
+        """From the ``-a`` arguments as the spider received them; :class:`ArgumentError` when one
+        is malformed (Scrapyd's job id is left out of the job)."""
+        pages = given.get("pages")
+        return cls(
+            arguments=job_arguments(given),
+            window=date_window({name: str(value) for name, value in given.items()}),
+            pages=positive_int(None if pages is None else str(pages), "pages") or None,
+        )

@@ -1,12 +1,68 @@
-"""Merge a listing row and its article page into one Article (used by the spiders and by reparse)."""
+"""One article page in, one Article out: decode the body, parse it with its site's parser, and merge
+it with its listing row. Used alike by the live spiders and by reparse (newsarchive.archive.replay),
+so a reparse reads exactly what the crawl read."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 
+from newsarchive.counts import Prefix, Reason
 from newsarchive.ids import canonical_info_code, canonical_url, code_from_url
 from newsarchive.items import GENERIC_EXTRACTION, Article
 from newsarchive.pages.model import ArticlePage, ListingEntry
+from newsarchive.pages.routes import ArticleParser
+from newsarchive.text.encoding import decode_noting_charset
+from newsarchive.window import DateWindow, Place
+
+
+@dataclass(frozen=True)
+class ArticleRead:
+    """What :func:`read_article` made of one response: the ``article``, or the ``reason`` there is
+    none (a name of newsarchive.counts, ``dropped/parser_error``, for the caller to count);
+    ``error``: the parser's exception in one line, for a log line; ``quirk``: what was odd about the
+    body's charset (newsarchive.text.encoding), if anything (the caller counts it as
+    ``quirk/<quirk>`` if it counts quirks)."""
+
+    article: Article | None = None
+    reason: str | None = None
+    error: str | None = None
+    quirk: str | None = None
+
+
+def read_article(
+    body: bytes,
+    content_type: str | None,
+    url: str,
+    parse: ArticleParser,
+    *,
+    feed: str,
+    entry: ListingEntry | None,
+    fetched_at: datetime,
+    window: DateWindow | None = None,
+) -> ArticleRead:
+    """The article in a response ``body`` (with its ``Content-Type`` header) read from ``url``.
+
+    A parser exception (a bug on input nobody foresaw) costs this page only: reason
+    ``dropped/parser_error`` (issue 13). With ``window`` (a backfill row listed without a time), the
+    page's own date decides: outside the window it is ``skipped/before_since`` or
+    ``skipped/after_until``. No article code anywhere is ``skipped/bad_code``."""
+    text, quirk = decode_noting_charset(body, content_type)
+    try:
+        page = parse(text, url)
+        if not isinstance(page, ArticlePage):
+            raise TypeError(f"the article parser returned {type(page).__name__}, not an ArticlePage")
+        if window is not None:
+            place = window.place(page.published_raw, now=fetched_at)
+            if place in (Place.BEFORE, Place.AFTER):
+                return ArticleRead(reason=Prefix.SKIPPED.reason_name(place.value), quirk=quirk)
+        article = assemble_article(page, url, feed=feed, entry=entry, fetched_at=fetched_at)
+    except Exception as error:  # a parser bug on one odd page: dropped (fetched again next run)
+        reason = Prefix.DROPPED.reason_name(Reason.PARSER_ERROR)
+        return ArticleRead(reason=reason, error=one_line(error), quirk=quirk)
+    if article is None:
+        return ArticleRead(reason=Prefix.SKIPPED.reason_name(Reason.BAD_CODE), quirk=quirk)
+    return ArticleRead(article=article, quirk=quirk)
 
 
 def assemble_article(
@@ -38,6 +94,12 @@ def assemble_article(
         section=page.section,
         extraction=GENERIC_EXTRACTION if page.layout == GENERIC_EXTRACTION else None,
     )
+
+
+def one_line(error: BaseException) -> str:
+    """An exception as one short log line: its type and the first line of its message."""
+    lines = str(error).strip().splitlines()
+    return f"{type(error).__name__}: {lines[0][:300]}" if lines else type(error).__name__
 
 
 def _first(*values: str | None) -> str | None:

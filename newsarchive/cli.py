@@ -85,13 +85,6 @@ def database_url(db: str | None) -> str:
     return db or project_settings().get("NEWSARCHIVE_DATABASE_URL")
 
 
-def check_database(url: str) -> None:
-    try:
-        open_database(url).dispose()
-    except DatabaseError as error:
-        fail(str(error))
-
-
 def report(results: list[JobResult]) -> int:
     """Print each run's summary; returns the most severe of their exit codes (newsarchive.exitcodes)."""
     codes = []
@@ -102,6 +95,10 @@ def report(results: list[JobResult]) -> int:
         if result.already_running:  # nothing ran: one line, no summary
             click.echo(f"newsarchive: error: {result.already_running}", err=True)
             codes.append(exitcodes.ALREADY_RUNNING)
+            continue
+        if result.unusable_database:  # refused before its first request: one line, no summary
+            click.echo(f"newsarchive: error: {result.unusable_database}", err=True)
+            codes.append(EXIT_FAILED)
             continue
         click.echo(f"== {result.job.spider} {shown_arguments(result.job.arguments)}".rstrip())
         for line in result.summary.lines():
@@ -159,8 +156,7 @@ def run(
             check_job(job.spider, job.arguments, settings, allow_internal=allow_internal)
     except JobError as error:
         usage_error(error)
-    try:
-        check_database(settings.get("NEWSARCHIVE_DATABASE_URL"))
+    try:  # each crawl opens and checks the database once, before its first request
         results = run_jobs(jobs, settings, allow_internal=allow_internal)
     except JobError as error:
         usage_error(error)
@@ -196,6 +192,7 @@ def main() -> None:
 
     \b
     Crawl:    crawl, backfill (a date window), spiders (what can be crawled)
+    Watch:    check (does each site still give what a crawl needs)
     Store:    reparse (WARC files again), load (dead-letter files), db upgrade
     Look:     runs (the run history), show (one article and its revisions)
     Export:   export jsonl, export jekyll
@@ -263,6 +260,42 @@ def backfill(
     sys.exit(run([Job(spider, {**pairs, **window})], settings, db, log_level))
 
 
+@main.command(short_help="Check that each site still gives what a crawl needs (no storing).")
+@click.argument("sites", nargs=-1, metavar="[SITE]...")
+@click.option("-s", "settings", multiple=True, metavar="NAME=VALUE", help="Override a setting.")
+@click.option(
+    "--log-level",
+    default="WARNING",
+    show_default=True,
+    type=click.Choice(["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"], case_sensitive=False),
+    help="Scrapy log level (INFO shows every step).",
+)
+def check(sites: tuple[str, ...], settings: tuple[str, ...], log_level: str) -> None:
+    """Fetch the first listing page of each SITE (a spider name; default: every one) and its
+    newest article, politely and once, read them as a crawl would, and print per site which
+    expected fields (title, published, body, media) the article has. Stores nothing (no archive,
+    no WARC file).
+
+    Exits 7 naming the site and what is wrong when an expected field is missing, a listing gives
+    no rows, or a page cannot be fetched or read: a cron line can alert before a crawl degrades."""
+    from newsarchive.check import check_sites, exit_code, table
+
+    overrides = {"LOG_LEVEL": log_level.upper(), **parse_pairs(settings, "-s")}
+    try:
+        checks, finished = check_sites(sites, project_settings(overrides))
+    except JobError as error:
+        usage_error(error)
+    for line in table(checks):
+        click.echo(line)
+    for site in checks:
+        for finding in site.errors():
+            click.echo(f"newsarchive: error: {finding}", err=True)
+    if not finished:
+        click.echo(exitcodes.STOPPED_LINE, err=True)
+        sys.exit(exitcodes.INTERRUPTED)
+    sys.exit(exit_code(checks))
+
+
 @main.command(short_help="Re-extract articles from WARC files, no network.")
 @click.argument("archives", nargs=-1, required=True, type=click.Path(path_type=Path))
 @crawl_options
@@ -289,10 +322,9 @@ def load(files: tuple[Path, ...], db: str | None) -> None:
 
     Each line is checked as a crawled page is (validation, cleaning, sanitizing, dates); bad lines
     are reported by number and the good ones stored."""
-    from datetime import timedelta
-
     from newsarchive.db.writer import BatchWriter, StoreUnavailable
     from newsarchive.load import LoadError, check_file, load_file
+    from newsarchive.store.config import StoreConfig
     from pipelines import article_steps
 
     try:
@@ -302,23 +334,17 @@ def load(files: tuple[Path, ...], db: str | None) -> None:
         fail(str(error))
     settings = project_settings({"NEWSARCHIVE_DATABASE_URL": db} if db else {})
     steps = [pipeline.process_item for pipeline in article_steps(settings)]
+    config = StoreConfig.from_settings(settings)
     try:
-        engine = open_database(
-            settings.get("NEWSARCHIVE_DATABASE_URL"),
-            busy_timeout=settings.getfloat("NEWSARCHIVE_DB_BUSY_TIMEOUT"),
-        )
+        engine = open_database(config.url, busy_timeout=config.busy_timeout)
     except DatabaseError as error:
         fail(str(error))
-    writer = BatchWriter(
-        engine,
-        near_duplicate_window=timedelta(hours=settings.getfloat("NEWSARCHIVE_NEAR_DUPLICATE_HOURS")),
-        retry_seconds=settings.getfloat("NEWSARCHIVE_DB_RETRY_SECONDS"),
-    )
+    writer = BatchWriter.for_store(engine, config)
     status = 0
     try:
         for path in files:
             try:
-                loaded = load_file(writer, path, steps, settings.getint("NEWSARCHIVE_STORE_BATCH_SIZE"))
+                loaded = load_file(writer, path, steps, config.batch_size)
             except StoreUnavailable as error:
                 fail(f"database unavailable while loading {path}: {error}; run load again")
             except LoadError as error:

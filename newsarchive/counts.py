@@ -86,6 +86,12 @@ class Prefix(StrEnum):
     def short(self) -> str:
         return self.value.removeprefix(NAMESPACE).removesuffix("/")
 
+    def reason_name(self, reason: str) -> str:
+        """The name of ``reason`` in this family (``skipped/bad_code``), as :func:`named` and
+        :meth:`Counter.count_named` read it: what a library function hands back for its caller
+        to count (newsarchive.assemble.read_article)."""
+        return f"{self.short}/{reason}"
+
 
 class Reason(StrEnum):
     """Reasons (and finish reasons) more than one module names."""
@@ -97,6 +103,7 @@ class Reason(StrEnum):
     INTERRUPTED = "interrupted"  # skipped: Ctrl-C or SIGTERM stopped the run (newsarchive.interrupt)
     SHUTDOWN = "shutdown"  # Scrapy's finish reason of a crawl stopped by a signal
     REDIRECT_LOOP = "redirect_loop"  # download_error: a redirect back to a URL of its own chain
+    BAD_CODE = "bad_code"  # skipped/dropped: no usable article code (listing row, page, item)
 
 
 class Value(StrEnum):

@@ -22,14 +22,15 @@ from newsarchive.db.engine import first_line
 from newsarchive.export.records import article_record
 from newsarchive.files import append_whole, open_for_append
 from newsarchive.ids import canonical_info_code, canonical_url
-from newsarchive.items import Article, FeedClaim
+from newsarchive.items import ARTICLE_FIELDS, REQUIRED_FIELDS, Article
+from newsarchive.store.claims import FeedClaim, listing_claim
 from newsarchive.text.characters import NOT_IN_URL, character_class
 from newsarchive.text.dates import EARLIEST
 
 ARTICLE = "article"
 CLAIM = "claim"
-_REQUIRED = ("info_code", "title", "published_at", "url", "feed", "body_html", "body_text")
-_OPTIONAL_TEXT = ("published_raw", "media", "category", "summary", "author", "extraction")
+# The stored fields an article's line may leave out: text, or null (tags are checked as a list)
+_OPTIONAL_TEXT = tuple(name for name in ARTICLE_FIELDS if name not in (*REQUIRED_FIELDS, "tags"))
 # No record is longer: a body is at most NEWSARCHIVE_MAX_BODY_CHARS (2 M characters, up to 3 bytes
 # each in UTF-8), stored as cleaned HTML and as text.
 MAX_LINE_BYTES = 16 * 1024 * 1024
@@ -106,7 +107,7 @@ class DeadLetterFile:
 
 def to_record(item: Article | FeedClaim) -> dict[str, Any]:
     if isinstance(item, FeedClaim):
-        return {"kind": CLAIM, **vars(item)}
+        return {"kind": CLAIM, **vars(item), "tags": list(item.tags)}
     record = article_record(item)
     record.pop("duplicate_of", None)  # the store works it out again
     fetched = item.fetched_at
@@ -172,16 +173,15 @@ def from_record(record: Any, *, now: datetime | None = None) -> Article | FeedCl
         if record.get(name) is not None and not isinstance(record[name], str):
             raise ValueError(f"{name} is not a string")
     if kind == CLAIM:
-        return FeedClaim(
-            info_code=record["info_code"],
-            feed=feed,
-            summary=record.get("summary"),
-            category=record.get("category"),
-            tags=_tags(record),
-        )
+        # the claim rule decides its category, tags and plain-text digest, whatever the line says
+        _tags(record)
+        claim = listing_claim(record["info_code"], feed, record.get("summary"))
+        if claim is None:
+            raise ValueError(f"a claim for feed {feed!r}: only the preferred feed claims articles")
+        return claim
     if kind != ARTICLE:
         raise ValueError(f"unknown kind {kind!r}")
-    missing = [name for name in _REQUIRED if not record.get(name)]
+    missing = [name for name in REQUIRED_FIELDS if not record.get(name)]
     if missing:
         raise ValueError(f"missing {', '.join(missing)}")
     published_at = _aware(record["published_at"], "published_at")

@@ -1,6 +1,7 @@
-"""Scrapy extension recording every crawl, backfill and reparse in the run history (``runs`` table).
+"""Scrapy extension recording every crawl, backfill and reparse in the run history (``runs`` table),
+and the rule reading it back: was the last run of a job clean (:func:`last_run_was_clean`).
 
-Settings: ``NEWSARCHIVE_DATABASE_URL`` and ``NEWSARCHIVE_DB_BUSY_TIMEOUT``. The start (spider, its
+The archive is the crawl's own (newsarchive.store.owner: opened and checked once). The start (spider, its
 ``job_arguments``) is written when the spider opens, the end (finish reason, status, counts) when it
 closes, each in a worker thread. The history is a record of the crawl, never a reason to stop it:
 if the database cannot be written (it may be why the crawl stopped), one warning is logged and the
@@ -11,7 +12,7 @@ is not recorded: nothing ran.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -20,25 +21,27 @@ from scrapy import Spider, signals
 from scrapy.crawler import Crawler
 from scrapy.utils.defer import maybe_deferred_to_future
 from sqlalchemy.engine import Engine
+from sqlalchemy.exc import SQLAlchemyError
 from twisted.internet.threads import deferToThread
 
-from newsarchive.counts import Counter, Recorded, Value
-from newsarchive.db.engine import first_line, open_database, session_factory, writer
-from newsarchive.db.runs import finish_run, recent_runs, start_run
+from newsarchive.counts import Counter, Recorded, Value, recorded_value
+from newsarchive.db.engine import first_line, session_factory
+from newsarchive.db.models import RunRow
+from newsarchive.db.runs import effective_status, finish_run, recent_runs, start_run
+from newsarchive.hosts import REDIRECT
 from newsarchive.jobs import job_key, job_keys
 from newsarchive.monitor import HISTORY, run_warnings
+from newsarchive.store.owner import CrawlStore
 from newsarchive.summary import OK, RunSummary
 
 logger = logging.getLogger(__name__)
 
 
 class RunHistoryExtension:
-    def __init__(self, crawler: Crawler, url: str, busy_timeout: float) -> None:
+    def __init__(self, crawler: Crawler, store: CrawlStore) -> None:
         self.crawler = crawler
         self.counter = Counter.from_crawler(crawler)
-        self.url = url
-        self.busy_timeout = busy_timeout
-        self.engine: Engine | None = None
+        self.store = store
         self.run_id: int | None = None
         self.spider_name = ""
         self.arguments: dict[str, str] = {}
@@ -47,12 +50,7 @@ class RunHistoryExtension:
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> RunHistoryExtension:
-        settings = crawler.settings
-        extension = cls(
-            crawler,
-            settings.get("NEWSARCHIVE_DATABASE_URL"),
-            settings.getfloat("NEWSARCHIVE_DB_BUSY_TIMEOUT"),
-        )
+        extension = cls(crawler, CrawlStore.of(crawler))
         crawler.signals.connect(extension.spider_opened, signal=signals.spider_opened)
         crawler.signals.connect(extension.spider_closed, signal=signals.spider_closed)
         return extension
@@ -75,12 +73,7 @@ class RunHistoryExtension:
             finish_reason=reason,
             counts=summary.recorded(),
         )
-        try:
-            await maybe_deferred_to_future(deferToThread(self._guarded, "end", self._record_end, end))
-        finally:
-            if self.engine is not None:
-                self.engine.dispose()
-                self.engine = None
+        await maybe_deferred_to_future(deferToThread(self._guarded, "end", self._record_end, end))
 
     # --- in the worker thread ------------------------------------------------------------------
 
@@ -98,18 +91,13 @@ class RunHistoryExtension:
                     first_line(error),
                 )
 
-    def _open(self) -> Engine:
-        if self.engine is None:
-            self.engine = open_database(self.url, busy_timeout=self.busy_timeout)
-        return self.engine
-
     def _record_start(self) -> None:
         assert self.started_at is not None
-        with session_factory(writer(self._open())).begin() as session:
+        with self.store.write_sessions.begin() as session:
             self.run_id = start_run(session, self.spider_name, self.arguments, started_at=self.started_at)
 
     def _record_end(self, end: _RunEnd) -> None:
-        with session_factory(writer(self._open())).begin() as session:
+        with self.store.write_sessions.begin() as session:
             if self.run_id is None:  # the start could not be written: record the whole run now
                 self.run_id = start_run(session, self.spider_name, self.arguments, started_at=self.started_at)
             earlier = [
@@ -140,3 +128,28 @@ class _RunEnd:
     status: str
     finish_reason: str
     counts: dict[str, Any]
+
+
+def run_was_clean(run: RunRow) -> bool:
+    """Whether ``run`` finished ok and fetched all it listed: no download failed, no response was
+    blocked and no redirect was refused (each leaves an article it listed unfetched, and that
+    article may since have slid below the first known page)."""
+    if effective_status(run) != OK:  # failed, interrupted, killed (a running row whose process is gone)
+        return False
+    counts = run.counts
+    # a refused redirect left its article unfetched, as a failed download does
+    refused = recorded_value(counts, Recorded.REFUSED)
+    refused_redirects = [key for key in refused if key.startswith(f"{REDIRECT}_")]
+    errors = recorded_value(counts, Recorded.ERRORS).get("total")
+    return not errors and not recorded_value(counts, Recorded.BLOCKED) and not refused_redirects
+
+
+def last_run_was_clean(engine: Engine, spider: str, arguments: Mapping[str, str]) -> bool:
+    """Whether the previous run of this job (spider and arguments) was clean (:func:`run_was_clean`).
+    A job with no run yet, or a history that cannot be read, is not: the caller pages every listing."""
+    try:
+        with session_factory(engine)() as session:
+            previous = recent_runs(session, job=job_keys(spider, arguments), limit=1)
+            return bool(previous) and run_was_clean(previous[0])
+    except SQLAlchemyError:
+        return False

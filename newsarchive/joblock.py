@@ -32,8 +32,9 @@ from zope.interface import implementer
 from newsarchive.counts import Count, Counter, Reason
 from newsarchive.fence import Fence, stop_connecting
 from newsarchive.jobs import job_key
-from newsarchive.locks import JobAlreadyRunning, JobLock, Recheck, lock_for
+from newsarchive.locks import JobAlreadyRunning, JobLock, Recheck
 from newsarchive.scrapy_compat import close_spider
+from newsarchive.store.owner import CrawlStore
 
 if TYPE_CHECKING:
     from twisted.internet.task import LoopingCall
@@ -95,7 +96,7 @@ class JobLockExtension:
         if spider is None:  # built outside a crawl: nothing to lock
             raise NotConfigured
         job = job_key(spider.name, getattr(spider, "job_arguments", None) or {})
-        lock = lock_for(settings.get("NEWSARCHIVE_DATABASE_URL"), job)
+        lock = CrawlStore.of(crawler).job_lock(job)  # the crawl's archive, as its owner opened it
         lock.acquire()  # raises JobAlreadyRunning: the crawl never starts
         extension = cls(crawler, lock, settings.getfloat("NEWSARCHIVE_JOB_LOCK_CHECK_SECONDS"))
         crawler.signals.connect(extension.engine_started, signal=signals.engine_started)

@@ -1,7 +1,8 @@
 """``newsarchive load``: store the items of dead-letter files once the database is back.
 
-A dead-letter line is trusted no more than a page from the web: each item goes through the crawl's
+A dead-letter line is trusted no more than a page from the web: each article goes through the crawl's
 own item pipelines (validation, cleaning and sanitizing, dates, taxonomy: pipelines.article_steps),
+and each feed claim is made again by the claim rule (newsarchive.store.claims, as the crawl made it),
 then the same :class:`newsarchive.db.writer.BatchWriter` as a crawl (dedup, revisions, feed claims,
 near-duplicate links), so loading a file twice changes nothing the second time. A file is read a
 line at a time and stored a batch at a time: a bad line is reported with its number and every good
@@ -19,9 +20,10 @@ from scrapy.exceptions import DropItem
 
 from newsarchive.db.writer import BatchResult, BatchWriter
 from newsarchive.deadletter import BadLine, read_dead_letters
-from newsarchive.items import Article, FeedClaim
+from newsarchive.items import Article
+from newsarchive.store.claims import FeedClaim
 
-Step = Callable[[Article | FeedClaim], Article | FeedClaim]
+Step = Callable[[Article], Article]
 
 
 class LoadError(RuntimeError):
@@ -89,8 +91,9 @@ def _checked(path: Path, steps: Sequence[Step], loaded: LoadedFile) -> Iterator[
                 loaded.refuse(entry)
                 continue
             try:
-                for step in steps:
-                    entry = step(entry)
+                if isinstance(entry, Article):  # a claim was made by the rule as it was read
+                    for step in steps:
+                        entry = step(entry)
             except DropItem as dropped:  # what the crawl would have dropped, with its reason
                 loaded.refuse(BadLine(number, f"refused: {dropped}"))
                 continue

@@ -24,6 +24,7 @@ from statistics import median
 from typing import Any
 
 from newsarchive.counts import Reason, Recorded, recorded_value
+from newsarchive.fields import COVERED_FIELDS as COVERED_FIELDS  # pipelines/coverage.py reads it here
 
 HISTORY = 10
 MIN_HISTORY = 3
@@ -37,7 +38,6 @@ MIN_SAMPLE = 5  # a run with fewer listing pages / article pages / articles is n
 PARSE_FAILURES = frozenset(
     {"no_title", "no_body", "no_date", "empty_body", "clean_failed", "bad_date", Reason.PARSER_ERROR}
 )
-COVERED_FIELDS = ("media", "summary", "author")
 
 
 def run_warnings(current: Mapping[str, Any], previous: Sequence[Mapping[str, Any]]) -> list[str]:

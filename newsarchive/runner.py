@@ -22,6 +22,7 @@ from twisted.python.failure import Failure
 
 from newsarchive.arguments import ArgumentError
 from newsarchive.catalogue import check_job
+from newsarchive.db.engine import DatabaseError
 from newsarchive.interrupt import Interrupt
 from newsarchive.locks import JobAlreadyRunning
 from newsarchive.logclock import use_shanghai_clock
@@ -47,6 +48,7 @@ class JobResult:
     summary: RunSummary
     failure: str | None = None
     already_running: str | None = None  # the job's lock was held: nothing ran (the one-line reason)
+    unusable_database: str | None = None  # the crawl's owner could not open or check it: nothing ran
     config_error: bool = False  # the failure was a bad spider argument
     not_started: bool = False  # Ctrl-C came before this job started: nothing ran
 
@@ -87,6 +89,9 @@ def run_jobs(jobs: Sequence[Job], settings: Settings, *, allow_internal: bool = 
             except JobAlreadyRunning as error:
                 results.append(JobResult(job, RunSummary(), already_running=str(error)))
                 continue
+            except DatabaseError as error:  # opened once per crawl (newsarchive.store.owner), refused
+                results.append(JobResult(job, RunSummary(), unusable_database=str(error)))
+                break  # the jobs after it would find the same database
             except ArgumentError as error:  # checked before the run: only a spider's own late check
                 failure, config_error = _one_line(error), True
             except Exception as error:  # a spider that cannot start (database down, …)

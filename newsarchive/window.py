@@ -1,5 +1,5 @@
 """The date window of a backfill (``--since`` / ``--until``), where a listing row falls in it, and how
-far a backfill has got (its progress line).
+far a backfill has got (its progress line, and the per-run bookkeeping behind it).
 
 Dates are Asia/Shanghai: ``--since 2022-01-01`` starts at midnight there; ``--until 2022-01-31``
 includes that whole day. A row whose listing shows no usable time is "unknown": it is followed, and
@@ -9,7 +9,7 @@ its article page decides.
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, time, timedelta
 from enum import Enum
@@ -177,3 +177,67 @@ def _day_or_instant(text: str, name: str, *, end_of_day: bool) -> datetime:
         raise ValueError(f"{name} must be a date like 2022-01-31, got {text!r}") from None
     start = datetime.combine(day, time(0), tzinfo=SHANGHAI)
     return start + timedelta(days=1) if end_of_day else start
+
+
+def page_before_since(places: Sequence[Place]) -> bool:
+    """Whether a listing page (newest first) is entirely older than --since: every row with a time
+    is before it (rows without one do not count; a page with none never is)."""
+    dated = [place for place in places if place is not Place.UNKNOWN]
+    return bool(dated) and all(place is Place.BEFORE for place in dated)
+
+
+class BackfillTracker:
+    """One backfill run's bookkeeping for its progress line: the oldest listing time seen (overall
+    and per listing), the listings that stopped paging, and the article pages requested and
+    answered (fetched or failed). ``started``: a monotonic clock reading when the run began."""
+
+    def __init__(self, window: DateWindow, started: float) -> None:
+        self.window = window
+        self.started = started
+        self.oldest_seen: datetime | None = None
+        self.oldest_listed: dict[str, datetime] = {}
+        self.ended: set[str] = set()
+        self.requested = 0
+        self.answered = 0
+
+    def places(self, shown_times: Sequence[str | None], listing: str, *, now: datetime) -> list[Place]:
+        """Where each row of a page of ``listing`` falls in the window (each listed time parsed
+        once), remembering the oldest time seen."""
+        times = [listed_time(shown, now=now) for shown in shown_times]
+        oldest = min((when for when in times if when is not None), default=None)
+        if oldest is not None:
+            if self.oldest_seen is None or oldest < self.oldest_seen:
+                self.oldest_seen = oldest
+            if listing not in self.oldest_listed or oldest < self.oldest_listed[listing]:
+                self.oldest_listed[listing] = oldest
+        return [self.window.place_of(when) for when in times]
+
+    def listing_ended(self, listing: str) -> None:
+        """``listing`` pages no further in this run, for whatever reason."""
+        self.ended.add(listing)
+
+    def article_requested(self) -> None:
+        self.requested += 1
+
+    def article_answered(self) -> None:
+        self.answered += 1
+
+    def progress(
+        self, listings: Iterable[str], *, listing_pages: int, now: datetime, clock: float
+    ) -> BackfillProgress:
+        """The run so far over ``listings`` (the listings it pages), ``clock`` being a reading of
+        the same monotonic clock as ``started``."""
+        return BackfillProgress(
+            listed=listing_shares(self.window, listings, self.oldest_listed, self.ended, now),
+            listing_pages=listing_pages,
+            requested=self.requested,
+            answered=self.answered,
+            elapsed=clock - self.started,
+        )
+
+    def note(self, listings: Iterable[str], *, listing_pages: int, now: datetime, clock: float) -> str | None:
+        """The progress line's backfill part, or None before any listed time was seen."""
+        if self.oldest_seen is None:
+            return None
+        progress = self.progress(listings, listing_pages=listing_pages, now=now, clock=clock)
+        return progress.note(self.oldest_seen)

@@ -43,7 +43,8 @@ class CountingPipeline:
 
 
 class ArticlePipeline(CountingPipeline):
-    """Base for pipelines that work on Article items; any other item (a FeedClaim) passes through."""
+    """Base for pipelines that work on Article items (the only items: an order to the store, a
+    feed claim, goes to the store itself, newsarchive.store.claims); anything else passes through."""
 
     def process_item(self, item: Any, spider: Spider | None = None) -> Any:
         return self.process_article(item) if isinstance(item, Article) else item

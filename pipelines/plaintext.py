@@ -15,23 +15,20 @@ from typing import Any
 from scrapy import Spider
 
 from newsarchive.counts import Prefix
-from newsarchive.items import Article, FeedClaim
+from newsarchive.items import SHORT_TEXT_FIELDS, Article
 from newsarchive.text.plain import plain_text
 from pipelines import CountingPipeline
 
-ARTICLE_FIELDS = ("title", "media", "author", "summary", "section", "category")
-CLAIM_FIELDS = ("summary", "category")
+ARTICLE_FIELDS = SHORT_TEXT_FIELDS  # the Article schema marks them (newsarchive.items)
 
 
 class PlainTextPipeline(CountingPipeline):
     def process_item(self, item: Any, spider: Spider | None = None) -> Any:
         if isinstance(item, Article):
             self.clean(item, ARTICLE_FIELDS)
-        elif isinstance(item, FeedClaim):
-            self.clean(item, CLAIM_FIELDS)
         return item
 
-    def clean(self, item: Article | FeedClaim, fields: tuple[str, ...]) -> None:
+    def clean(self, item: Article, fields: tuple[str, ...]) -> None:
         for name in fields:
             value = getattr(item, name)
             if value is not None:

@@ -15,7 +15,7 @@ from scrapy.settings import BaseSettings
 from scrapy.statscollectors import StatsCollector
 
 from newsarchive.counts import Count
-from newsarchive.items import FAST_FEED, Article, FeedClaim
+from newsarchive.items import FAST_FEED, Article
 from newsarchive.text.media import (
     FAST_NEWS_CATEGORY,
     FAST_NEWS_TAG,
@@ -40,10 +40,7 @@ class TaxonomyPipeline(CountingPipeline):
         media_table()  # a broken media table stops the crawl before anything is fetched
         return super().configured(settings, stats)
 
-    def process_item(self, item: Article | FeedClaim, spider: Spider | None = None) -> Article | FeedClaim:
-        if isinstance(item, FeedClaim):
-            item.category, item.tags = FAST_NEWS_CATEGORY, [FAST_NEWS_TAG]
-            return item
+    def process_item(self, item: Article, spider: Spider | None = None) -> Article:
         if item.media is not None:
             item.media = canonical_media(item.media)
             if item.media and not is_known_media(item.media):

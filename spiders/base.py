@@ -1,10 +1,13 @@
 """Shared crawling for listing spiders: skip what is stored, follow the rest, parse article pages
-(with each spider's :meth:`ArchiveSpider.parse_page`; East Money's parser by default).
+(with each spider's :meth:`ArchiveSpider.parse_page`). Scrapy glue only: the decisions are the
+library's (paging: newsarchive.paging; backfill window: newsarchive.window; the last run:
+newsarchive.history; one article page: newsarchive.assemble; arguments: newsarchive.arguments).
 
-Reads ``NEWSARCHIVE_DATABASE_URL`` (to ask the archive before following), ``NEWSARCHIVE_REFETCH_HOURS``
+Asks the archive before following through the crawl's owner of the database
+(newsarchive.store.owner). Reads ``NEWSARCHIVE_REFETCH_HOURS``
 (stored articles younger than this are fetched again), ``NEWSARCHIVE_STOP_AFTER_KNOWN_PAGES`` (stop
-paging a listing after that many pages with nothing new) and ``NEWSARCHIVE_MAX_PAGES`` /
-``NEWSARCHIVE_PAGE_SIZE`` (defaults for the ``pages`` / ``page_size`` arguments).
+paging a listing after that many pages with nothing new) and ``NEWSARCHIVE_MAX_PAGES`` (default for
+the ``pages`` argument).
 """
 
 from __future__ import annotations
@@ -14,7 +17,6 @@ from collections.abc import Callable, Iterable, Iterator
 from datetime import UTC, datetime, timedelta
 from functools import cached_property
 from typing import Any, ClassVar
-from urllib.parse import urlencode
 
 from scrapy import Request, Spider
 from scrapy.crawler import Crawler
@@ -28,41 +30,29 @@ from newsarchive.arguments import (
     PAGES,
     SCRAPYD_JOB,
     WINDOW,
+    ListingJob,
     SpiderArgument,
     check_arguments,
-    date_window,
-    job_arguments,
-    positive_int,
 )
-from newsarchive.assemble import assemble_article
+from newsarchive.assemble import one_line, read_article
 from newsarchive.blocks import Blocked
 from newsarchive.counts import Count, Counter, Prefix, Reason
-from newsarchive.db.engine import first_line, open_database, session_factory
-from newsarchive.db.repository import stored_publish_times
-from newsarchive.db.runs import effective_status, recent_runs
+from newsarchive.db.engine import first_line
+from newsarchive.db.repository import stored_listing_state
 from newsarchive.failures import failure_reason
-from newsarchive.hosts import REDIRECT, Refused
+from newsarchive.history import last_run_was_clean
+from newsarchive.hosts import Refused
 from newsarchive.ids import canonical_info_code
 from newsarchive.interrupt import Interrupted
-from newsarchive.items import PREFERRED_FEED, Article, FeedClaim
+from newsarchive.items import PREFERRED_FEED, Article
 from newsarchive.joblock import LockLost
-from newsarchive.jobs import job_keys
-from newsarchive.pages.eastmoney import parse_article
 from newsarchive.pages.model import ArticlePage, ListingEntry, ListingPage, PageError
 from newsarchive.pages.routes import ListingParser
-from newsarchive.summary import OK
+from newsarchive.paging import ListingPaging, PagingLimits
+from newsarchive.store.claims import listing_claim
+from newsarchive.store.owner import CrawlStore
 from newsarchive.text.encoding import decode_noting_charset
-from newsarchive.window import BackfillProgress, DateWindow, Place, listed_time, listing_shares
-
-MAX_PAGE_SIZE = 200  # the list APIs cap page_size at 200
-PAGE_SIZE = SpiderArgument(
-    "page_size",
-    f"rows per listing request, at most {MAX_PAGE_SIZE}",
-    "NEWSARCHIVE_PAGE_SIZE",
-    lambda value, name: positive_int(value, name),
-)
-
-BACKFILL_MAX_PAGES = 100_000  # a backfill pages until --since unless -a pages caps it
+from newsarchive.window import BackfillTracker, Place, page_before_since
 
 
 class ArchiveSpider(Spider):
@@ -71,23 +61,13 @@ class ArchiveSpider(Spider):
     feed: ClassVar[str]
     # The sites (newsarchive.blocks.site_of) a redirect or meta refresh may lead to (newsarchive.hosts)
     site_domains: ClassVar[frozenset[str]] = frozenset()
+    store: CrawlStore  # the crawl's owner of the database
     engine: Engine
-    max_pages: int
     refetch_within: timedelta
     job_arguments: dict[str, str]  # the -a arguments, recorded with the run (newsarchive.history)
     followed: set[str]  # info codes already handled in this run (an article on two listings)
-    quiet_pages: dict[str, int]  # per listing: pages in a row that held nothing new
-    stop_after_known_pages: int
-    full_pass: bool  # the job's last run did not finish ok: page every listing to the limit
-    window: DateWindow | None  # a backfill's -a since / until
-    oldest_seen: datetime | None  # the oldest listing time seen (backfill progress)
-    oldest_listed: dict[str, datetime]  # per listing, the oldest listing time seen (backfill progress)
-    listings_ended: set[str]  # listings that stopped paging, for whatever reason (backfill progress)
-    articles_requested: int  # article pages asked for (backfill progress)
-    articles_answered: int  # of those, fetched or failed (backfill progress)
-    past_since: set[str]  # listings whose last page was entirely older than since
-    started: float  # time.monotonic() at creation, for the backfill estimate
-    page_size: int
+    paging: ListingPaging  # when each listing stops (newsarchive.paging)
+    backfill: BackfillTracker | None  # a backfill's window and progress (newsarchive.window)
 
     description: ClassVar[str]  # one line, for `newsarchive spiders`
     # The -a arguments this spider takes besides every listing spider's since / until
@@ -112,57 +92,23 @@ class ArchiveSpider(Spider):
         kwargs.pop(SCRAPYD_JOB, None)  # Scrapyd's job id: not part of the job (lock key, run history)
         cls.check_arguments(kwargs)  # `newsarchive` checked them already; `scrapy crawl` did not
         spider: ArchiveSpider = super().from_crawler(crawler, *args, **kwargs)
-        spider.job_arguments = job_arguments(kwargs)
+        job = ListingJob.parse(kwargs)
+        spider.job_arguments = job.arguments
         spider.followed = set()
-        spider.quiet_pages = {}
-        spider.engine = open_database(crawler.settings.get("NEWSARCHIVE_DATABASE_URL"))
+        spider.store = CrawlStore.of(crawler)
+        spider.engine = spider.store.engine
         spider.refetch_within = timedelta(hours=crawler.settings.getfloat("NEWSARCHIVE_REFETCH_HOURS"))
-        spider.window = date_window(kwargs)
-        spider.started = time.monotonic()
-        spider.oldest_seen = None
-        spider.oldest_listed = {}
-        spider.listings_ended = set()
-        spider.articles_requested = spider.articles_answered = 0
-        spider.past_since = set()
-        default_pages = (
-            BACKFILL_MAX_PAGES if spider.window else crawler.settings.getint("NEWSARCHIVE_MAX_PAGES")
+        limits = PagingLimits.for_job(
+            pages=job.pages,
+            max_pages=crawler.settings.getint("NEWSARCHIVE_MAX_PAGES"),
+            stop_after_known_pages=crawler.settings.getint("NEWSARCHIVE_STOP_AFTER_KNOWN_PAGES"),
+            backfill=job.window is not None,
         )
-        spider.max_pages = positive_int(kwargs.get("pages"), "pages", default_pages)
-        spider.page_size = min(
-            positive_int(
-                kwargs.get("page_size"), "page_size", crawler.settings.getint("NEWSARCHIVE_PAGE_SIZE")
-            ),
-            MAX_PAGE_SIZE,
-        )
-        spider.stop_after_known_pages = crawler.settings.getint("NEWSARCHIVE_STOP_AFTER_KNOWN_PAGES")
-        if spider.window:  # a backfill pages back to --since whatever it has already stored
-            spider.stop_after_known_pages = 0
-        spider.full_pass = bool(spider.stop_after_known_pages) and not spider.last_run_was_clean()
-        if spider.full_pass:
-            # a stopped or killed run may have left a gap below the first known page: close it
-            spider.stop_after_known_pages = 0
+        if limits.stops_when_quiet and not last_run_was_clean(spider.engine, spider.name, job.arguments):
+            limits = limits.after_unclean_run()
+        spider.paging = ListingPaging(limits)
+        spider.backfill = BackfillTracker(job.window, time.monotonic()) if job.window else None
         return spider
-
-    def last_run_was_clean(self) -> bool:
-        """Whether the previous run of this job (spider and arguments) finished ok and fetched all
-        it listed. A job with no run yet, or whose last run failed, was interrupted, is unknown, or
-        had a download fail, a response blocked or a redirect refused (an article it listed may
-        since have slid below the first known page), pages every listing."""
-        try:
-            with session_factory(self.engine)() as session:
-                previous = recent_runs(session, job=job_keys(self.name, self.job_arguments), limit=1)
-        except SQLAlchemyError:
-            return False
-        if not previous or effective_status(previous[0]) != OK:
-            return False
-        counts = previous[0].counts or {}
-        # a refused redirect left its article unfetched, as a failed download does
-        refused_redirects = [key for key in counts.get("refused") or {} if key.startswith(f"{REDIRECT}_")]
-        errors = (counts.get("errors") or {}).get("total")
-        return not errors and not counts.get("blocked") and not refused_redirects
-
-    def closed(self, reason: str) -> None:
-        self.engine.dispose()
 
     @cached_property
     def counter(self) -> Counter:
@@ -189,9 +135,8 @@ class ArchiveSpider(Spider):
         if listing.wrapped:
             self.count("quirk/jsonp_wrapper")  # unasked-for JSONP: unwrapped, but the API changed
         self.count("listing_rows", len(listing.entries) + listing.rejected)
-        if self.full_pass:  # counted once, when the crawl has stats
+        if self.paging.full_pass_started():  # counted once, when the crawl has stats
             self.count("full_pass")
-            self.full_pass = False
         if listing.rejected:
             self.count("skipped/bad_row", listing.rejected)
         elif not listing.entries:  # a page with no rows ends its listing, expected or not
@@ -216,7 +161,7 @@ class ArchiveSpider(Spider):
             self.listing_ended(listing_name)
             return None
         except Exception as error:
-            self.listing_failed(PageError(Reason.PARSER_ERROR, f"{response.url}: {_one_line(error)}"))
+            self.listing_failed(PageError(Reason.PARSER_ERROR, f"{response.url}: {one_line(error)}"))
             self.listing_ended(listing_name)
             return None
         self.listing_read(listing)
@@ -242,14 +187,14 @@ class ArchiveSpider(Spider):
 
     def listing_ended(self, listing: str | None) -> None:
         """``listing`` pages no further in this run (backfill progress)."""
-        if listing is not None:
-            self.listings_ended.add(listing)
+        if listing is not None and self.backfill is not None:
+            self.backfill.listing_ended(listing)
 
     def request_failed(self, failure: Failure) -> None:
         """Errback: one counted line per failed download instead of a logged traceback."""
         request = getattr(failure, "request", None)
         if request is not None and "entry" in request.cb_kwargs:  # an article page: done, if failed
-            self.articles_answered += 1
+            self.article_answered()
         elif request is not None and "column" in request.cb_kwargs:  # a listing page: its listing ends
             self.listing_ended(request.cb_kwargs["column"])
         if isinstance(failure.value, Blocked):
@@ -272,7 +217,7 @@ class ArchiveSpider(Spider):
         url = request.url if request is not None else "?"
         self.logger.warning("download failed: %s: %s", url, failure.getErrorMessage())
 
-    def follow(self, entries: Iterable[ListingEntry], listing: str = "") -> Iterator[Request | FeedClaim]:
+    def follow(self, entries: Iterable[ListingEntry], listing: str = "") -> Iterator[Request]:
         """Request the article page of every entry not already in the archive.
 
         ``listing`` names the listing being paged (a column), for :meth:`more_pages`.
@@ -280,7 +225,8 @@ class ArchiveSpider(Spider):
         One database query per listing page, so memory does not grow with the archive (only with
         the codes listed in this run: an article on two listings is handled once). A stored
         article is fetched again only if it was published within ``NEWSARCHIVE_REFETCH_HOURS``.
-        On the preferred feed (the 7x24 list), a stored article is also claimed for that feed.
+        On the preferred feed (the 7x24 list), a stored article not on it yet is claimed for it: an
+        order to the crawl's store (newsarchive.store.claims), not an item.
         """
         wanted: dict[str, ListingEntry] = {}
         undated: set[str] = set()  # backfill: rows whose article page decides (no listed time)
@@ -290,7 +236,7 @@ class ArchiveSpider(Spider):
             try:
                 info_code = canonical_info_code(entry.code)
             except ValueError:
-                self.count("skipped/bad_code")
+                self.count(f"skipped/{Reason.BAD_CODE}")
                 continue
             if info_code in self.followed:
                 self.count("skipped/listed_twice")
@@ -299,11 +245,11 @@ class ArchiveSpider(Spider):
             else:
                 self.followed.add(info_code)
                 wanted[info_code] = entry
-                if self.window and place is Place.UNKNOWN:
+                if self.backfill is not None and place is Place.UNKNOWN:
                     undated.add(info_code)
         try:
-            with session_factory(self.engine)() as session:
-                stored = stored_publish_times(session, wanted)
+            with self.store.sessions() as session:
+                stored = stored_listing_state(session, wanted)
         except SQLAlchemyError as error:  # unreachable: follow nothing now, the next run will
             self.count("listing_error/database")
             self.logger.warning(
@@ -314,14 +260,18 @@ class ArchiveSpider(Spider):
         requested = 0
         for info_code, entry in wanted.items():
             if info_code in stored:
-                if self.feed == PREFERRED_FEED:
-                    yield FeedClaim(info_code=info_code, feed=self.feed, summary=entry.summary)
-                if not self.refetch_within or stored[info_code] < due:
+                published_at, stored_feed = stored[info_code]
+                if stored_feed != PREFERRED_FEED and (
+                    claim := listing_claim(info_code, self.feed, entry.summary)
+                ):
+                    self.store.claim(claim)
+                if not self.refetch_within or published_at < due:
                     self.count(f"skipped/{Reason.ALREADY_STORED}")
                     continue
                 self.count("refetched")
             requested += 1
-            self.articles_requested += 1
+            if self.backfill is not None:
+                self.backfill.article_requested()
             yield Request(
                 entry.url,
                 callback=self.parse_article_page,
@@ -329,109 +279,89 @@ class ArchiveSpider(Spider):
                 cb_kwargs={"entry": entry, "check_date": info_code in undated},
             )
         # a page that asked for nothing (every article stored and not due again) is a quiet one
-        self.quiet_pages[listing] = 0 if requested else self.quiet_pages.get(listing, 0) + 1
+        self.paging.page_followed(listing, requested)
 
     def window_places(self, entries: list[ListingEntry], listing: str) -> list[Place]:
-        """Where each row falls in a backfill's window (all UNKNOWN outside a backfill), parsing
-        each listed time once. Also remembers the oldest time seen (progress) and whether this
-        page of the listing (newest first) is entirely older than --since (then paging stops)."""
-        if self.window is None:
+        """Where each row falls in a backfill's window (all UNKNOWN outside a backfill); a page of
+        the listing (newest first) entirely older than --since stops its paging."""
+        if self.backfill is None:
             return [Place.UNKNOWN] * len(entries)
-        now = datetime.now(UTC)
-        times = [listed_time(entry.show_time, now=now) for entry in entries]
-        places = [self.window.place_of(when) for when in times]
-        dated = [place for place in places if place is not Place.UNKNOWN]
-        if dated and all(place is Place.BEFORE for place in dated):
-            self.past_since.add(listing)
-        oldest = min((when for when in times if when is not None), default=None)
-        if oldest is not None and (self.oldest_seen is None or oldest < self.oldest_seen):
-            self.oldest_seen = oldest
-        if oldest is not None and (listing not in self.oldest_listed or oldest < self.oldest_listed[listing]):
-            self.oldest_listed[listing] = oldest
+        shown = [entry.show_time for entry in entries]
+        places = self.backfill.places(shown, listing, now=datetime.now(UTC))
+        if page_before_since(places):
+            self.paging.page_before_since(listing)
         return places
 
     def progress_note(self) -> str | None:
         """Backfill progress for the progress line: how far back it got, how many article pages
-        are fetched, and a time estimate (newsarchive.window.BackfillProgress)."""
-        if self.window is None or self.oldest_seen is None:
+        are fetched, and a time estimate (newsarchive.window.BackfillTracker)."""
+        if self.backfill is None:
             return None
-        progress = BackfillProgress(
-            listed=listing_shares(
-                self.window, self.listing_names(), self.oldest_listed, self.listings_ended, datetime.now(UTC)
-            ),
+        return self.backfill.note(
+            self.listing_names(),
             listing_pages=self.counter.get(Count.LISTING_PAGES),
-            requested=self.articles_requested,
-            answered=self.articles_answered,
-            elapsed=time.monotonic() - self.started,
+            now=datetime.now(UTC),
+            clock=time.monotonic(),
         )
-        return progress.note(self.oldest_seen)
 
     def more_pages(self, listing: str, page: int, *, has_entries: bool, has_next: bool = True) -> bool:
         """Whether to request the next page of ``listing`` after :meth:`follow` handled ``page``
-        (``has_next``: the site has one).
+        (``has_next``: the site has one); newsarchive.paging decides.
 
         Incremental by default: a listing stops once ``NEWSARCHIVE_STOP_AFTER_KNOWN_PAGES`` pages
         in a row held nothing new, so a five-minute job costs a few listing requests."""
-        more = self._more_pages(listing, page, has_entries=has_entries, has_next=has_next)
-        if not more:
-            self.listing_ended(listing)
-        return more
+        stop = self.paging.stop(listing, page, has_entries=has_entries, has_next=has_next)
+        if stop is None:
+            return True
+        if stop.counted:
+            self.count(f"listing_stopped/{stop.value}")
+        self.listing_ended(listing)
+        return False
 
-    def _more_pages(self, listing: str, page: int, *, has_entries: bool, has_next: bool) -> bool:
-        if not has_entries or not has_next or page >= self.max_pages:
-            return False
-        if listing in self.past_since:
-            self.count("listing_stopped/before_since")
-            return False
-        if self.stop_after_known_pages and self.quiet_pages.get(listing, 0) >= self.stop_after_known_pages:
-            self.count("listing_stopped/nothing_new")
-            return False
-        return True
+    def article_answered(self) -> None:
+        """An article page was fetched, or failed: done either way (backfill progress)."""
+        if self.backfill is not None:
+            self.backfill.article_answered()
 
     def parse_page(self, html: str, url: str) -> ArticlePage:
-        """The article parser of this spider's site (a hook: override it for another site)."""
-        return parse_article(html, url)
+        """The article parser of this spider's site (each site's spider gives its own)."""
+        raise NotImplementedError(f"{type(self).__name__} does not say how to parse its article pages")
 
     def parse_article_page(
         self, response: Response, entry: ListingEntry, check_date: bool = False
     ) -> Iterator[Article]:
         self.count("article_pages")
-        self.articles_answered += 1
-        try:
-            page = self.parse_page(self.page_text(response), entry.url)
-        except Exception as error:  # a parser bug on one odd page: dropped (fetched again next run)
-            self.count(f"dropped/{Reason.PARSER_ERROR}")
-            self.logger.warning("unreadable article page %s: %s", entry.url, _one_line(error))
-            return
-        if check_date and self.window:  # a backfill row listed without a time
-            place = self.window.place(page.published_raw, now=datetime.now(UTC))
-            if place in (Place.BEFORE, Place.AFTER):  # the page's own date decides an undated row
-                self.count(f"skipped/{place.value}")
-                return
-        article = assemble_article(
-            page,
+        self.article_answered()
+        content_type = response.headers.get("Content-Type")
+        read = read_article(
+            response.body,
+            content_type.decode("latin-1") if content_type else None,
             entry.url,
+            self.parse_page,
             feed=self.feed,
             entry=entry,
             fetched_at=datetime.now(UTC),
+            # a backfill row listed without a time: the page's own date decides
+            window=self.backfill.window if check_date and self.backfill is not None else None,
         )
-        if article is not None:
-            yield article
+        if read.quirk:
+            self.count(f"quirk/{read.quirk}")
+        if read.error is not None:  # a parser bug on one odd page: dropped (fetched again next run)
+            self.logger.warning("unreadable article page %s: %s", entry.url, read.error)
+        if read.reason is not None:
+            self.count(read.reason)
+        if read.article is not None:
+            yield read.article
 
     def listing(
         self,
         url: str,
         callback: Callable[..., Any],
         *,
-        query: dict[str, str] | None = None,
         errback: Callable[[Failure], Any] | None = None,
         **cb_kwargs: Any,
     ) -> Request:
-        """A listing request, never deduplicated. With ``query`` it is an East Money list API call
-        and ``req_trace`` is added (the APIs answer an error shell without it; the site's own pages
-        send epoch milliseconds)."""
-        if query is not None:
-            url = f"{url}?{urlencode({**query, 'req_trace': str(int(time.time() * 1000))})}"
+        """A listing request, never deduplicated."""
         return Request(
             url,
             callback=callback,
@@ -451,8 +381,3 @@ def _first_listing_page_missing(request: Request, error: BaseException | None) -
         and "column" in arguments
         and arguments.get("page") == 1
     )
-
-
-def _one_line(error: BaseException) -> str:
-    lines = str(error).strip().splitlines()
-    return f"{type(error).__name__}: {lines[0][:300]}" if lines else type(error).__name__

@@ -18,7 +18,6 @@ from twisted.python.failure import Failure
 
 from newsarchive.arguments import PAGES, ArgumentError, SpiderArgument, split_list
 from newsarchive.blocks import site_of
-from newsarchive.items import FeedClaim
 from newsarchive.pages import declared
 from newsarchive.pages.model import ArticlePage
 from newsarchive.sites.adapter import article_page, listing_page, register_declared_sites
@@ -43,7 +42,7 @@ class DeclaredSiteSpider(ArchiveSpider):
         missing = self.listing_missing if page > 1 else None
         return self.listing(url, self.parse_listing, errback=missing, column=column, page=page)
 
-    def parse_listing(self, response: Response, column: str, page: int) -> Iterator[Request | FeedClaim]:
+    def parse_listing(self, response: Response, column: str, page: int) -> Iterator[Request]:
         listing = self.read_listing(
             response, lambda html, url: listing_page(self.site, html, url, column), column
         )

@@ -13,19 +13,17 @@ from scrapy import Request
 from scrapy.http import Response
 
 from newsarchive.arguments import PAGES, SpiderArgument, single_value
-from newsarchive.items import FAST_FEED, FeedClaim
+from newsarchive.items import FAST_FEED
 from newsarchive.pages.eastmoney import parse_fast_list
-from spiders.base import PAGE_SIZE, ArchiveSpider
-from spiders.eastmoney import EASTMONEY_SITES
+from spiders.eastmoney import PAGE_SIZE, EastMoneyListSpider
 
 FAST_LIST_URL = "https://np-weblist.eastmoney.com/comm/web/getFastNewsList"
 DEFAULT_FAST_COLUMN = "102"
 
 
-class EastMoneyFastSpider(ArchiveSpider):
+class EastMoneyFastSpider(EastMoneyListSpider):
     name = "eastmoney_fast"
     feed = FAST_FEED
-    site_domains = EASTMONEY_SITES
     description = "East Money's 7x24 feed (the fast-news list), then each article"
     arguments = (
         SpiderArgument("column", "the 7x24 list's fastColumn id", DEFAULT_FAST_COLUMN, single_value),
@@ -54,11 +52,9 @@ class EastMoneyFastSpider(ArchiveSpider):
             "sortEnd": cursor,
             "pageSize": str(self.page_size),
         }
-        return self.listing(
-            FAST_LIST_URL, self.parse_listing, query=query, column=self.fast_column, page=page
-        )
+        return self.list_request(FAST_LIST_URL, query, self.parse_listing, column=self.fast_column, page=page)
 
-    def parse_listing(self, response: Response, column: str, page: int) -> Iterator[Request | FeedClaim]:
+    def parse_listing(self, response: Response, column: str, page: int) -> Iterator[Request]:
         listing = self.read_listing(response, parse_fast_list, column)
         if listing is None:
             return

@@ -2,7 +2,7 @@
 
 Arguments: ``columns`` (comma list of ``channel/column`` paths, default below), ``pages`` (listing
 pages per column, default ``NEWSARCHIVE_MAX_PAGES``). Pages come as ``text/html`` with no charset;
-ArchiveSpider.page_text decodes them (reference: sites.md §1).
+ArchiveSpider.page_text (listings) and newsarchive.assemble (articles) decode them (reference: sites.md §1).
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from scrapy import Request
 from scrapy.http import Response
 
 from newsarchive.arguments import PAGES, ArgumentError, SpiderArgument, split_list
-from newsarchive.items import ZQRB_FEED, FeedClaim
+from newsarchive.items import ZQRB_FEED
 from newsarchive.pages import zqrb
 from newsarchive.pages.model import ArticlePage
 from spiders.base import ArchiveSpider
@@ -57,7 +57,7 @@ class ZqrbSpider(ArchiveSpider):
         for column in self.columns:
             yield self.listing(LISTING_URL.format(column=column), self.parse_listing, column=column, page=1)
 
-    def parse_listing(self, response: Response, column: str, page: int) -> Iterator[Request | FeedClaim]:
+    def parse_listing(self, response: Response, column: str, page: int) -> Iterator[Request]:
         listing = self.read_listing(response, zqrb.parse_listing, column)
         if listing is None:
             return

@@ -1,6 +1,7 @@
 """The backfill estimate as pure logic (newsarchive.window.BackfillProgress): it moves with the
 listings and with the article pages, and never claims 100 % while work remains (issue 14: the line
-said "100 % of the window, about 1 min left" for 50 s while article pages were still fetched)."""
+said "100 % of the window, about 1 min left" for 50 s while article pages were still fetched).
+Also the per-run bookkeeping behind it (BackfillTracker), which the spider feeds."""
 
 from __future__ import annotations
 
@@ -10,7 +11,15 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from newsarchive.text.dates import SHANGHAI
-from newsarchive.window import ALMOST_DONE, BackfillProgress, DateWindow, listing_shares
+from newsarchive.window import (
+    ALMOST_DONE,
+    BackfillProgress,
+    BackfillTracker,
+    DateWindow,
+    Place,
+    listing_shares,
+    page_before_since,
+)
 
 WINDOW = DateWindow.parse("2022-01-01", "2022-01-10")  # ten days
 NOW = datetime(2026, 1, 1, tzinfo=SHANGHAI)
@@ -83,3 +92,51 @@ def test_never_100_percent_while_work_remains(
     assert 0 <= progress.share <= 1
     if min(listed) < 1 or answered < requested:
         assert progress.share <= ALMOST_DONE and "100% done" not in progress.note(day(1))
+
+
+def test_the_tracker_places_rows_and_remembers_the_oldest_time_per_listing() -> None:
+    tracker = BackfillTracker(WINDOW, started=100.0)
+    places = tracker.places(
+        ["2022-01-06 12:00:00", None, "not a time", "2021-12-31 23:00:00", "2022-01-11 00:00:00"],
+        "344",
+        now=NOW,
+    )
+    assert places == [Place.INSIDE, Place.UNKNOWN, Place.UNKNOWN, Place.BEFORE, Place.AFTER]
+    assert tracker.oldest_seen == tracker.oldest_listed["344"] == datetime(2021, 12, 31, 23, tzinfo=SHANGHAI)
+    tracker.places(["2022-01-08 12:00:00"], "345", now=NOW)
+    tracker.places(["2022-01-09 12:00:00"], "344", now=NOW)  # newer: changes nothing
+    assert tracker.oldest_listed == {"344": datetime(2021, 12, 31, 23, tzinfo=SHANGHAI), "345": day(8)}
+    assert tracker.oldest_seen == datetime(2021, 12, 31, 23, tzinfo=SHANGHAI)
+
+
+def test_the_tracker_says_nothing_before_it_saw_a_listed_time() -> None:
+    tracker = BackfillTracker(WINDOW, started=100.0)
+    tracker.places([None], "344", now=NOW)
+    assert tracker.note(["344"], listing_pages=1, now=NOW, clock=105.0) is None
+
+
+def test_the_tracker_feeds_the_estimate() -> None:
+    tracker = BackfillTracker(WINDOW, started=100.0)
+    tracker.places(["2022-01-06 12:00:00"], "344", now=NOW)
+    tracker.places(["2022-01-02 12:00:00"], "345", now=NOW)
+    for _ in range(4):
+        tracker.article_requested()
+    tracker.article_answered()
+    tracker.listing_ended("345")
+    progress = tracker.progress(["344", "345", "353"], listing_pages=3, now=NOW, clock=130.0)
+    assert progress == BackfillProgress(
+        listed=listing_shares(WINDOW, ["344", "345", "353"], {"344": day(6)}, {"345"}, NOW),
+        listing_pages=3,
+        requested=4,
+        answered=1,
+        elapsed=30.0,
+    )
+    assert progress.listed[1:] == (1.0, 0.0)  # 345 ended; 353 has listed nothing yet
+    assert tracker.note(["344", "345", "353"], listing_pages=3, now=NOW, clock=130.0) == progress.note(day(2))
+
+
+def test_a_page_is_before_since_only_when_every_dated_row_is() -> None:
+    assert page_before_since([Place.BEFORE, Place.UNKNOWN, Place.BEFORE])
+    assert not page_before_since([Place.BEFORE, Place.INSIDE])
+    assert not page_before_since([Place.UNKNOWN, Place.UNKNOWN])  # no time at all: the pages decide
+    assert not page_before_since([])

@@ -76,6 +76,7 @@ def test_the_walk_finds_every_command() -> None:
     assert COMMANDS == [
         (),
         ("backfill",),
+        ("check",),
         ("crawl",),
         ("db",),
         ("db", "upgrade"),

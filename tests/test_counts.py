@@ -11,9 +11,10 @@ import pytest
 from scrapy.statscollectors import MemoryStatsCollector
 from scrapy.utils.test import get_crawler
 
-from newsarchive.counts import Count, Counter, Prefix, Reason, Recorded, named, recorded_value
+from newsarchive.counts import NAMESPACE, Count, Counter, Prefix, Reason, Recorded, named, recorded_value
 from newsarchive.monitor import run_warnings
 from newsarchive.summary import RunSummary
+from newsarchive.window import Place
 from tests.conftest import REPO
 
 
@@ -49,6 +50,43 @@ def test_every_name_the_spiders_count_is_in_the_vocabulary(path: str) -> None:
     assert names, path
     for name in names:  # an f-string's literal start (``skipped/``) must open a known prefix
         named(name + "x" if name.endswith("/") else name)
+
+
+# Every stats key as the code would write it: newsarchive's own namespace and Scrapy's keys.
+STATS_KEYS = sorted(
+    {NAMESPACE}
+    | {name.value for name in Count if not name.value.startswith(NAMESPACE)}
+    | {name.value for name in Prefix if not name.value.startswith(NAMESPACE)}
+)
+CODE = ["newsarchive", "spiders", "pipelines", "bench"]
+
+
+def test_no_stats_key_is_written_out_of_the_vocabulary() -> None:
+    """A stats key spelled as a string elsewhere (``"newsarchive/stored/new"``,
+    ``f"newsarchive/{key}"``) is a second vocabulary: code merged in from other branches brought
+    some (the batch store, newsarchive check, the throughput benchmark)."""
+    keys = "|".join(re.escape(key) for key in STATS_KEYS)
+    literal = re.compile(r"""["'](""" + keys + ")")
+    found = [
+        f"{path.relative_to(REPO)}:{number}: {line.strip()}"
+        for folder in CODE
+        for path in sorted((REPO / folder).rglob("*.py"))
+        if path != REPO / "newsarchive" / "counts.py" and "migrations" not in path.parts
+        for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1)
+        if literal.search(line)
+    ]
+    assert found == []
+
+
+def test_the_reasons_read_article_gives_are_names_of_the_vocabulary() -> None:
+    """newsarchive.assemble.read_article hands back a name its caller counts (count_named)."""
+    for name in (
+        Prefix.SKIPPED.reason_name(Reason.BAD_CODE),
+        Prefix.DROPPED.reason_name(Reason.PARSER_ERROR),
+        Prefix.SKIPPED.reason_name(Place.BEFORE.value),
+    ):
+        assert named(name).startswith(NAMESPACE), name
+    assert Prefix.SKIPPED.reason_name(Reason.BAD_CODE) == "skipped/bad_code"
 
 
 def test_the_counter_counts_into_the_crawl_stats_and_zero_still_shows() -> None:

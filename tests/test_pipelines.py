@@ -34,7 +34,7 @@ from sqlalchemy.engine import Engine
 from newsarchive import settings as project_settings
 from newsarchive.db.engine import open_database, session_factory
 from newsarchive.db.models import ArticleRevision, ArticleRow
-from newsarchive.items import Article, FeedClaim
+from newsarchive.items import Article
 from newsarchive.pages.eastmoney import parse_article
 from newsarchive.text.dates import SHANGHAI
 from pipelines.clean import CleanBodyPipeline
@@ -176,13 +176,6 @@ def test_plain_text_cleans_every_short_field_and_counts_markup() -> None:
         f"newsarchive/cleaned/markup_in_{name}": count
         for name, count in [("title", 1), ("media", 1), ("summary", 1), ("section", 1), ("tags", 2)]
     }
-
-
-def test_plain_text_cleans_feed_claims_too() -> None:
-    # a claim's summary replaces the stored row's digest (newsarchive.db.repository)
-    claim = FeedClaim(CODE, "eastmoney_fast", summary="[x](javascript:1) <img src=x onerror=alert(1)>")
-    cleaned = PlainTextPipeline.from_crawler(crawler_for()).process_item(claim)
-    assert cleaned.summary == "[x](javascript:1)"
 
 
 def test_plain_text_runs_first_so_an_all_markup_title_drops_as_no_title() -> None:
@@ -423,9 +416,9 @@ def test_store_batches_dedups_and_flushes_the_tail(
     feed(pipeline, items[:4], close=False)
     # two full batches are written; nothing waits
     assert sorted(rows(archive)) == [stored_article(n).info_code for n in (1, 2, 3)]
-    assert pipeline.pending == []
+    assert pipeline.store.pending == []
     feed(pipeline, items[4:], close=False)
-    assert pipeline.pending == [items[4]]  # the fifth item waits for the spider to close
+    assert pipeline.store.pending == [items[4]]  # the fifth item waits for the spider to close
     feed(pipeline, [])
 
     stored = rows(archive)
@@ -523,7 +516,7 @@ def test_store_rewrites_rows_for_a_replace_existing_spider(
 ) -> None:
     crawler, pipeline = open_store(db_url, deadletter_dir)
     feed(pipeline, [stored_article(1)])
-    assert pipeline.writer is not None and pipeline.writer.replace is False
+    assert pipeline.store.writer is not None and pipeline.store.writer.replace is False
 
     later = FETCHED + timedelta(days=3)
     reparsed = stored_article(
@@ -531,7 +524,7 @@ def test_store_rewrites_rows_for_a_replace_existing_spider(
     )
     # the real reparse spider declares replace_existing = True; its WARC argument is not read here
     crawler, pipeline = open_store(db_url, deadletter_dir, ReparseSpider, warc=str(tmp_path / "a.warc.gz"))
-    assert pipeline.writer is not None and pipeline.writer.replace is True
+    assert pipeline.store.writer is not None and pipeline.store.writer.replace is True
     feed(pipeline, [reparsed, stored_article(2)])
 
     stored = rows(archive)
@@ -613,7 +606,7 @@ def test_store_failure_mid_crawl_dead_letters_every_pending_item(
         assert datetime.fromisoformat(record["fetched_at"]) == FETCHED
     stats = stats_of(crawler)
     assert (stats["newsarchive/stored/new"], stats["newsarchive/deadletter"]) == (2, 3)
-    assert pipeline.pending == []
+    assert pipeline.store.pending == []
 
 
 def test_store_retries_a_locked_sqlite_database_until_it_is_free(
@@ -634,7 +627,7 @@ def test_store_retries_a_locked_sqlite_database_until_it_is_free(
     path = sqlite_url.removeprefix("sqlite:///")
 
     def writer_opened_the_archive() -> bool:
-        child = pipeline.writer._child if pipeline.writer is not None else None
+        child = pipeline.store.writer._child if pipeline.store.writer is not None else None
         try:
             return child is not None and any(
                 os.readlink(f"/proc/{child.pid}/fd/{fd}") == path
@@ -684,9 +677,9 @@ def test_store_dead_letters_everything_after_its_writer_process_died(
     crawler, pipeline = open_store(db_url, deadletter_dir)
     items = [stored_article(n) for n in range(1, 6)]
     feed(pipeline, items[:2], close=False)  # first batch written
-    assert pipeline.writer is not None
-    pipeline.writer._child.kill()  # the OOM killer, say
-    pipeline.writer._child.wait()
+    assert pipeline.store.writer is not None
+    pipeline.store.writer._child.kill()  # the OOM killer, say
+    pipeline.store.writer._child.wait()
     feed(pipeline, items[2:])  # never raises into the engine
     assert sorted(rows(archive)) == [items[0].info_code, items[1].info_code]
     assert [record["info_code"] for record in dead_letters(deadletter_dir)] == [
@@ -701,7 +694,7 @@ def test_store_dead_letters_everything_after_its_writer_process_died(
 def test_a_run_with_nothing_to_store_starts_no_writer_process(db_url: str, deadletter_dir: Path) -> None:
     _, pipeline = open_store(db_url, deadletter_dir)
     feed(pipeline, [])  # a quiet five-minute run
-    assert pipeline.writer is not None and pipeline.writer._child is None
+    assert pipeline.store.writer is not None and pipeline.store.writer._child is None
 
 
 def test_the_writer_process_ends_with_the_crawl_process_killed(sqlite_url: str, tmp_path: Path) -> None:
@@ -710,8 +703,9 @@ def test_the_writer_process_ends_with_the_crawl_process_killed(sqlite_url: str, 
     script.write_text(
         "import sys, time\n"
         "from datetime import timedelta\n"
-        "from newsarchive.db.writer_process import WriterProcess, WriterSettings\n"
-        f"writer = WriterProcess(WriterSettings({sqlite_url!r}, 1.0, False, timedelta(0), 1.0))\n"
+        "from newsarchive.db.writer_process import WriterProcess\n"
+        "from newsarchive.store.config import StoreConfig\n"
+        f"writer = WriterProcess(StoreConfig({sqlite_url!r}, 1.0, retry_seconds=1.0))\n"
         "writer.write([], [])\n"  # the first batch starts it
         "print(writer._child.pid, flush=True)\n"
         "time.sleep(60)\n",
@@ -746,7 +740,7 @@ def test_store_gives_up_on_an_unreachable_postgresql_and_keeps_everything(
     feed(pipeline, items[:2], close=False)
     with unreachable(postgres_url):  # the server refuses the database from now on
         feed(pipeline, items[2:])
-    assert pipeline.unavailable is not None and "database unavailable" in pipeline.unavailable
+    assert pipeline.store.unavailable is not None and "database unavailable" in pipeline.store.unavailable
     assert [record["info_code"] for record in dead_letters(deadletter_dir)] == [
         item.info_code for item in items[2:]
     ]

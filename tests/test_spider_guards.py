@@ -11,7 +11,6 @@ from scrapy.http import TextResponse
 from scrapy.utils.test import get_crawler
 
 import newsarchive.pages.zqrb
-import spiders.base
 import spiders.declared
 import spiders.eastmoney
 import spiders.eastmoney_fast
@@ -94,13 +93,13 @@ def test_a_listing_parser_exception_is_counted_in_one_line(
     assert produced == []
     assert counted(spider, "listing_error/parser_error") == 1
     assert "RuntimeError: a parser bug nobody foresaw" in one_warning(caplog)
-    spider.closed("finished")
+    spider.store.engine_stopped()  # what the engine stopping does: the crawl's owner lets the database go
 
 
 def test_an_article_parser_exception_drops_that_article_in_one_line(
     sqlite_url: str, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
 ) -> None:
-    monkeypatch.setattr(spiders.base, "parse_article", broken_parser)
+    monkeypatch.setattr(spiders.eastmoney, "parse_article", broken_parser)
     spider = build(spiders.eastmoney.EastMoneySpider, sqlite_url)
     url = "https://finance.eastmoney.com/a/202204292366280343.html"
     entry = ListingEntry("202204292366280343", "CMS", "标题", "2022-04-29 15:03:20", None, None, url)
@@ -111,4 +110,4 @@ def test_an_article_parser_exception_drops_that_article_in_one_line(
         )
     assert counted(spider, "dropped/parser_error") == 1
     assert url in one_warning(caplog)
-    spider.closed("finished")
+    spider.store.engine_stopped()  # what the engine stopping does: the crawl's owner lets the database go

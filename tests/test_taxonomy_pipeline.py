@@ -192,7 +192,7 @@ def make_spider(sqlite_url: str) -> Iterator[Any]:
 
     yield make
     for spider in spiders:
-        spider.closed("finished")
+        spider.store.engine_stopped()  # the crawl's owner of the database lets it go
 
 
 def followed(spider: EastMoneySpider, response: TextResponse) -> set[str]:

@@ -1,21 +1,23 @@
 """Turn archived responses back into Articles with no network: route each response by URL to its
 site's parser (newsarchive.pages.routes), and merge listing rows with article pages by info_code
-(same logic as the live spiders)."""
+(the live spiders' own function, newsarchive.assemble.read_article)."""
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
+from typing import cast
 
 from newsarchive.archive.reader import DamagedRecord, DamageHandler, read_responses
 from newsarchive.archive.warc import ArchivedResponse, ArchiveError
-from newsarchive.assemble import assemble_article
+from newsarchive.assemble import read_article
 from newsarchive.counts import Count, Reason
 from newsarchive.ids import canonical_info_code
-from newsarchive.items import PREFERRED_FEED, Article
-from newsarchive.pages.model import ArticlePage, ListingEntry, ListingPage, PageError
-from newsarchive.pages.routes import ARTICLE, LISTING, route
+from newsarchive.items import Article
+from newsarchive.pages.model import ListingEntry, ListingPage, PageError
+from newsarchive.pages.routes import ARTICLE, LISTING, ArticleParser, route
 from newsarchive.sites.adapter import register_declared_sites
+from newsarchive.store.claims import FeedClaim, listing_claim
 from newsarchive.text.encoding import decode_html
 
 Counter = Callable[[str], None]
@@ -30,14 +32,15 @@ def replay_articles(
 
     Listing rows are indexed first (two passes), so memory holds the small listing metadata and
     never the article pages. A page pairs with a row from its own file first (the crawl that
-    fetched it); an article also listed on the preferred feed moves to it, as a live FeedClaim does.
+    fetched it); an article also listed on the preferred feed moves to it by the same claim a live
+    crawl makes (newsarchive.store.claims).
     One bad record costs only itself: a damaged stretch of a file is counted (``damaged_records``)
     and passed to ``report`` once, a response a parser fails on is counted, and the rest go on.
     """
     register_declared_sites()  # declared sites' URLs route to their data files' parsers
     files = list(paths)
     listings: ListingIndex = {}
-    preferred: dict[str, str | None] = {}  # code -> digest on the preferred feed's listing
+    preferred: dict[str, FeedClaim] = {}  # code -> the preferred feed's claim on it
 
     def damaged(damage: DamagedRecord) -> None:
         count(Count.DAMAGED_RECORDS.short)
@@ -63,7 +66,7 @@ def _article(
     response: ArchivedResponse,
     number: int,
     listings: ListingIndex,
-    preferred: dict[str, str | None],
+    preferred: dict[str, FeedClaim],
     count: Counter,
 ) -> Article | None:
     """The article in one archived response of file ``number``, or None (counted) if it has none."""
@@ -80,20 +83,24 @@ def _article(
     key = found.info_code or ""
     rows = listings.get(key, {})
     entry, feed = rows.get(number) or next(iter(rows.values()), (None, found.feed))
-    try:
-        page = found.parse(_decode(response), response.url)
-        if not isinstance(page, ArticlePage):
-            return None
-        article = assemble_article(page, response.url, feed=feed, entry=entry, fetched_at=response.fetched_at)
-    except Exception:  # a parser bug on one page: that article only (issue 13)
-        count(f"dropped/{Reason.PARSER_ERROR}")
-        return None
+    read = read_article(
+        response.body,
+        response.header("Content-Type"),
+        response.url,
+        cast(ArticleParser, found.parse),  # an ARTICLE route's parser
+        feed=feed,
+        entry=entry,
+        fetched_at=response.fetched_at,
+    )
+    # A parser bug costs that article only (issue 13). Charset quirks are the crawl's to count:
+    # a reparse re-reads what was archived and reports what the archive holds.
+    if read.reason is not None:
+        count(read.reason)
+    article = read.article
     if article is None:
-        count("skipped/bad_code")
         return None
-    if key in preferred and article.feed != PREFERRED_FEED:
-        article.feed = PREFERRED_FEED
-        article.summary = preferred[key] or article.summary
+    if (claim := preferred.get(key)) is not None:
+        claim.apply_to(article)
     return article
 
 
@@ -101,7 +108,7 @@ def _index_listings(
     responses: Iterable[ArchivedResponse],
     number: int,
     listings: ListingIndex,
-    preferred: dict[str, str | None],
+    preferred: dict[str, FeedClaim],
     count: Counter,
 ) -> None:
     for response in responses:
@@ -129,8 +136,8 @@ def _index_listings(
             except ValueError:
                 continue
             listings.setdefault(key, {}).setdefault(number, (entry, feed))
-            if feed == PREFERRED_FEED:
-                preferred.setdefault(key, entry.summary)
+            if key not in preferred and (claim := listing_claim(key, feed, entry.summary)) is not None:
+                preferred[key] = claim
 
 
 def _decode(response: ArchivedResponse) -> str:

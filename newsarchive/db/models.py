@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import hashlib
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, TypedDict
 
 from sqlalchemy import (
     JSON,
@@ -20,6 +20,7 @@ from sqlalchemy import (
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
+from newsarchive.items import ARTICLE_FIELDS as ARTICLE_FIELDS  # re-exported: the columns an Article fills
 from newsarchive.text.dates import SHANGHAI
 
 
@@ -135,22 +136,32 @@ def content_hash(title: str, body_html: str) -> str:
     return hashlib.sha256(f"{title}\x00{body_html}".encode()).hexdigest()
 
 
-ARTICLE_FIELDS = (
-    "info_code",
-    "title",
-    "published_at",
-    "published_raw",
-    "media",
-    "category",
-    "tags",
-    "summary",
-    "author",
-    "url",
-    "feed",
-    "body_html",
-    "body_text",
-    "extraction",
-)
+class _ArticleColumns(TypedDict):
+    info_code: str
+    title: str
+    published_at: datetime
+    published_raw: str | None
+    media: str | None
+    category: str | None
+    tags: list[str]
+    summary: str | None
+    author: str | None
+    url: str
+    feed: str
+    body_html: str
+    body_text: str
+    extraction: str | None
+    fetched_at: datetime
+
+
+# total=False, not NotRequired: with postponed annotations Python 3.11 counts NotRequired keys as required
+class ArticleValues(_ArticleColumns, total=False):
+    """One article version on its way into ``articles`` (newsarchive.db.writer.article_row ->
+    newsarchive.db.repository.store_articles): the columns of :data:`ARTICLE_FIELDS` (the Article
+    schema, newsarchive.items), its fetch time, and its fingerprint when near-duplicates are linked.
+    A test holds these keys to that one definition."""
+
+    fingerprint: bytes
 
 
 def column_limits() -> dict[str, int]:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any, cast
+from typing import Any, NamedTuple, cast
 
 from sqlalchemy import Table, func, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
@@ -14,14 +14,15 @@ from sqlalchemy.orm import Session
 
 from newsarchive.db.engine import dialect_of
 from newsarchive.db.models import (
-    ARTICLE_FIELDS,
     REVISED_BY_FETCH,
     REVISED_BY_REPARSE,
     ArticleRevision,
     ArticleRow,
+    ArticleValues,
     content_hash,
 )
-from newsarchive.items import PREFERRED_FEED
+from newsarchive.items import ARTICLE_FIELDS, PREFERRED_FEED
+from newsarchive.store.claims import FeedClaim
 
 # SQLite allows 32766 bound parameters; stay far below for IN (...) lookups.
 _LOOKUP_CHUNK = 500
@@ -43,21 +44,36 @@ class StoreResult:
     inserted: tuple[dict[str, Any], ...] = ()  # the rows of the new codes as inserted, with their "id"
 
 
-def stored_publish_times(session: Session, codes: Iterable[str]) -> dict[str, datetime]:
-    """The publish time of each of these info codes that is stored (one query per 500 codes)."""
+class ListingState(NamedTuple):
+    """What a listing spider needs to know of a stored article: when it was published (is it due
+    to be fetched again?) and its feed (must the preferred feed claim it?)."""
+
+    published_at: datetime
+    feed: str
+
+
+def stored_listing_state(session: Session, codes: Iterable[str]) -> dict[str, ListingState]:
+    """The :class:`ListingState` of each of these info codes that is stored (one query per 500 codes)."""
     wanted = list(dict.fromkeys(codes))
-    found: dict[str, datetime] = {}
+    found: dict[str, ListingState] = {}
     for start in range(0, len(wanted), _LOOKUP_CHUNK):
         chunk = wanted[start : start + _LOOKUP_CHUNK]
-        statement = select(ArticleRow.info_code, ArticleRow.published_at).where(
+        statement = select(ArticleRow.info_code, ArticleRow.published_at, ArticleRow.feed).where(
             ArticleRow.info_code.in_(chunk)
         )
-        found.update((code, published) for code, published in session.execute(statement))
+        found.update(
+            (code, ListingState(published, feed)) for code, published, feed in session.execute(statement)
+        )
     return found
 
 
+def stored_publish_times(session: Session, codes: Iterable[str]) -> dict[str, datetime]:
+    """The publish time of each of these info codes that is stored."""
+    return {code: state.published_at for code, state in stored_listing_state(session, codes).items()}
+
+
 def store_articles(
-    session: Session, rows: Sequence[dict[str, Any]], *, replace: bool, now: datetime | None = None
+    session: Session, rows: Sequence[ArticleValues], *, replace: bool, now: datetime | None = None
 ) -> StoreResult:
     """Insert or revise rows, deduplicated by ``info_code`` inside the database.
 
@@ -80,8 +96,9 @@ def store_articles(
     reason = REVISED_BY_REPARSE if replace else REVISED_BY_FETCH
     latest: dict[str, dict[str, Any]] = {}
     superseded: list[dict[str, Any]] = []  # other versions of a code in this batch
-    for row in rows:  # one version per code is compared: the latest fetch (the last one on a tie)
-        row = {**row, "content_hash": content_hash(row["title"], row["body_html"])}
+    for values in rows:  # one version per code is compared: the latest fetch (the last one on a tie)
+        # from here on a version grows columns (content_hash, first/last_seen_at, id): a plain dict
+        row: dict[str, Any] = {**values, "content_hash": content_hash(values["title"], values["body_html"])}
         kept = latest.get(row["info_code"])
         if kept is None:
             latest[row["info_code"]] = row
@@ -113,12 +130,12 @@ def store_articles(
     history = _merge_versions(session, existing, replace=replace, result=result) if existing else []
     # An earlier version in the same batch (dead letters of two crawls loaded at once) is history
     # too; a copy of the version kept is simply unchanged.
-    for row in superseded:
-        if row["content_hash"] == latest[row["info_code"]]["content_hash"]:
+    for version in superseded:
+        if version["content_hash"] == latest[version["info_code"]]["content_hash"]:
             result.unchanged += 1
         else:
             result.stale += 1
-            history.append({c: row[c] for c in _REVISION_COLUMNS})
+            history.append({c: version[c] for c in _REVISION_COLUMNS})
     if history:
         session.execute(
             _NEW_REVISIONS[dialect_of(session)],
@@ -222,18 +239,18 @@ def _metadata(row: dict[str, Any]) -> dict[str, Any]:
     return {c: row[c] for c in ARTICLE_FIELDS if c not in _CONTENT_COLUMNS and c != "info_code"}
 
 
-def claim_for_feed(session: Session, claims: Sequence[dict[str, Any]]) -> int:
-    """Move stored articles to the feed that takes precedence (see newsarchive.items.PREFERRED_FEED):
+def claim_for_feed(session: Session, claims: Sequence[FeedClaim]) -> int:
+    """Move stored articles to the feed that takes precedence (newsarchive.store.claims):
     feed, category and tags change, and the feed's digest replaces the summary when it has one.
     Rows already on that feed are left alone. Returns the number of rows moved."""
     moved = 0
     for claim in claims:
-        values: dict[str, Any] = {"feed": claim["feed"], "category": claim["category"], "tags": claim["tags"]}
-        if claim.get("summary"):
-            values["summary"] = claim["summary"]
+        values: dict[str, Any] = {"feed": claim.feed, "category": claim.category, "tags": list(claim.tags)}
+        if claim.summary:
+            values["summary"] = claim.summary
         result = session.execute(
             update(ArticleRow)
-            .where(ArticleRow.info_code == claim["info_code"], ArticleRow.feed != claim["feed"])
+            .where(ArticleRow.info_code == claim.info_code, ArticleRow.feed != claim.feed)
             .values(**values)
         )
         moved += result.rowcount or 0  # type: ignore[attr-defined]

@@ -15,7 +15,7 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, cast
 
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError, SQLAlchemyError
@@ -23,9 +23,11 @@ from sqlalchemy.exc import TimeoutError as PoolTimeout
 
 from newsarchive.db.duplicates import StoredRow, link_near_duplicates
 from newsarchive.db.engine import first_line, session_factory, writer
-from newsarchive.db.models import ARTICLE_FIELDS, column_limits
+from newsarchive.db.models import ArticleValues, column_limits
 from newsarchive.db.repository import StoreResult, claim_for_feed, store_articles
-from newsarchive.items import Article, FeedClaim
+from newsarchive.items import Article, article_values
+from newsarchive.store.claims import FeedClaim
+from newsarchive.store.config import StoreConfig
 from newsarchive.text.fingerprint import ShingleCache, fingerprints
 
 logger = logging.getLogger(__name__)
@@ -79,6 +81,9 @@ def is_transient(error: SQLAlchemyError) -> bool:
 
 
 class BatchWriter:
+    """Writes batches (:meth:`write`) through ``engine``; :meth:`for_store` builds it from the
+    store's configuration, as the writer process, ``newsarchive load`` and the benchmarks do."""
+
     def __init__(
         self,
         engine: Engine,
@@ -94,6 +99,15 @@ class BatchWriter:
         self.retry_seconds = retry_seconds
         self.sleep = sleep
         self.shingles = ShingleCache()  # one writer's batches share their time windows
+
+    @classmethod
+    def for_store(cls, engine: Engine, config: StoreConfig, *, replace: bool = False) -> BatchWriter:
+        return cls(
+            engine,
+            replace=replace,
+            near_duplicate_window=config.near_duplicate_window,
+            retry_seconds=config.retry_seconds,
+        )
 
     def write(self, articles: Sequence[Article], claims: Sequence[FeedClaim] = ()) -> BatchResult:
         """Store the batch; raises StoreUnavailable once retries are exhausted (nothing committed)."""
@@ -138,7 +152,7 @@ class BatchWriter:
                 row["fingerprint"] = print_.to_bytes()
         with session_factory(self.engine).begin() as session:
             stored: StoreResult = store_articles(session, rows, replace=self.replace)
-            moved = claim_for_feed(session, [vars(claim) for claim in claims])
+            moved = claim_for_feed(session, claims)
             linked = 0
             if self.near_duplicate_window:
                 written = (
@@ -168,36 +182,36 @@ class BatchWriter:
         )
 
 
-def article_row(article: Article) -> dict[str, Any]:
+def article_row(article: Article) -> ArticleValues:
     """The database row of a cleaned Article (its fetch time defaults to now)."""
-    row = {name: getattr(article, name) for name in ARTICLE_FIELDS}
-    row["fetched_at"] = article.fetched_at or datetime.now(UTC)
-    return row
+    values = {**article_values(article), "fetched_at": article.fetched_at or datetime.now(UTC)}
+    return cast(ArticleValues, values)  # the validate pipeline saw to the required fields
 
 
 _LIMITS = column_limits()
 
 
-def fit_to_columns(row: dict[str, Any]) -> list[str]:
+def fit_to_columns(row: ArticleValues) -> list[str]:
     """Make a row storable the same way on every dialect, in place; returns the fields changed.
 
     PostgreSQL refuses NUL characters in text and values longer than a bounded column, SQLite takes
     both: NULs are removed and over-long values (a hostile 来源 or byline) cut to the column's
     length. An info_code is never changed (the validate pipeline refuses a bad one)."""
+    values = cast(dict[str, Any], row)  # changed field by field, by name
     changed = []
-    for name, value in row.items():
+    for name, value in values.items():
         if name == "info_code":
             continue
         if isinstance(value, str) and "\x00" in value:
-            row[name] = value = value.replace("\x00", "")
+            values[name] = value = value.replace("\x00", "")
             changed.append(name)
         elif isinstance(value, list) and any(isinstance(tag, str) and "\x00" in tag for tag in value):
-            row[name] = [tag.replace("\x00", "") if isinstance(tag, str) else tag for tag in value]
+            values[name] = [tag.replace("\x00", "") if isinstance(tag, str) else tag for tag in value]
             changed.append(name)
         limit = _LIMITS.get(name)
         if limit and isinstance(value, str) and len(value) > limit:
-            row[name] = value[: limit - 1] + "…"
+            values[name] = value[: limit - 1] + "…"
             changed.append(name)
     for name in changed:
-        logger.warning("%s: %s changed to fit the database (NUL or over-long)", row.get("info_code"), name)
+        logger.warning("%s: %s changed to fit the database (NUL or over-long)", row["info_code"], name)
     return changed

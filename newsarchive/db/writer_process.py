@@ -14,7 +14,9 @@ child's stdin and stdout, one pickled message at a time: the settings, then a ba
 :class:`BatchResult` (or the exception it raised), with the child's log records relayed to the
 crawl's own loggers on the way.
 
-The child writes one batch at a time, as a writer thread did. It is in a session of its own, so a
+The child writes one batch at a time, as a writer thread did: its one caller, the crawl's batch store
+(newsarchive.store.batches), sends a batch only when the one before it is done, so this class keeps
+no lock of its own. It is in a session of its own, so a
 Ctrl-C in a terminal reaches only the crawl, which then closes the store: the last batch is
 written and the child's stdin closed, which ends it. It ignores SIGINT (a systemd stop signals the
 whole unit). If the crawl process dies without closing it (SIGKILL), its stdin reaches end of file
@@ -30,42 +32,37 @@ import pickle
 import signal
 import subprocess
 import sys
-import threading
 from collections.abc import Sequence
-from dataclasses import dataclass
-from datetime import timedelta
 from typing import IO, Any
 
 from newsarchive.db.engine import open_database
 from newsarchive.db.writer import BatchResult, BatchWriter
-from newsarchive.items import Article, FeedClaim
+from newsarchive.items import Article
+from newsarchive.store.claims import FeedClaim
+from newsarchive.store.config import StoreConfig
 
 _DONE, _FAILED, _LOG = "done", "failed", "log"
+logger = logging.getLogger(__name__)
 
 
 class WriterGone(RuntimeError):
     """The writer process ended (killed, or it crashed): nothing more can be written through it."""
 
 
-@dataclass(frozen=True)
-class WriterSettings:
-    """What the child needs to build its BatchWriter (sent to it once, pickled)."""
-
-    url: str
-    busy_timeout: float
-    replace: bool
-    near_duplicate_window: timedelta
-    retry_seconds: float
-
-
 class WriterProcess:
-    """``write(articles, claims)`` stores a batch in the child (it blocks: the store pipeline calls
-    it from a worker thread, which waits on a pipe, not on the GIL); ``close()`` ends the child."""
+    """``write(articles, claims)`` stores a batch in the child (it blocks: the batch store calls
+    it from a worker thread, which waits on a pipe, not on the GIL); ``close()`` ends the child.
+    One call at a time: the caller keeps one batch in flight (newsarchive.store.batches)."""
 
-    def __init__(self, settings: WriterSettings) -> None:
-        self.settings = settings
-        self._lock = threading.Lock()  # one batch in flight
+    def __init__(self, config: StoreConfig, *, replace: bool = False) -> None:
+        self.config = config
+        self.replace = replace  # reparse: stored rows are rewritten (BatchWriter)
         self._child: subprocess.Popen[bytes] | None = None
+
+    @property
+    def started(self) -> bool:
+        """Whether the child was started (by a first batch)."""
+        return self._child is not None
 
     def _start(self) -> None:
         """Start the child if it is not running yet: the first write does, so a run that stores
@@ -78,34 +75,29 @@ class WriterProcess:
                 env={**os.environ, "PYTHONPATH": os.pathsep.join(path for path in sys.path if path)},
                 start_new_session=True,
             )
-            self._send(self.settings)
-
-    @property
-    def replace(self) -> bool:
-        return self.settings.replace
+            logger.debug("started the store's writer process (pid %d)", self._child.pid)
+            self._send((self.config, self.replace))
 
     def write(self, articles: Sequence[Article], claims: Sequence[FeedClaim]) -> BatchResult:
         """Store one batch (:meth:`BatchWriter.write`): returns its result or raises what it raised
         (StoreUnavailable included), or :class:`WriterGone`."""
-        with self._lock:
-            self._start()
-            self._send((list(articles), list(claims)))
-            kind, value = self._reply()
-            if kind == _FAILED:
-                raise value
-            return value  # type: ignore[no-any-return]
+        self._start()
+        self._send((list(articles), list(claims)))
+        kind, value = self._reply()
+        if kind == _FAILED:
+            raise value
+        return value  # type: ignore[no-any-return]
 
     def close(self) -> None:
         """End the child once it has finished its batch (its stdin closes, it exits)."""
-        with self._lock:
-            if self._child is None:
-                return
-            with contextlib.suppress(OSError):  # it was gone already
-                self._pipes()[0].close()
-            with contextlib.suppress(WriterGone):  # relays what it logs while closing, up to its end
-                self._reply()
-            self._child.wait()
-            self._pipes()[1].close()
+        if self._child is None:
+            return
+        with contextlib.suppress(OSError):  # it was gone already
+            self._pipes()[0].close()
+        with contextlib.suppress(WriterGone):  # relays what it logs while closing, up to its end
+            self._reply()
+        self._child.wait()
+        self._pipes()[1].close()
 
     def _pipes(self) -> tuple[IO[bytes], IO[bytes]]:
         """The child's stdin and stdout."""
@@ -162,21 +154,17 @@ class _Outbox(logging.Handler):
 
 
 def serve(source: IO[bytes], out: IO[bytes]) -> None:
-    """The child's loop: settings, then batches until end of file."""
+    """The child's loop: the store's configuration, then batches until end of file."""
     root = logging.getLogger()
     root.handlers = [_Outbox(out)]
     root.setLevel(logging.INFO)
     try:
-        settings: WriterSettings = pickle.load(source)
+        config, replace = pickle.load(source)
     except (EOFError, pickle.UnpicklingError):  # the crawl ended (or died) before this process was ready
         return
-    engine = open_database(settings.url, check_schema=False, busy_timeout=settings.busy_timeout)
-    writer = BatchWriter(
-        engine,
-        replace=settings.replace,
-        near_duplicate_window=settings.near_duplicate_window,
-        retry_seconds=settings.retry_seconds,
-    )
+    # unchecked: the crawl's owner of the database (newsarchive.store.owner) checked it once
+    engine = open_database(config.url, check_schema=False, busy_timeout=config.busy_timeout)
+    writer = BatchWriter.for_store(engine, config, replace=replace)
     try:
         while True:
             try:

@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from newsarchive.db.models import ARTICLE_FIELDS
+from newsarchive.items import ARTICLE_FIELDS
 
 # The database row's content columns (so an export or a dead letter can be loaded back), plus the
 # near-duplicate link.

@@ -1,20 +1,27 @@
-"""Replay of archived responses: one record a parser cannot read costs only that record."""
+"""Replay of archived responses: one record a parser cannot read costs only that record, and a
+reparse reads an article page exactly as the live spider did (both call newsarchive.assemble)."""
 
 from __future__ import annotations
 
 from collections import Counter
+from dataclasses import asdict
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
 import pytest
+from scrapy.http import TextResponse
+from scrapy.utils.test import get_crawler
 
 from newsarchive.archive.replay import replay_articles
 from newsarchive.archive.warc import WarcArchive
 from newsarchive.pages import routes
+from newsarchive.pages.eastmoney import parse_column_list
 from newsarchive.pages.routes import ARTICLE, LISTING, Route
+from newsarchive.runner import project_settings
 from newsarchive.sites.adapter import register_declared_sites
+from spiders.eastmoney import EastMoneySpider
 
 CASES = Path(__file__).parents[1] / "pages" / "cases"
 SEED_URL = "https://finance.eastmoney.com/a/202204292366280343.html"
@@ -69,3 +76,22 @@ def test_a_record_whose_url_cannot_be_read_costs_only_itself(tmp_path: Path) -> 
         (SEED_URL, (CASES / "article_seed" / "page.html").read_bytes()),
     )
     assert [article.info_code for article in replay_articles([path])] == ["NW202204292366280343"]
+
+
+def test_a_reparse_reads_an_article_page_as_the_crawl_did(tmp_path: Path, sqlite_url: str) -> None:
+    listing_url = (CASES / "columns_344" / "url.txt").read_text().strip()
+    listing_body = (CASES / "columns_344" / "page.json").read_bytes()
+    page = (CASES / "article_seed" / "page.html").read_bytes()
+    path = write_warc(tmp_path / "a.warc.gz", (listing_url, listing_body), (SEED_URL, page))
+    (replayed,) = replay_articles([path])
+
+    project = project_settings({"NEWSARCHIVE_DATABASE_URL": sqlite_url}).copy_to_dict()
+    settings = {name: value for name, value in project.items() if name.startswith("NEWSARCHIVE_")}
+    spider = EastMoneySpider.from_crawler(get_crawler(EastMoneySpider, settings))
+    listing = parse_column_list(listing_body.decode("utf-8"), listing_url)
+    (entry,) = [entry for entry in listing.entries if entry.url == SEED_URL]
+    response = TextResponse(SEED_URL, body=page, headers={"Content-Type": "text/html; charset=utf-8"})
+    (crawled,) = spider.parse_article_page(response, entry)
+    spider.store.engine_stopped()  # the crawl's owner of the database lets it go
+
+    assert {**asdict(replayed), "fetched_at": None} == {**asdict(crawled), "fetched_at": None}

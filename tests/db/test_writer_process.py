@@ -6,12 +6,11 @@ from __future__ import annotations
 import pickle
 import subprocess
 import sys
-from datetime import timedelta
 
 import pytest
 
 from newsarchive.db.engine import open_database
-from newsarchive.db.writer_process import WriterSettings
+from newsarchive.store.config import StoreConfig
 from tests.test_deadletter import article
 
 
@@ -24,7 +23,7 @@ def start_writer(sqlite_url: str) -> subprocess.Popen[bytes]:
         stderr=subprocess.PIPE,
     )
     assert child.stdin is not None
-    pickle.dump(WriterSettings(sqlite_url, 1.0, False, timedelta(0), 1.0), child.stdin)
+    pickle.dump((StoreConfig(sqlite_url, 1.0, retry_seconds=1.0), False), child.stdin)
     child.stdin.flush()
     return child
 
