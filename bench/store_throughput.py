@@ -42,6 +42,7 @@ from twisted.python.failure import Failure
 
 from bench.common import REPO, Figure, machine, report, timer, wants_json
 from newsarchive.assemble import assemble_article
+from newsarchive.counts import Prefix
 from newsarchive.db.engine import open_database
 from newsarchive.db.scratch import PostgresUnreachable, scratch_postgres
 from newsarchive.ids import article_url
@@ -470,12 +471,12 @@ def _figure(
     linked = _count(url, "SELECT count(*) FROM articles WHERE duplicate_of IS NOT NULL")
     value = count / outcome.seconds
     sqlite = database == "SQLite"
-    dropped = sum(v for k, v in stats.items() if k.startswith("newsarchive/dropped/"))
+    dropped = sum(v for k, v in stats.items() if k.startswith(Prefix.DROPPED))
     detail = (
         f"{count:,} articles from {len(set(_sample_pages()))} saved East Money pages, "
         f"{NEAR_COPY_SHARE:.0%} near-copies, {ARTICLES_PER_DAY}/day; timed from the spider's first "
         f"item to spider_closed (after the last commit): {outcome.seconds:.1f} s; "
-        f"{stats.get('newsarchive/stored/new', 0):,} new, {stored:,} rows, {linked:,} linked as "
+        f"{stats.get(Prefix.STORED + 'new', 0):,} new, {stored:,} rows, {linked:,} linked as "
         f"near-duplicates, {dropped} dropped; baseline: {driver} executemany of the same "
         f"{baseline[1]:,} final rows into a fresh database, one transaction per {batch_size} rows "
         f"(NEWSARCHIVE_STORE_BATCH_SIZE); {machine()}"

@@ -8,11 +8,11 @@ from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime
 
+from newsarchive.counts import Prefix, Reason
 from newsarchive.ids import canonical_info_code, canonical_url, code_from_url
 from newsarchive.items import GENERIC_EXTRACTION, Article
 from newsarchive.pages.model import ArticlePage, ListingEntry
 from newsarchive.pages.routes import ArticleParser
-from newsarchive.summary import PARSER_ERROR
 from newsarchive.text.encoding import decode_noting_charset
 from newsarchive.window import DateWindow, Place
 
@@ -20,9 +20,10 @@ from newsarchive.window import DateWindow, Place
 @dataclass(frozen=True)
 class ArticleRead:
     """What :func:`read_article` made of one response: the ``article``, or the ``reason`` there is
-    none (a stats key under ``newsarchive/``); ``error``: the parser's exception in one line, for a
-    log line; ``quirk``: what was odd about the body's charset (newsarchive.text.encoding), if
-    anything (the caller counts it as ``quirk/<quirk>`` if it counts quirks)."""
+    none (a name of newsarchive.counts, ``dropped/parser_error``, for the caller to count);
+    ``error``: the parser's exception in one line, for a log line; ``quirk``: what was odd about the
+    body's charset (newsarchive.text.encoding), if anything (the caller counts it as
+    ``quirk/<quirk>`` if it counts quirks)."""
 
     article: Article | None = None
     reason: str | None = None
@@ -47,9 +48,9 @@ class PageRead:
 
 # A long article one of whose pages could not be read is not stored (never half an article): a
 # dropped reason, so it is fetched again next run.
-INCOMPLETE_PAGES = "dropped/incomplete_pages"
+INCOMPLETE_PAGES = Prefix.DROPPED.reason_name(Reason.INCOMPLETE_PAGES)
 # A page a long article continues on, found without the article's first page (reparse): no article.
-ORPHAN_PAGE = "skipped/orphan_page"
+ORPHAN_PAGE = Prefix.SKIPPED.reason_name(Reason.ORPHAN_PAGE)
 
 
 def read_article(
@@ -77,12 +78,13 @@ def read_article(
         if window is not None:
             place = window.place(page.published_raw, now=fetched_at)
             if place in (Place.BEFORE, Place.AFTER):
-                return ArticleRead(reason=f"skipped/{place.value}", quirk=quirk)
+                return ArticleRead(reason=Prefix.SKIPPED.reason_name(place.value), quirk=quirk)
         article = assemble_article(page, url, feed=feed, entry=entry, fetched_at=fetched_at)
     except Exception as error:  # a parser bug on one odd page: dropped (fetched again next run)
-        return ArticleRead(reason=f"dropped/{PARSER_ERROR}", error=one_line(error), quirk=quirk)
+        reason = Prefix.DROPPED.reason_name(Reason.PARSER_ERROR)
+        return ArticleRead(reason=reason, error=one_line(error), quirk=quirk)
     if article is None:
-        return ArticleRead(reason="skipped/bad_code", quirk=quirk)
+        return ArticleRead(reason=Prefix.SKIPPED.reason_name(Reason.BAD_CODE), quirk=quirk)
     # A first page without a body is no article whatever its pager says (the validation drops it as
     # no_body, as it drops a one-page article): its other pages are not worth fetching.
     return ArticleRead(article=article, quirk=quirk, pages=page.pages if page.body_html is not None else 1)
@@ -98,7 +100,9 @@ def read_page(body: bytes, content_type: str | None, url: str, parse: ArticlePar
         if not isinstance(page, ArticlePage):
             raise TypeError(f"the article parser returned {type(page).__name__}, not an ArticlePage")
     except Exception as error:  # a parser bug on one odd page: its article is dropped
-        return PageRead(reason=f"dropped/{PARSER_ERROR}", error=one_line(error), quirk=quirk)
+        return PageRead(
+            reason=Prefix.DROPPED.reason_name(Reason.PARSER_ERROR), error=one_line(error), quirk=quirk
+        )
     if page.body_html is None:
         return PageRead(reason=INCOMPLETE_PAGES, error=f"{url}: no article body", quirk=quirk)
     return PageRead(page=page, quirk=quirk)

@@ -26,15 +26,14 @@ from scrapy.http import Response
 from scrapy.utils.defer import maybe_deferred_to_future
 from twisted.internet.task import deferLater
 
-from newsarchive.middlewares import ORIGINAL_URL_KEY
+from newsarchive.counts import Count, Counter, Prefix
 from newsarchive.pages.eastmoney import COLUMN_LIST_PATH, FAST_LIST_PATH
 from newsarchive.pages.jsonp import jsonp_payload
 from newsarchive.scrapy_compat import delay_slot, queued_downloads
-from newsarchive.summary import BLOCKED_PREFIX, GAVE_UP_PREFIX, RESPONSES_CHECKED
 
 logger = logging.getLogger(__name__)
 
-# The kinds of block, each a stats key under BLOCKED_PREFIX.
+# The kinds of block, each a stats key under newsarchive.counts.Prefix.BLOCKED.
 HTTP_403 = "http_403"  # East Money's hard block signal: never retried (reference §4)
 HTTP_429 = "http_429"  # retried once Retry-After has passed
 EMPTY_BODY = "empty_body"  # HTTP 200 with nothing in it ("返回空数据")
@@ -129,6 +128,7 @@ class BlockMiddleware:
 
     def __init__(self, crawler: Crawler, *, pause: float, limit: int, retry_after_max: float) -> None:
         self.crawler = crawler
+        self.counter = Counter.from_crawler(crawler)
         self.pause = max(pause, 0.0)
         self.limit = limit
         self.retry_after_max = retry_after_max
@@ -146,18 +146,14 @@ class BlockMiddleware:
             retry_after_max=settings.getfloat("NEWSARCHIVE_RETRY_AFTER_MAX"),
         )
 
-    def count(self, key: str) -> None:
-        assert self.crawler.stats is not None
-        self.crawler.stats.inc_value(key)
-
     async def process_request(self, request: Request, spider: Spider | None = None) -> None:
-        site = site_of(_original_host(request))
+        site = site_of(_host(request))
         # One download slot per site, not per host: the list API and the article pages of East
         # Money are one site to its rate limits (>5 req/s or >=10 connections per IP, §4).
         request.meta.setdefault("download_slot", site)
         while True:
             if site in self.given_up:
-                self.count(GAVE_UP_PREFIX + site)
+                self.counter.count_reason(Prefix.GAVE_UP, site)
                 raise Blocked(f"not requesting {site} again in this run: it kept blocking")
             wait = self.resume_at.get(site, 0.0) - monotonic()
             if wait <= 0:
@@ -169,14 +165,14 @@ class BlockMiddleware:
     ) -> Response | Request:
         if _is_robots_txt(request):
             return response  # RobotsTxtMiddleware reads any answer; robots.txt is not content
-        self.count(RESPONSES_CHECKED)
-        url = request.meta.get(ORIGINAL_URL_KEY, request.url)
-        site = site_of(_original_host(request))
+        self.counter.count(Count.RESPONSES_CHECKED)
+        url = request.url
+        site = site_of(_host(request))
         kind = block_kind(response.status, response.body, urlsplit(url).path)
         if kind is None:
             self.in_a_row[site] = 0
             return response
-        self.count(BLOCKED_PREFIX + kind)
+        self.counter.count_reason(Prefix.BLOCKED, kind)
         self.in_a_row[site] = self.in_a_row.get(site, 0) + 1
         if kind == HTTP_429:
             wait = retry_after_seconds(response.headers.get("Retry-After"))
@@ -214,11 +210,10 @@ class BlockMiddleware:
         if site in self.given_up:
             return
         self.given_up.add(site)
-        assert self.crawler.stats is not None
-        self.crawler.stats.set_value(GAVE_UP_PREFIX + site, 0)
+        self.counter.set_reason(Prefix.GAVE_UP, site, 0)
         # Requests already queued for the site's download slot would still go out: fail them now.
         for waiting in queued_downloads(self.crawler, site):
-            self.count(GAVE_UP_PREFIX + site)
+            self.counter.count_reason(Prefix.GAVE_UP, site)
             waiting.errback(Blocked(f"not requesting {site} again in this run ({kind})"))
 
     def leave_alone(self, site: str, seconds: float) -> None:
@@ -231,8 +226,8 @@ class BlockMiddleware:
         delay_slot(self.crawler, site, until)
 
 
-def _original_host(request: Request) -> str:
-    return urlsplit(str(request.meta.get(ORIGINAL_URL_KEY, request.url))).netloc
+def _host(request: Request) -> str:
+    return urlsplit(request.url).netloc
 
 
 def _is_robots_txt(request: Request) -> bool:

@@ -106,7 +106,7 @@ def report(results: list[JobResult]) -> int:
         # the same decision as the status recorded in the run history (newsarchive.history)
         for warning in result.summary.warnings:  # compared with the job's previous runs
             click.echo(f"newsarchive: warning: {warning}", err=True)
-        for warning in result.summary.unmatched:  # a filter or column that matched nothing: exit 6
+        for warning in result.summary.nothing_matched:  # a filter or column that matched nothing: exit 6
             click.echo(f"newsarchive: warning: {warning}", err=True)
         for problem in result.summary.problems(result.job.spider, result.failure):
             click.echo(f"newsarchive: error: {problem}", err=True)

@@ -61,7 +61,7 @@ def run_demo(db: str | None, out: Path) -> int:
             return status
         click.echo(
             f"sample site answered {len(site.requests)} requests "
-            f"({sum(result.summary.articles_fetched for result in results)} article pages)"
+            f"({sum(result.summary.article_pages for result in results)} article pages)"
         )
     try:
         total, written = read_archive(

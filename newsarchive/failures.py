@@ -26,6 +26,7 @@ _BY_CLASS = {
     "CannotResolveHostError": "dns",
     "DNSLookupError": "dns",
     "UnsupportedURLSchemeError": "bad_url",
+    "RedirectLoop": "redirect_loop",  # newsarchive.hosts: a redirect back to a URL of its chain
 }
 _STATUS_LINE = re.compile(r"^(\d{3})\b")
 

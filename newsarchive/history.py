@@ -17,13 +17,14 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from scrapy import Request, Spider, signals
+from scrapy import Spider, signals
 from scrapy.crawler import Crawler
 from scrapy.utils.defer import maybe_deferred_to_future
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import SQLAlchemyError
 from twisted.internet.threads import deferToThread
 
+from newsarchive.counts import Counter, Recorded, Value, recorded_value
 from newsarchive.db.engine import first_line, session_factory
 from newsarchive.db.models import RunRow
 from newsarchive.db.runs import effective_status, finish_run, recent_runs, start_run
@@ -31,47 +32,15 @@ from newsarchive.hosts import REDIRECT
 from newsarchive.jobs import job_key, job_keys
 from newsarchive.monitor import HISTORY, run_warnings
 from newsarchive.store.owner import CrawlStore
-from newsarchive.summary import OK, REQUESTS_SENT, WARNINGS, RunSummary
+from newsarchive.summary import OK, RunSummary
 
 logger = logging.getLogger(__name__)
-
-
-def run_counts(summary: RunSummary) -> dict[str, Any]:
-    """The counts stored with a run: always these keys (``newsarchive runs --json`` shows them)."""
-    return {
-        "requests": summary.requests,
-        "responses_by_status": dict(summary.responses_by_status),
-        "new": summary.new,
-        "unchanged": summary.already_stored,
-        "revised": summary.revised,
-        "moved": summary.moved,
-        "dropped": dict(summary.dropped),
-        "skipped": dict(summary.skipped),
-        "errors": {"total": summary.errors, "by_kind": summary.errors_by_kind},
-        "download_errors": dict(summary.download_failures),
-        "retries": dict(summary.retries),
-        "quirks": dict(summary.quirks),
-        "listing_stopped": dict(summary.listing_stopped),
-        "blocked": dict(summary.blocked),
-        "refused": dict(summary.refused),
-        "deadletter": summary.deadletter,
-        "not_saved": summary.not_saved,
-        "warc_errors": summary.warc_errors,
-        "db_retries": summary.db_retries,
-        "near_duplicates": summary.near_duplicates,
-        "nothing_matched": summary.unmatched,  # the arguments that matched nothing (newsarchive.matching)
-        # what newsarchive.monitor compares between runs of a job
-        "listing_pages": summary.listing_pages,
-        "listing_rows": summary.listing_rows,
-        "article_pages": summary.articles_fetched,
-        "kept": summary.kept,
-        "fields_present": dict(summary.fields_present),
-    }
 
 
 class RunHistoryExtension:
     def __init__(self, crawler: Crawler, store: CrawlStore) -> None:
         self.crawler = crawler
+        self.counter = Counter.from_crawler(crawler)
         self.store = store
         self.run_id: int | None = None
         self.spider_name = ""
@@ -84,9 +53,6 @@ class RunHistoryExtension:
         extension = cls(crawler, CrawlStore.of(crawler))
         crawler.signals.connect(extension.spider_opened, signal=signals.spider_opened)
         crawler.signals.connect(extension.spider_closed, signal=signals.spider_closed)
-        crawler.signals.connect(
-            extension.request_reached_downloader, signal=signals.request_reached_downloader
-        )
         return extension
 
     async def spider_opened(self, spider: Spider) -> None:
@@ -96,23 +62,16 @@ class RunHistoryExtension:
         self.started_at = datetime.now(UTC)
         await maybe_deferred_to_future(deferToThread(self._guarded, "start", self._record_start))
 
-    def request_reached_downloader(self, request: Request) -> None:
-        # Not downloader/request_count: that also counts each request NEWSARCHIVE_REPLAY_ORIGIN
-        # reroutes (once as sent, once as the rerouted copy); this signal fires once per request sent.
-        assert self.crawler.stats is not None
-        self.crawler.stats.inc_value(REQUESTS_SENT)
-
     async def spider_closed(self, spider: Spider, reason: str) -> None:
         if self.started_at is None:  # the spider never opened: there is no run to finish
             return
-        assert self.crawler.stats is not None
-        summary = RunSummary.from_stats(self.crawler.stats.get_stats())
+        summary = RunSummary.from_stats(self.counter.snapshot())
         summary.finish_reason = reason  # the core stats extension may not have set it yet
         end = _RunEnd(
             finished_at=datetime.now(UTC),
             status=summary.status(self.spider_name),
             finish_reason=reason,
-            counts=run_counts(summary),
+            counts=summary.recorded(),
         )
         await maybe_deferred_to_future(deferToThread(self._guarded, "end", self._record_end, end))
 
@@ -149,9 +108,8 @@ class RunHistoryExtension:
                 if run.id != self.run_id and run.status == OK
             ]
             warnings = run_warnings(end.counts, earlier)
-            end.counts["warnings"] = warnings
-            assert self.crawler.stats is not None
-            self.crawler.stats.set_value(WARNINGS, warnings)  # for the CLI's summary
+            end.counts[Recorded.WARNINGS.value] = warnings
+            self.counter.set(Value.WARNINGS, warnings)  # for the CLI's summary
             finish_run(
                 session,
                 self.run_id,
@@ -178,11 +136,12 @@ def run_was_clean(run: RunRow) -> bool:
     article may since have slid below the first known page)."""
     if effective_status(run) != OK:  # failed, interrupted, killed (a running row whose process is gone)
         return False
-    counts = run.counts or {}
+    counts = run.counts
     # a refused redirect left its article unfetched, as a failed download does
-    refused_redirects = [key for key in counts.get("refused") or {} if key.startswith(f"{REDIRECT}_")]
-    errors = (counts.get("errors") or {}).get("total")
-    return not errors and not counts.get("blocked") and not refused_redirects
+    refused = recorded_value(counts, Recorded.REFUSED)
+    refused_redirects = [key for key in refused if key.startswith(f"{REDIRECT}_")]
+    errors = recorded_value(counts, Recorded.ERRORS).get("total")
+    return not errors and not recorded_value(counts, Recorded.BLOCKED) and not refused_redirects
 
 
 def last_run_was_clean(engine: Engine, spider: str, arguments: Mapping[str, str]) -> bool:

@@ -14,13 +14,18 @@ What is refused is counted as ``newsarchive/refused/<kind>_<why>`` and logged in
   page with a bogus ``javascript:`` refresh is not lost on every run);
 * ``request_…``: the request is not sent.
 
-Settings: ``NEWSARCHIVE_REPLAY_ORIGIN``, the one explicit exception: the copies
-newsarchive.middlewares.ReplayOriginMiddleware sends to that (loopback) origin are let through,
-their original URL having been checked, and no host is looked up in DNS, since nothing goes to the
-named hosts. Scrapy's ``REDIRECT_*`` and ``METAREFRESH_*`` settings, for the two middlewares
-replaced here. The DNS check asks Scrapy's caching resolver, so with ``DNSCACHE_ENABLED`` (the
-default) the download connects to the very address that was checked: a name cannot be rebound to
-a private address between the check and the connection.
+A redirect or refresh back to a URL of its own chain is a loop: a redirect loop fails its request
+(counted as download error ``redirect_loop``, as Scrapy's give-up after ``REDIRECT_MAX_TIMES`` is),
+a refresh loop keeps its page as it is (``refused/refresh_loop``). Without this, the scheduler's
+duplicate filter would drop the looping request without a word.
+
+Settings: ``NEWSARCHIVE_REPLAY_ORIGIN``, the one explicit exception: every request goes to that
+(loopback) origin (newsarchive.download), so no host is looked up in DNS, since nothing goes to
+the named hosts; their URLs are checked all the same. Scrapy's ``REDIRECT_*`` and
+``METAREFRESH_*`` settings, for the two middlewares replaced here. The DNS check asks Scrapy's
+caching resolver, so with ``DNSCACHE_ENABLED`` (the default) the download connects to the very
+address that was checked: a name cannot be rebound to a private address between the check and the
+connection.
 """
 
 from __future__ import annotations
@@ -37,14 +42,13 @@ from scrapy.downloadermiddlewares import redirect
 from scrapy.exceptions import IgnoreRequest
 from scrapy.http import HtmlResponse, Response
 from scrapy.settings import BaseSettings
-from scrapy.statscollectors import StatsCollector
 from scrapy.utils.defer import maybe_deferred_to_future
 from scrapy.utils.response import get_meta_refresh
 from w3lib.url import safe_url_string
 
 from newsarchive.blocks import site_of
-from newsarchive.middlewares import replay_origin, rerouted_to
-from newsarchive.summary import REFUSED_PREFIX
+from newsarchive.counts import Counter, Prefix
+from newsarchive.download import ORIGIN_SETTING, replay_origin
 
 logger = logging.getLogger(__name__)
 
@@ -58,6 +62,7 @@ NO_HOST = "no_host"  # http:///path
 IP_LITERAL = "ip_literal"  # http://10.0.0.1/, http://[::1]/, http://2130706433/: an address, not a site
 PRIVATE_ADDRESS = "private_address"  # a name resolving to a private, loopback … address
 OFFSITE = "offsite"  # a redirect or refresh to a host of no declared site
+LOOP = "loop"  # a refresh back to a URL of its own chain (a redirect loop is a RedirectLoop)
 
 HTTP_SCHEMES = frozenset({"http", "https"})
 REDIRECT_STATUSES = frozenset({301, 302, 303, 307, 308})  # the ones Scrapy's RedirectMiddleware follows
@@ -68,6 +73,16 @@ _NUMERIC_LABEL = re.compile(r"\d+|0x[0-9a-f]*", re.I)
 
 class Refused(IgnoreRequest):
     """A request (or the redirect to it) not sent because of where it goes; already counted."""
+
+
+class RedirectLoop(IgnoreRequest):
+    """A redirect back to a URL of its own chain: counted by the spider as download error
+    ``redirect_loop`` (newsarchive.failures)."""
+
+
+def loops_back(request: Request, target: str) -> bool:
+    """Whether ``target`` is ``request``'s URL or one it was redirected from."""
+    return target == request.url or target in request.meta.get("redirect_urls", ())
 
 
 def refusal(url: str, sites: frozenset[str] | None = None) -> str | None:
@@ -128,10 +143,9 @@ _CONSEQUENCE = {
 }
 
 
-def _refused(stats: StatsCollector | None, kind: str, why: str, url: str, source: str = "") -> Refused:
+def _refused(counter: Counter, kind: str, why: str, url: str, source: str = "") -> Refused:
     """Count and log one refusal (one stats key, one line); the exception to raise, if any."""
-    if stats is not None:
-        stats.inc_value(f"{REFUSED_PREFIX}{kind}_{why}")
+    counter.count_reason(Prefix.REFUSED, f"{kind}_{why}")
     origin = f" from {source}" if source else ""
     logger.warning("refused %s to %s%s (%s): %s", kind, url, origin, why, _CONSEQUENCE[kind])
     return Refused(f"refused {kind} to {url} ({why})")
@@ -141,23 +155,22 @@ class HostPolicyMiddleware:
     """Refuses every request that is not http(s) to a public host name (put before
     RobotsTxtMiddleware, so a refused host is not even asked for its robots.txt)."""
 
-    def __init__(self, stats: StatsCollector | None, origin: str) -> None:
-        self.stats = stats
+    def __init__(self, counter: Counter, origin: str) -> None:
+        self.counter = counter
         self.origin = origin
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> HostPolicyMiddleware:
-        return cls(crawler.stats, replay_origin(crawler.settings.get("NEWSARCHIVE_REPLAY_ORIGIN", "")))
+        # a bad origin stops the crawl here, with its one-line error
+        return cls(Counter.from_crawler(crawler), replay_origin(crawler.settings.get(ORIGIN_SETTING, "")))
 
     async def process_request(self, request: Request, spider: Spider | None = None) -> None:
-        if rerouted_to(self.origin, request):
-            return  # the replay origin (tests, demo): its original URL was checked before rerouting
         kind = REDIRECT if request.meta.get("redirect_urls") else REQUEST
         why = refusal(request.url)
         if why is None and not self.origin:
             why = await _address_refusal(urlsplit(request.url).hostname or "")
         if why is not None:
-            raise _refused(self.stats, kind, why, request.url)
+            raise _refused(self.counter, kind, why, request.url)
 
 
 async def _address_refusal(host: str) -> str | None:
@@ -179,10 +192,17 @@ class _TargetPolicy:
 
     crawler: Crawler
 
-    def refused_target(self, kind: str, target: str, response: Response) -> Refused | None:
-        """The counted refusal of ``target`` (``response`` leading there), or None to follow it."""
+    def refused_target(self, kind: str, target: str, request: Request, response: Response) -> Refused | None:
+        """The counted refusal of ``target`` (``response`` to ``request`` leading there), or None to
+        follow it."""
         why = refusal(target, redirect_sites(self.crawler.spider, response.url))
-        return None if why is None else _refused(self.crawler.stats, kind, why, target, response.url)
+        if why is None and kind == REFRESH and loops_back(request, target):
+            why = LOOP
+        return (
+            None
+            if why is None
+            else _refused(Counter.from_crawler(self.crawler), kind, why, target, response.url)
+        )
 
 
 class RedirectMiddleware(_TargetPolicy, redirect.RedirectMiddleware):
@@ -193,9 +213,11 @@ class RedirectMiddleware(_TargetPolicy, redirect.RedirectMiddleware):
         self, request: Request, response: Response, spider: Spider | None = None
     ) -> Request | Response:
         target = self.redirect_target(request, response)
-        refused = None if target is None else self.refused_target(REDIRECT, target, response)
+        refused = None if target is None else self.refused_target(REDIRECT, target, request, response)
         if refused is not None:
             raise refused
+        if target is not None and loops_back(request, target):
+            raise RedirectLoop(f"redirect loop: {response.url} redirects back to {target}")
         return super().process_response(request, response)
 
     def redirect_target(self, request: Request, response: Response) -> str | None:
@@ -227,7 +249,7 @@ class MetaRefreshMiddleware(_TargetPolicy, redirect.MetaRefreshMiddleware):
         self, request: Request, response: Response, spider: Spider | None = None
     ) -> Request | Response:
         target = self.refresh_target(request, response)
-        if target is not None and self.refused_target(REFRESH, target, response):
+        if target is not None and self.refused_target(REFRESH, target, request, response):
             return response
         return super().process_response(request, response)
 

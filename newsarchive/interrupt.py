@@ -24,11 +24,10 @@ from scrapy import Request, Spider
 from scrapy.crawler import Crawler, CrawlerProcess
 from scrapy.exceptions import IgnoreRequest
 from scrapy.utils.defer import deferred_from_coro
-from twisted.internet import tcp
 
-from newsarchive.fence import Fence
+from newsarchive.counts import Reason
+from newsarchive.fence import Fence, stop_connecting, tcp_clients
 from newsarchive.scrapy_compat import engine_closing, finish_scraper_closing, running_engine
-from newsarchive.summary import INTERRUPTED_SKIP
 
 logger = logging.getLogger(__name__)
 
@@ -129,13 +128,10 @@ def abort_connections(reactor: Any) -> None:
     """Abort every outgoing TCP connection of the process: the downloads in flight (and idle
     connections of Scrapy's pool), failing at once with a lost connection. Nothing else in a
     ``newsarchive`` process connects through the reactor (the database is reached from threads)."""
-    for selectable in {*reactor.getReaders(), *reactor.getWriters()}:
-        if not isinstance(selectable, tcp.Client):
-            continue
-        if selectable.connected:
-            selectable.abortConnection()  # type: ignore[no-untyped-call]
-        else:
-            selectable.stopConnecting()  # type: ignore[no-untyped-call]
+    for client in list(tcp_clients(reactor)):
+        if client.connected:
+            client.abortConnection()  # type: ignore[no-untyped-call]
+    stop_connecting()
 
 
 class StopFence(Fence):
@@ -144,7 +140,7 @@ class StopFence(Fence):
     failures are :class:`Interrupted` too, so they are neither retried nor counted as download
     errors. Each is counted as skipped ``interrupted``."""
 
-    reason = INTERRUPTED_SKIP
+    reason = Reason.INTERRUPTED
 
     def __init__(self, crawler: Crawler) -> None:
         super().__init__(crawler)

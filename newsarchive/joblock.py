@@ -21,7 +21,7 @@ import logging
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from scrapy import signals
+from scrapy import Request, Spider, signals
 from scrapy.crawler import Crawler
 from scrapy.exceptions import IgnoreRequest, NotConfigured
 from twisted.internet.interfaces import IReadDescriptor
@@ -29,12 +29,12 @@ from twisted.internet.threads import deferToThread
 from twisted.python.failure import Failure
 from zope.interface import implementer
 
-from newsarchive.fence import Fence
+from newsarchive.counts import Count, Counter, Reason
+from newsarchive.fence import Fence, stop_connecting
 from newsarchive.jobs import job_key
 from newsarchive.locks import JobAlreadyRunning, JobLock, Recheck
 from newsarchive.scrapy_compat import close_spider
 from newsarchive.store.owner import CrawlStore
-from newsarchive.summary import JOB_LOCK_LOST, JOB_LOCK_RETAKEN
 
 if TYPE_CHECKING:
     from twisted.internet.task import LoopingCall
@@ -78,6 +78,7 @@ class JobLockExtension:
 
     def __init__(self, crawler: Crawler, lock: JobLock, check_seconds: float) -> None:
         self.crawler = crawler
+        self.counter = Counter.from_crawler(crawler)
         self.lock = lock
         self.check_seconds = check_seconds
         self._timer: LoopingCall | None = None
@@ -129,7 +130,7 @@ class JobLockExtension:
         if self._done:
             return
         if result is Recheck.RETAKEN:
-            self._stats_inc(JOB_LOCK_RETAKEN)
+            self.counter.count(Count.JOB_LOCK_RETAKEN)
             logger.warning(
                 "the job lock had gone (its connection ended or its file was deleted); "
                 "this run took its job lock back"
@@ -158,7 +159,7 @@ class JobLockExtension:
         self._finish()
         logger.error("this run lost its job lock and stops: %s", holder)
         self.crawler.signals.send_catch_log(signal=job_lock_lost)
-        close_spider(self.crawler, JOB_LOCK_LOST)
+        close_spider(self.crawler, Reason.JOB_LOCK_LOST.value)
 
     def _finish(self) -> None:
         self._done = True
@@ -180,10 +181,6 @@ class JobLockExtension:
         _reactor().removeReader(self._watch)
         self._watch = None
 
-    def _stats_inc(self, key: str) -> None:
-        if self.crawler.stats is not None:
-            self.crawler.stats.inc_value(key)
-
 
 class LockLost(IgnoreRequest):
     """A request not sent because another run took the job's lock (counted by :class:`JobLockFence`)."""
@@ -191,9 +188,11 @@ class LockLost(IgnoreRequest):
 
 class JobLockFence(Fence):
     """Downloader middleware: once the job lock is lost (:data:`job_lock_lost`), no request goes
-    out (newsarchive.fence). Each is counted as skipped ``job_lock_lost``."""
+    out (newsarchive.fence), not even one handed to the HTTP handler whose connection is still being
+    made: that connection is given up and its download fails as not sent. Each is counted as
+    skipped ``job_lock_lost``. The downloads already sent finish: what they fetch is stored."""
 
-    reason = JOB_LOCK_LOST
+    reason = Reason.JOB_LOCK_LOST
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> JobLockFence:
@@ -205,3 +204,13 @@ class JobLockFence(Fence):
 
     def refusal(self) -> LockLost:
         return LockLost("not sent: another run holds the job's lock")
+
+    def shut(self) -> None:
+        super().shut()
+        stop_connecting()
+
+    def process_exception(self, request: Request, exception: Exception, spider: Spider | None = None) -> None:
+        if isinstance(exception, IgnoreRequest) or not self.is_shut:
+            return  # counted where it was raised, or the download failed on its own
+        self.count()  # a connection given up at the shut, or any failure after it: not retried
+        raise self.refusal() from exception

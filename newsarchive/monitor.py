@@ -12,7 +12,9 @@ first. Three checks, each against the median of up to ``HISTORY`` previous finis
 - **coverage**: a field the job's articles normally carry (``media``, ``summary``, ``author``,
   present in at least ``COVERAGE_USUAL`` of them) is present in fewer than ``COVERAGE_FLOOR``.
 
-Pure functions over the counts the run history stores (:func:`newsarchive.history.run_counts`).
+Pure functions over the counts the run history stores (:meth:`newsarchive.summary.RunSummary.recorded`),
+read by their names in :class:`newsarchive.counts.Recorded`; a run recorded before a count existed
+reads it as zero (:func:`newsarchive.counts.recorded_value`).
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ from collections.abc import Mapping, Sequence
 from statistics import median
 from typing import Any
 
+from newsarchive.counts import Reason, Recorded, recorded_value
 from newsarchive.fields import COVERED_FIELDS as COVERED_FIELDS  # pipelines/coverage.py reads it here
 
 HISTORY = 10
@@ -33,7 +36,7 @@ COVERAGE_FLOOR = 0.5
 MIN_SAMPLE = 5  # a run with fewer listing pages / article pages / articles is not judged
 # Drop reasons that mean the article page did not parse into a usable article.
 PARSE_FAILURES = frozenset(
-    {"no_title", "no_body", "no_date", "empty_body", "clean_failed", "bad_date", "parser_error"}
+    {"no_title", "no_body", "no_date", "empty_body", "clean_failed", "bad_date", Reason.PARSER_ERROR}
 )
 
 
@@ -77,24 +80,26 @@ def _coverage(current: Mapping[str, Any], history: list[Mapping[str, Any]]) -> l
 
 
 def _rows_per_page(counts: Mapping[str, Any]) -> float | None:
-    pages = int(counts.get("listing_pages", 0))
-    return int(counts.get("listing_rows", 0)) / pages if pages >= 1 and _judged(pages) else None
+    pages = int(recorded_value(counts, Recorded.LISTING_PAGES))
+    if pages < 1 or not _judged(pages):
+        return None
+    return int(recorded_value(counts, Recorded.LISTING_ROWS)) / pages
 
 
 def _parse_failure_share(counts: Mapping[str, Any]) -> float | None:
-    pages = int(counts.get("article_pages", 0))
+    pages = int(recorded_value(counts, Recorded.ARTICLE_PAGES))
     if not _judged(pages):
         return None
-    dropped = counts.get("dropped") or {}
+    dropped = recorded_value(counts, Recorded.DROPPED)
     failed = sum(int(value) for key, value in dropped.items() if key in PARSE_FAILURES)
     return failed / pages
 
 
 def _field_share(counts: Mapping[str, Any], name: str) -> float | None:
-    kept = int(counts.get("kept", 0))
+    kept = int(recorded_value(counts, Recorded.KEPT))
     if not _judged(kept):
         return None
-    return int((counts.get("fields_present") or {}).get(name, 0)) / kept
+    return int(recorded_value(counts, Recorded.FIELDS_PRESENT).get(name, 0)) / kept
 
 
 def _judged(amount: int) -> bool:

@@ -15,6 +15,7 @@ from scrapy.crawler import Crawler
 from scrapy.exceptions import NotConfigured
 from twisted.internet import task
 
+from newsarchive.counts import Counter
 from newsarchive.summary import RunSummary
 
 logger = logging.getLogger(__name__)
@@ -23,6 +24,7 @@ logger = logging.getLogger(__name__)
 class ProgressExtension:
     def __init__(self, crawler: Crawler, interval: float, to_stderr: bool, log_summary: bool) -> None:
         self.crawler = crawler
+        self.counter = Counter.from_crawler(crawler)
         self.interval = interval
         self.to_stderr = to_stderr
         self.log_summary = log_summary
@@ -41,8 +43,7 @@ class ProgressExtension:
         return extension
 
     def summary(self) -> RunSummary:
-        assert self.crawler.stats is not None
-        return RunSummary.from_stats(self.crawler.stats.get_stats())
+        return RunSummary.from_stats(self.counter.snapshot())
 
     def spider_opened(self, spider: Spider) -> None:
         if self.interval > 0:

@@ -30,6 +30,7 @@ from scrapy.utils.defer import maybe_deferred_to_future
 from scrapy.utils.httpobj import urlparse_cached
 from twisted.internet.defer import Deferred
 
+from newsarchive.counts import Count, Counter
 from newsarchive.failures import failure_reason
 from newsarchive.scrapy_compat import parse_robots, robots_cache, robots_failed
 
@@ -82,5 +83,4 @@ class RobotsTxtMiddleware(robotstxt.RobotsTxtMiddleware):
                     netloc,
                 )
             robots_failed(self, error, netloc)
-        assert self.crawler.stats is not None
-        self.crawler.stats.inc_value("robotstxt/request_count")
+        Counter.from_crawler(self.crawler).count(Count.ROBOTS_TXT_REQUESTS)

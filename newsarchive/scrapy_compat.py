@@ -1,6 +1,7 @@
 """Every use of a private Scrapy attribute or of one Scrapy version's behaviour, as small named
 functions: the downloader's slots, the robots.txt cache, the engine's and the scraper's closing
-state, the crawler's attributes that are set only once a crawl starts.
+state, the crawler's attributes that are set only once a crawl starts, the HTTP download handler
+newsarchive's own (newsarchive.download) delegates to.
 
 Tested with the Scrapy versions in :data:`TESTED_SCRAPY` (pinned in pyproject.toml);
 tests/test_scrapy_compat.py builds real Scrapy objects from the project settings and fails on an
@@ -11,12 +12,14 @@ docs/operations.md ("Upgrading Scrapy").
 
 from __future__ import annotations
 
+import inspect
 import logging
 from collections.abc import Awaitable, Iterator, MutableMapping
-from typing import TYPE_CHECKING, Any, cast
+from typing import TYPE_CHECKING, Any, Protocol, cast
 
 import scrapy
 from scrapy.utils.defer import deferred_from_coro
+from scrapy.utils.misc import build_from_crawler, load_object
 from twisted.internet.defer import Deferred
 
 if TYPE_CHECKING:
@@ -120,6 +123,33 @@ def delay_slot(crawler: Crawler, slot_key: str, until: float) -> None:
     # check for a zero delay: a tiny one keeps the pause on an undelayed crawl.
     slot.delay = delay or 1e-6
     slot.lastseen = max(lastseen, until)
+
+
+# --- the HTTP download handler ------------------------------------------------------------------
+
+
+class DownloadHandler(Protocol):
+    """A download handler as Scrapy 2.14+ calls it: a coroutine taking the request alone (older ones
+    returned a Deferred and took the spider), and a coroutine ``close``."""
+
+    async def download_request(self, request: Request) -> Response: ...
+
+    async def close(self) -> None: ...
+
+
+def http_download_handler(crawler: Crawler) -> DownloadHandler:
+    """A new instance of the handler Scrapy itself uses for https (``DOWNLOAD_HANDLERS_BASE``; the
+    same class as for http), built as Scrapy builds it."""
+    path = crawler.settings.getdict("DOWNLOAD_HANDLERS_BASE").get("https")
+    if not path:
+        raise ScrapyChanged(f"Scrapy {scrapy.__version__} has no https entry in DOWNLOAD_HANDLERS_BASE")
+    handler = build_from_crawler(load_object(path), crawler)
+    if not inspect.iscoroutinefunction(getattr(handler, "download_request", None)):
+        raise ScrapyChanged(
+            f"Scrapy {scrapy.__version__}'s {type(handler).__name__}.download_request is not a coroutine "
+            f"function (tested with Scrapy {TESTED_SCRAPY})"
+        )
+    return cast(DownloadHandler, handler)
 
 
 # --- the robots.txt cache of RobotsTxtMiddleware -------------------------------------------------

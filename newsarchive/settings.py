@@ -145,14 +145,20 @@ DOWNLOADER_MIDDLEWARES = {
     # Before RetryMiddleware (550), after HttpCompressionMiddleware (590): sees every decompressed
     # response, and a 429 before anything could retry it at once.
     "newsarchive.blocks.BlockMiddleware": 560,
-    # Once another run took the job's lock, nothing more is sent: after every other middleware, so
-    # requests they held back (robots.txt, a block pause) are stopped too.
-    "newsarchive.joblock.JobLockFence": 980,
+    # Once another run took the job's lock, nothing more is sent: after every middleware that may
+    # hold a request back (robots.txt, a block pause), so those are stopped too, and before Scrapy's
+    # DownloaderStatsMiddleware (850), so a request refused is not counted as sent. The download
+    # handler checks both fences again at the last moment (newsarchive.download).
+    "newsarchive.joblock.JobLockFence": 840,
     # Once Ctrl-C stopped the run, nothing more is sent and abandoned downloads are not retried
-    # (newsarchive.interrupt): after the other middlewares too, for the same reason.
-    "newsarchive.interrupt.StopFence": 985,
-    # Closest to the downloader, so every other middleware sees the original URL.
-    "newsarchive.middlewares.ReplayOriginMiddleware": 990,
+    # (newsarchive.interrupt): placed as the job lock's fence, for the same reasons.
+    "newsarchive.interrupt.StopFence": 845,
+}
+# newsarchive's handler for both schemes (newsarchive.download): the fences' last check, and the
+# NEWSARCHIVE_REPLAY_ORIGIN routing; Scrapy's own HTTP handler sends the request.
+DOWNLOAD_HANDLERS = {
+    "http": "newsarchive.download.ArchiveDownloadHandler",
+    "https": "newsarchive.download.ArchiveDownloadHandler",
 }
 EXTENSIONS = {
     "newsarchive.logclock.ShanghaiLogClock": 0,

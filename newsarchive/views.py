@@ -19,6 +19,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
+from newsarchive.counts import Recorded, recorded_value
 from newsarchive.db.engine import DatabaseError, first_line, open_reader, session_factory
 from newsarchive.db.models import ArticleRevision, ArticleRow, RunRow
 from newsarchive.db.runs import effective_status, recent_runs
@@ -102,8 +103,10 @@ def runs_table(rows: Sequence[RunRow]) -> str:
 def _run_cells(row: RunRow) -> tuple[str, ...]:
     counts = row.counts or {}
     finished = row.finished_at is not None and bool(counts)
-    stored = "/".join(str(counts.get(key, 0)) for key in ("new", "unchanged", "revised"))
-    errors = counts.get("errors", {}).get("total", 0)
+    stored = "/".join(
+        str(recorded_value(counts, name)) for name in (Recorded.NEW, Recorded.UNCHANGED, Recorded.REVISED)
+    )
+    errors = recorded_value(counts, Recorded.ERRORS).get("total", 0)
     return (
         str(row.id),
         row.spider,
@@ -112,7 +115,7 @@ def _run_cells(row: RunRow) -> tuple[str, ...]:
         _duration(duration_seconds(row)),
         effective_status(row),
         stored if finished else "-",
-        str(sum(counts.get("dropped", {}).values())) if finished else "-",
+        str(sum(recorded_value(counts, Recorded.DROPPED).values())) if finished else "-",
         str(errors) if finished else "-",
     )
 

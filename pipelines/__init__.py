@@ -12,13 +12,13 @@ from scrapy.statscollectors import StatsCollector
 from scrapy.utils.conf import build_component_list
 from scrapy.utils.misc import load_object
 
+from newsarchive.counts import Counter, Prefix
 from newsarchive.items import Article
 
 
-def drop(stats: StatsCollector | None, reason: str, detail: str = "") -> NoReturn:
+def drop(counter: Counter, reason: str, detail: str = "") -> NoReturn:
     """Count the reason under ``newsarchive/dropped/<reason>`` and drop the item."""
-    if stats is not None:
-        stats.inc_value(f"newsarchive/dropped/{reason}")
+    counter.count_reason(Prefix.DROPPED, reason)
     raise DropItem(f"{reason}: {detail}" if detail else reason)
 
 
@@ -26,7 +26,7 @@ class CountingPipeline:
     """Base for pipelines whose only dependency is the stats collector they count drops in."""
 
     def __init__(self, stats: StatsCollector | None) -> None:
-        self.stats = stats
+        self.counter = Counter(stats)  # counts nothing without stats (newsarchive load's checks)
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> Self:

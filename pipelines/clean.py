@@ -13,6 +13,7 @@ from typing import Self
 from scrapy.settings import BaseSettings
 from scrapy.statscollectors import StatsCollector
 
+from newsarchive.counts import Prefix
 from newsarchive.items import Article
 from newsarchive.text.clean import clean_body
 from pipelines import ArticlePipeline, drop
@@ -29,17 +30,15 @@ class CleanBodyPipeline(ArticlePipeline):
 
     def process_article(self, item: Article) -> Article:
         if self.max_body_chars and len(item.body_html or "") > self.max_body_chars:
-            drop(self.stats, "body_too_large", f"{item.info_code} ({len(item.body_html or '')} characters)")
+            drop(self.counter, "body_too_large", f"{item.info_code} ({len(item.body_html or '')} characters)")
         try:
             cleaned = clean_body(item.body_html or "", item.url)
         except Exception as error:  # any failure of the cleaner is this item's problem only
-            drop(self.stats, "clean_failed", f"{item.info_code} ({type(error).__name__}: {error})")
-        if self.stats is not None:
-            count = self.stats.inc_value  # looked up once: Scrapy's stats wrap every attribute access
-            for kind in cleaned.removed:
-                count(f"newsarchive/cleaned/{kind}")
+            drop(self.counter, "clean_failed", f"{item.info_code} ({type(error).__name__}: {error})")
+        for kind in cleaned.removed:
+            self.counter.count_reason(Prefix.CLEANED, kind)
         if not cleaned.text:
-            drop(self.stats, "empty_body", item.info_code)
+            drop(self.counter, "empty_body", item.info_code)
         item.body_html = cleaned.html
         item.body_text = cleaned.text
         if item.summary:

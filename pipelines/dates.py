@@ -19,5 +19,5 @@ class NormalizeDatesPipeline(ArticlePipeline):
         try:
             item.published_at = parse_published(item.published_raw or "", now=crawled_at)
         except DateError as error:
-            drop(self.stats, "bad_date", f"{item.info_code}: {error}")
+            drop(self.counter, "bad_date", f"{item.info_code}: {error}")
         return item

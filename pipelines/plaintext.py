@@ -14,6 +14,7 @@ from typing import Any
 
 from scrapy import Spider
 
+from newsarchive.counts import Prefix
 from newsarchive.items import SHORT_TEXT_FIELDS, Article
 from newsarchive.text.plain import plain_text
 from pipelines import CountingPipeline
@@ -39,6 +40,6 @@ class PlainTextPipeline(CountingPipeline):
     def plain(self, field: str, value: object) -> str | None:
         text = plain_text(value)
         # whitespace alone is tidied silently; anything else removed was markup or a control
-        if text != (" ".join(str(value).split()) or None) and self.stats is not None:
-            self.stats.inc_value(f"newsarchive/cleaned/markup_in_{field}")
+        if text != (" ".join(str(value).split()) or None):
+            self.counter.count_reason(Prefix.CLEANED, f"markup_in_{field}")
         return text

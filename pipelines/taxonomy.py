@@ -14,6 +14,7 @@ from scrapy import Spider
 from scrapy.settings import BaseSettings
 from scrapy.statscollectors import StatsCollector
 
+from newsarchive.counts import Count
 from newsarchive.items import FAST_FEED, Article
 from newsarchive.text.media import (
     FAST_NEWS_CATEGORY,
@@ -60,8 +61,7 @@ class TaxonomyPipeline(CountingPipeline):
         if media in self.unknown_media:
             return
         self.unknown_media.add(media)
-        if self.stats is not None:
-            self.stats.inc_value("newsarchive/unknown_media")
+        self.counter.count(Count.UNKNOWN_MEDIA)
         logger.warning(
             "unknown media outlet %r (slug %r): add it to newsarchive/data/media.toml",
             media,

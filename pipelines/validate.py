@@ -3,6 +3,7 @@ by a later run, since it is never stored)."""
 
 from __future__ import annotations
 
+from newsarchive.counts import Reason
 from newsarchive.ids import canonical_info_code
 from newsarchive.items import Article
 from pipelines import ArticlePipeline, drop
@@ -13,11 +14,11 @@ class ValidatePipeline(ArticlePipeline):
         try:
             item.info_code = canonical_info_code(item.info_code or "")
         except ValueError:
-            drop(self.stats, "bad_code", repr(item.info_code))
+            drop(self.counter, Reason.BAD_CODE, repr(item.info_code))
         if not item.title:
-            drop(self.stats, "no_title", item.info_code)
+            drop(self.counter, "no_title", item.info_code)
         if not item.published_raw:
-            drop(self.stats, "no_date", item.info_code)
+            drop(self.counter, "no_date", item.info_code)
         if not item.body_html or not item.body_html.strip():
-            drop(self.stats, "no_body", item.info_code)
+            drop(self.counter, "no_body", item.info_code)
         return item

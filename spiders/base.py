@@ -15,6 +15,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Iterable, Iterator
 from datetime import UTC, datetime, timedelta
+from functools import cached_property
 from typing import Any, ClassVar
 
 from scrapy import Request, Spider
@@ -35,6 +36,7 @@ from newsarchive.arguments import (
 )
 from newsarchive.assemble import INCOMPLETE_PAGES, join_pages, one_line, read_article, read_page
 from newsarchive.blocks import Blocked
+from newsarchive.counts import Count, Counter, Prefix, Reason
 from newsarchive.db.engine import first_line
 from newsarchive.db.repository import stored_listing_state
 from newsarchive.failures import failure_reason
@@ -44,13 +46,11 @@ from newsarchive.ids import canonical_info_code
 from newsarchive.interrupt import Interrupted
 from newsarchive.items import PREFERRED_FEED, Article
 from newsarchive.joblock import LockLost
-from newsarchive.middlewares import ORIGINAL_URL_KEY
 from newsarchive.pages.model import ArticlePage, ListingEntry, ListingPage, PageError
 from newsarchive.pages.routes import ListingParser
 from newsarchive.paging import ListingPaging, PagingLimits
 from newsarchive.store.claims import listing_claim
 from newsarchive.store.owner import CrawlStore
-from newsarchive.summary import ARGUMENT_PREFIX, PARSER_ERROR, ROBOTS_TXT_SKIP
 from newsarchive.text.encoding import decode_noting_charset
 from newsarchive.window import BackfillTracker, Place, page_before_since
 
@@ -110,9 +110,13 @@ class ArchiveSpider(Spider):
         spider.backfill = BackfillTracker(job.window, time.monotonic()) if job.window else None
         return spider
 
+    @cached_property
+    def counter(self) -> Counter:
+        return Counter.from_crawler(self.crawler)
+
     def count(self, key: str, amount: int = 1) -> None:
-        assert self.crawler.stats is not None
-        self.crawler.stats.inc_value(f"newsarchive/{key}", amount)
+        """Count ``key``, a name of newsarchive.counts (``listing_pages``, ``skipped/caifuhao``)."""
+        self.counter.count_named(key, amount)
 
     def page_text(self, response: Response) -> str:
         """Body text of any response, decoded by newsarchive.text.encoding (header, meta, then
@@ -157,7 +161,7 @@ class ArchiveSpider(Spider):
             self.listing_ended(listing_name)
             return None
         except Exception as error:
-            self.listing_failed(PageError(PARSER_ERROR, f"{response.url}: {one_line(error)}"))
+            self.listing_failed(PageError(Reason.PARSER_ERROR, f"{response.url}: {one_line(error)}"))
             self.listing_ended(listing_name)
             return None
         self.listing_read(listing)
@@ -175,8 +179,7 @@ class ArchiveSpider(Spider):
         """Keep spider argument ``argument`` as given with -a, for the nothing-matched warning
         (absent: the spider's default was used)."""
         if argument in self.job_arguments:
-            assert self.crawler.stats is not None
-            self.crawler.stats.set_value(f"{ARGUMENT_PREFIX}{argument}", self.job_arguments[argument])
+            self.counter.set_reason(Prefix.ARGUMENT, argument, self.job_arguments[argument])
 
     def listing_names(self) -> list[str]:
         """The listings this run pages: the values of :attr:`listing_argument` (its ``columns``)."""
@@ -203,7 +206,7 @@ class ArchiveSpider(Spider):
         if isinstance(failure.value, Refused):
             return  # counted and logged by newsarchive.hosts (newsarchive/refused/<kind>_<why>)
         if type(failure.value) is IgnoreRequest and "robots.txt" in str(failure.value):
-            self.count(f"skipped/{ROBOTS_TXT_SKIP}")  # Scrapy's RobotsTxtMiddleware: Disallow
+            self.count(f"skipped/{Reason.ROBOTS_TXT}")  # Scrapy's RobotsTxtMiddleware: Disallow
             return
         if request is not None and _first_listing_page_missing(request, failure.value):
             # no such column (or 栏目): a configuration that matches nothing, not a download error
@@ -211,7 +214,7 @@ class ArchiveSpider(Spider):
             self.note_argument(self.listing_argument)
             return
         self.count(f"download_error/{failure_reason(failure.value)}")
-        url = request.meta.get(ORIGINAL_URL_KEY, request.url) if request is not None else "?"
+        url = request.url if request is not None else "?"
         self.logger.warning("download failed: %s: %s", url, failure.getErrorMessage())
 
     def follow(self, entries: Iterable[ListingEntry], listing: str = "") -> Iterator[Request]:
@@ -233,7 +236,7 @@ class ArchiveSpider(Spider):
             try:
                 info_code = canonical_info_code(entry.code)
             except ValueError:
-                self.count("skipped/bad_code")
+                self.count(f"skipped/{Reason.BAD_CODE}")
                 continue
             if info_code in self.followed:
                 self.count("skipped/listed_twice")
@@ -263,7 +266,7 @@ class ArchiveSpider(Spider):
                 ):
                     self.store.claim(claim)
                 if not self.refetch_within or published_at < due:
-                    self.count("skipped/already_stored")
+                    self.count(f"skipped/{Reason.ALREADY_STORED}")
                     continue
                 self.count("refetched")
             requested += 1
@@ -294,10 +297,9 @@ class ArchiveSpider(Spider):
         are fetched, and a time estimate (newsarchive.window.BackfillTracker)."""
         if self.backfill is None:
             return None
-        assert self.crawler.stats is not None
         return self.backfill.note(
             self.listing_names(),
-            listing_pages=int(self.crawler.stats.get_value("newsarchive/listing_pages", 0)),
+            listing_pages=self.counter.get(Count.LISTING_PAGES),
             now=datetime.now(UTC),
             clock=time.monotonic(),
         )
@@ -384,7 +386,7 @@ class ArchiveSpider(Spider):
         """Page ``number`` of a long article: the next page's request, or after the last one the
         whole article (newsarchive.assemble.join_pages). A page that cannot be read drops the
         article (never stored half; fetched again next run)."""
-        self.count("continuation_pages")
+        self.count(Count.CONTINUATION_PAGES.short)
         content_type = response.headers.get("Content-Type")
         page_url = self.page_url(url, number)
         got = read_page(

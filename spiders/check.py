@@ -22,14 +22,13 @@ from twisted.python.failure import Failure
 
 from newsarchive.blocks import Blocked
 from newsarchive.check import SiteCheck
+from newsarchive.counts import NAMESPACE, Count
 from newsarchive.failures import failure_reason
 from newsarchive.ids import canonical_info_code
 from newsarchive.items import Article
 from newsarchive.pages.model import ArticlePage, ListingEntry, ListingPage, PageError
 from newsarchive.pages.routes import ListingParser
 from spiders.base import ArchiveSpider
-
-STATS_PREFIX = "newsarchive/"
 
 
 class SiteProbe(ArchiveSpider):
@@ -123,9 +122,8 @@ class SiteProbe(ArchiveSpider):
         articles = [result for result in results if isinstance(result, Article)]
         if not articles:
             counted = [key for key, value in self._counts().items() if value > before.get(key, 0)]
-            reasons = [key for key in counted if key not in ("article_pages", "continuation_pages")] or [
-                "no article"
-            ]
+            pages = (Count.ARTICLE_PAGES.short, Count.CONTINUATION_PAGES.short)
+            reasons = [key for key in counted if key not in pages] or ["no article"]
             self.outcome.fail(f"newest article {url} gave no article: {', '.join(reasons)}")
             return iter(())
         self.outcome.article_url = url
@@ -144,11 +142,11 @@ class SiteProbe(ArchiveSpider):
         self.outcome.fail(f"{what} could not be fetched: {_why(failure.value)}")
 
     def _counts(self) -> dict[str, int]:
-        assert self.crawler.stats is not None
+        """The run's counts so far by name (``dropped/no_title``: newsarchive.counts)."""
         return {
-            key.removeprefix(STATS_PREFIX): value
-            for key, value in self.crawler.stats.get_stats().items()
-            if key.startswith(STATS_PREFIX) and isinstance(value, int)
+            key.removeprefix(NAMESPACE): value
+            for key, value in self.counter.snapshot().items()
+            if key.startswith(NAMESPACE) and isinstance(value, int)
         }
 
 

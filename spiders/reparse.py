@@ -14,6 +14,7 @@ from scrapy import Spider
 from newsarchive.archive.reader import DamagedRecord
 from newsarchive.archive.replay import replay_articles
 from newsarchive.arguments import ArgumentError, SpiderArgument, check_arguments, split_list
+from newsarchive.counts import Counter
 from newsarchive.items import Article
 
 # One warning line per damaged stretch (file and offset), up to this many; the summary counts all.
@@ -47,7 +48,8 @@ class ReparseSpider(Spider):
         self.damage_reports = 0
 
     async def start(self) -> AsyncIterator[Article]:
-        for article in replay_articles(self.paths, self._count, self._report_damage):
+        count = Counter.from_crawler(self.crawler).count_named  # names of newsarchive.counts
+        for article in replay_articles(self.paths, count, self._report_damage):
             yield article
 
     def _report_damage(self, damage: DamagedRecord) -> None:
@@ -56,7 +58,3 @@ class ReparseSpider(Spider):
             self.logger.warning("%s", damage)
         elif self.damage_reports == MAX_DAMAGE_LINES + 1:
             self.logger.warning("more damaged WARC records: counted in the summary, not listed")
-
-    def _count(self, key: str) -> None:
-        assert self.crawler.stats is not None
-        self.crawler.stats.inc_value(f"newsarchive/{key}")

@@ -25,6 +25,7 @@ from scrapy.http import HtmlResponse, Response
 from scrapy.utils.test import get_crawler
 
 from newsarchive import exitcodes
+from newsarchive.failures import failure_reason
 from newsarchive.hosts import (
     IP_LITERAL,
     NO_HOST,
@@ -32,12 +33,12 @@ from newsarchive.hosts import (
     SCHEME,
     HostPolicyMiddleware,
     MetaRefreshMiddleware,
+    RedirectLoop,
     RedirectMiddleware,
     Refused,
     is_public_address,
     refusal,
 )
-from newsarchive.middlewares import ORIGINAL_URL_KEY
 from newsarchive.samplesite import SampleSite
 from newsarchive.samplesite.faults import INTERNAL_HOST, JAVASCRIPT_URL, METADATA_URL, Fault
 from newsarchive.samplesite.server import COLUMN_PATH, ROBOTS_PATH
@@ -161,7 +162,7 @@ def built(middleware: Any, **settings: Any) -> Any:
 
 
 def refused_stats(middleware: Any) -> dict[str, int]:
-    collector = middleware.crawler.stats if hasattr(middleware, "crawler") else middleware.stats
+    collector = middleware.crawler.stats if hasattr(middleware, "crawler") else middleware.counter.stats
     stats = collector.get_stats()
     return {key: value for key, value in stats.items() if key.startswith("newsarchive/refused/")}
 
@@ -179,15 +180,17 @@ def test_a_request_to_an_address_is_refused_before_anything_else() -> None:
 
 
 def test_the_replay_origin_is_the_one_address_let_through() -> None:
+    """With a replay origin the requests keep their real URLs (newsarchive.download sends them to
+    the origin): those are let through without a DNS look-up; the origin's own address asked for
+    directly is refused like any other."""
     origin = "http://127.0.0.1:8123"
     policy = built(HostPolicyMiddleware, NEWSARCHIVE_REPLAY_ORIGIN=origin)
-    rerouted = Request(f"{origin}/a/1.html", meta={ORIGINAL_URL_KEY: ARTICLE})
-    assert asyncio.run(policy.process_request(rerouted)) is None
-    # only the copies ReplayOriginMiddleware made: the same address asked for directly is refused
+    # no DNS look-up (nothing goes to the named host): a name that cannot resolve passes
+    assert asyncio.run(policy.process_request(Request("https://finance.eastmoney.invalid/a/1.html"))) is None
     with pytest.raises(Refused):
         asyncio.run(policy.process_request(Request(f"{origin}/a/1.html")))
     with pytest.raises(Refused):
-        asyncio.run(policy.process_request(Request("http://127.0.0.2:8123/a/1.html", meta=rerouted.meta)))
+        asyncio.run(policy.process_request(Request("http://127.0.0.2:8123/a/1.html")))
 
 
 def redirect(location: str, status: int = 302) -> tuple[Request, Response]:
@@ -239,6 +242,29 @@ def test_a_refused_refresh_keeps_the_page_and_an_allowed_one_is_followed() -> No
         "newsarchive/refused/refresh_offsite": 1,
         "newsarchive/refused/refresh_scheme": 2,
     }
+
+
+def test_a_redirect_back_into_its_own_chain_is_a_loop_not_a_silent_duplicate() -> None:
+    """A → A?loop=1 → A: the scheduler's duplicate filter would drop the second A without a word
+    (so the article was lost with no count); it fails as a redirect loop, counted as a download
+    error by the spider (newsarchive.failures)."""
+    middleware = built(RedirectMiddleware)
+    first = middleware.process_response(*redirect("/a/202112082206672930.html?loop=1"))
+    assert isinstance(first, Request) and first.meta["redirect_urls"] == [ARTICLE]
+    back = Response(first.url, status=302, headers={"Location": ARTICLE}, request=first)
+    with pytest.raises(RedirectLoop) as loop:
+        middleware.process_response(first, back)
+    assert failure_reason(loop.value) == "redirect_loop"
+    with pytest.raises(RedirectLoop):  # a page redirecting to itself
+        middleware.process_response(*redirect(ARTICLE))
+    assert refused_stats(middleware) == {}  # a failed download, not a refusal
+
+
+def test_a_refresh_back_into_its_own_chain_keeps_the_page() -> None:
+    middleware = built(MetaRefreshMiddleware)
+    request, response = page(ARTICLE)  # a page refreshing to itself
+    assert middleware.process_response(request, response) is response
+    assert refused_stats(middleware) == {"newsarchive/refused/refresh_loop": 1}
 
 
 # --- real crawls ---------------------------------------------------------------------------------

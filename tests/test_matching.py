@@ -86,7 +86,7 @@ def test_a_media_filter_matching_nothing_is_exit_6_not_nothing_new() -> None:
             "argument/media": "不存在",
         }
     )
-    assert run.unmatched == ["-a media=不存在 matched none of the 36 listed articles"]
+    assert run.nothing_matched == ["-a media=不存在 matched none of the 36 listed articles"]
     assert run.problems("eastmoney") == []
     assert (run.exit_code("eastmoney"), run.status("eastmoney")) == (
         exitcodes.NOTHING_MATCHED,
@@ -110,4 +110,4 @@ def test_a_column_listing_nothing_beside_new_articles_is_still_exit_6() -> None:
 def test_a_failed_run_stays_failed_whatever_else_matched_nothing() -> None:
     run = summary(**{"matched/columns=99999": 0, "deadletter": 2})
     assert (run.exit_code("eastmoney"), run.status("eastmoney")) == (exitcodes.FAILED, FAILED)
-    assert run.unmatched  # still warned about
+    assert run.nothing_matched  # still warned about

@@ -37,6 +37,7 @@ from newsarchive.scrapy_compat import (
     delay_slot,
     engine_closing,
     finish_scraper_closing,
+    http_download_handler,
     parse_robots,
     queued_downloads,
     robots_cache,
@@ -183,6 +184,26 @@ def test_a_changed_internal_is_a_loud_error_naming_the_scrapy_version(tmp_path: 
                 list(queued_downloads(engine.crawler))
             engine.downloader.slots = {}  # for the downloader's own close
             assert SITE in slots
+
+    asyncio.run(check())
+
+
+# --- the HTTP download handler --------------------------------------------------------------------
+
+
+def test_the_http_handler_is_the_one_scrapy_would_use_and_a_coroutine(tmp_path: Path) -> None:
+    async def check() -> None:
+        crawler = project_crawler(tmp_path)
+        crawler._apply_settings()  # reactorless here: Scrapy picks aiohttp's handler for http(s)
+        handler = http_download_handler(crawler)
+        expected = crawler.settings.getdict("DOWNLOAD_HANDLERS_BASE")["https"]
+        assert f"{type(handler).__module__}.{type(handler).__qualname__}" == expected
+        assert inspect.iscoroutinefunction(handler.download_request)
+        await handler.close()
+        crawler.settings.frozen = False
+        crawler.settings.set("DOWNLOAD_HANDLERS_BASE", {"http": expected})  # as if https had gone
+        with pytest.raises(ScrapyChanged, match="DOWNLOAD_HANDLERS_BASE"):
+            http_download_handler(crawler)
 
     asyncio.run(check())
 

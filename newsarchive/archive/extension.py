@@ -17,6 +17,7 @@ from scrapy.exceptions import NotConfigured
 from scrapy.http import Response
 
 from newsarchive.archive.warc import ArchiveError, WarcArchive
+from newsarchive.counts import Count, Counter, Value
 
 logger = logging.getLogger(__name__)
 
@@ -25,6 +26,7 @@ class WarcArchiveExtension:
     def __init__(self, archive: WarcArchive, crawler: Crawler) -> None:
         self.archive: WarcArchive | None = archive
         self.crawler = crawler
+        self.counter = Counter.from_crawler(crawler)
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> WarcArchiveExtension:
@@ -55,12 +57,11 @@ class WarcArchiveExtension:
             for key, values in response.headers.items()
             for value in values
         ]
-        assert self.crawler.stats is not None
         try:
             self.archive.write_response(response.url, response.status, headers, response.body)
         except OSError as error:  # disk full, file removed: the crawl goes on, the run is marked failed
-            failed_before = self.crawler.stats.get_value("newsarchive/warc_errors", 0)
-            self.crawler.stats.inc_value("newsarchive/warc_errors")
+            failed_before = self.counter.get(Count.WARC_ERRORS)
+            self.counter.count(Count.WARC_ERRORS)
             # the first failure is told, the rest counted: a full disk would log every response
             logger.log(
                 logging.DEBUG if failed_before else logging.ERROR,
@@ -69,8 +70,8 @@ class WarcArchiveExtension:
                 error.strerror,
             )
             return
-        self.crawler.stats.inc_value("newsarchive/warc_records")
-        self.crawler.stats.set_value("newsarchive/warc_file", str(self.archive.path))
+        self.counter.count(Count.WARC_RECORDS)
+        self.counter.set(Value.WARC_FILE, str(self.archive.path))
 
     def spider_closed(self, spider: Spider, reason: Any) -> None:
         if self.archive is not None:

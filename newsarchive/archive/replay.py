@@ -12,13 +12,13 @@ from typing import cast
 from newsarchive.archive.reader import DamagedRecord, DamageHandler, read_responses
 from newsarchive.archive.warc import ArchivedResponse, ArchiveError
 from newsarchive.assemble import INCOMPLETE_PAGES, ORPHAN_PAGE, join_pages, read_article, read_page
+from newsarchive.counts import Count, Reason
 from newsarchive.ids import canonical_info_code
 from newsarchive.items import Article
 from newsarchive.pages.model import ArticlePage, ListingEntry, ListingPage, PageError
 from newsarchive.pages.routes import ARTICLE, LISTING, ArticleParser, Route, route
 from newsarchive.sites.adapter import register_declared_sites
 from newsarchive.store.claims import FeedClaim, listing_claim
-from newsarchive.summary import DAMAGED_RECORDS, PARSER_ERROR
 from newsarchive.text.encoding import decode_html
 
 Counter = Callable[[str], None]
@@ -44,7 +44,7 @@ def replay_articles(
     preferred: dict[str, FeedClaim] = {}  # code -> the preferred feed's claim on it
 
     def damaged(damage: DamagedRecord) -> None:
-        count(DAMAGED_RECORDS)
+        count(Count.DAMAGED_RECORDS.short)
         report(damage)
 
     for number, path in enumerate(files):
@@ -192,7 +192,7 @@ def _index_listings(
             count(f"listing_error/{error.reason}")
             continue
         except Exception:  # a parser bug on one listing: its rows only, never the reparse (issue 13)
-            count(f"listing_error/{PARSER_ERROR}")
+            count(f"listing_error/{Reason.PARSER_ERROR}")
             continue
         if not isinstance(listing, ListingPage):
             continue

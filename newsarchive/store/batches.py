@@ -26,13 +26,13 @@ from pathlib import Path
 
 from scrapy.statscollectors import StatsCollector
 
+from newsarchive.counts import Count, Counter, Prefix, Value
 from newsarchive.db.writer import BatchResult, StoreUnavailable
 from newsarchive.db.writer_process import WriterProcess
 from newsarchive.deadletter import DeadLetterError, DeadLetterFile
 from newsarchive.items import Article
 from newsarchive.store.claims import FeedClaim
 from newsarchive.store.config import StoreConfig
-from newsarchive.summary import DEADLETTER_FILE
 from newsarchive.tally import ArticleTally
 
 logger = logging.getLogger(__name__)
@@ -54,7 +54,7 @@ class BatchStore:
         on_give_up: Callable[[str], None] = lambda reason: None,
     ) -> None:
         self.config = config
-        self.stats = stats
+        self.counter = Counter(stats)  # counts nothing without stats (a store outside a crawl)
         self.on_give_up = on_give_up
         self.writer = WriterProcess(config, replace=replace)
         self.deadletter = DeadLetterFile(config.deadletter_dirs, name) if config.deadletter_dirs else None
@@ -143,17 +143,22 @@ class BatchStore:
                 self._tally(articles, result)
 
     def _count(self, result: BatchResult) -> None:
-        for key, amount in (
-            ("stored/new", result.new),
-            ("stored/unchanged", result.unchanged),
-            ("stored/revised", result.revised),
-            ("stored/stale_version", result.stale),
-            ("stored/moved_to_preferred_feed", result.moved),
-            ("near_duplicates_linked", result.linked),
-            ("db_retries", result.retries),
-            ("fitted_fields", result.fitted),
+        for outcome, amount in (
+            ("new", result.new),
+            ("unchanged", result.unchanged),
+            ("revised", result.revised),
+            ("stale_version", result.stale),
+            ("moved_to_preferred_feed", result.moved),
         ):
-            self._inc(key, amount)
+            if amount:
+                self.counter.count_reason(Prefix.STORED, outcome, amount)
+        for key, amount in (
+            (Count.NEAR_DUPLICATES, result.linked),
+            (Count.DB_RETRIES, result.retries),
+            (Count.FITTED_FIELDS, result.fitted),
+        ):
+            if amount:
+                self.counter.count(key, amount)
         for item, reason in result.rejected:
             self._dead_letter([item], f"rejected by the database: {reason}")
 
@@ -163,11 +168,12 @@ class BatchStore:
         rejected = {item.info_code for item, _ in result.rejected if isinstance(item, Article)}
         stored = [article.info_code for article in articles if article.info_code not in rejected]
         for outcome, change in self.tally.add(stored, result.new_codes, result.revised_codes).items():
-            self._inc(f"articles/{outcome}", change)
+            self.counter.count_reason(Prefix.ARTICLES, outcome, change)
 
     def _give_up(self, error: StoreUnavailable, items: list[Article | FeedClaim]) -> None:
         self.unavailable = f"database unavailable: {error}"
-        self._inc("db_retries", error.retries)
+        if error.retries:
+            self.counter.count(Count.DB_RETRIES, error.retries)
         self._dead_letter(items, self.unavailable)
         logger.error("giving up on the database after %.0f s; stopping the crawl", self.config.retry_seconds)
         self.on_give_up(DATABASE_UNAVAILABLE)
@@ -187,9 +193,8 @@ class BatchStore:
             )
             self.unsaved.extend(items)
             return
-        self._inc("deadletter", len(items))
-        if self.stats is not None:
-            self.stats.set_value(DEADLETTER_FILE, str(path))
+        self.counter.count(Count.DEADLETTER, len(items))
+        self.counter.set(Value.DEADLETTER_FILE, str(path))
         # one line per file written to (the summary counts them all): a database that stays away
         # would otherwise log a line for every batch of the rest of the crawl
         logged, self._dead_letter_logged = self._dead_letter_logged, path
@@ -208,8 +213,4 @@ class BatchStore:
         if unsaved:
             self._dead_letter(unsaved, "kept in memory until the crawl closed")
         if self.unsaved:
-            self._inc("not_saved", len(self.unsaved))
-
-    def _inc(self, key: str, amount: int) -> None:
-        if self.stats is not None and amount:
-            self.stats.inc_value(f"newsarchive/{key}", amount)
+            self.counter.count(Count.NOT_SAVED, len(self.unsaved))
