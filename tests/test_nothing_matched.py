@@ -101,9 +101,9 @@ def test_zqrb_default_columns_answering_404(site: SampleSite, sqlite_url: str, t
 
 
 def test_a_declared_site_column_answering_404(site: SampleSite, sqlite_url: str, tmp_path: Path) -> None:
-    site.inject("/news/sns_yw/index.html", Fault.HTTP_404)
+    site.inject("/channel/10006", Fault.HTTP_404)  # cnstock.com's Next.js channel page
     result = crawl_outcome(site.origin, sqlite_url, tmp_path, "crawl", "cnstock")
-    warning = "the default columns: column sns_yw listed nothing (HTTP 404 on its first page)"
+    warning = "the default columns: column channel_10006 listed nothing (HTTP 404 on its first page)"
     assert_nothing_matched(result, sqlite_url, tmp_path, warning)
 
 
