@@ -90,10 +90,20 @@ def read_article(
     return ArticleRead(article=article, quirk=quirk, pages=page.pages if page.body_html is not None else 1)
 
 
-def read_page(body: bytes, content_type: str | None, url: str, parse: ArticleParser) -> PageRead:
-    """A page a long article continues on (``url``: its own URL, e.g. ``<code>_2.html``), read as
-    :func:`read_article` reads the first: decoded, parsed. A page without a body, or one the parser
-    fails on, leaves the article incomplete (``dropped/incomplete_pages``, ``dropped/parser_error``)."""
+def read_page(
+    body: bytes,
+    content_type: str | None,
+    url: str,
+    parse: ArticleParser,
+    *,
+    expected: tuple[str, int] | None = None,
+) -> PageRead:
+    """A page a long article continues on (``url``: the URL it was read from, e.g. ``<code>_2.html``),
+    read as :func:`read_article` reads the first: decoded, parsed. A page without a body, or one the
+    parser fails on, leaves the article incomplete (``dropped/incomplete_pages``,
+    ``dropped/parser_error``); so does, with ``expected`` (the article's info code and the page
+    number asked for), a response that turns out to be another page (a redirect to page 1, or to
+    another article), which would otherwise be joined into the article."""
     text, quirk = decode_noting_charset(body, content_type)
     try:
         page = parse(text, url)
@@ -105,7 +115,18 @@ def read_page(body: bytes, content_type: str | None, url: str, parse: ArticlePar
         )
     if page.body_html is None:
         return PageRead(reason=INCOMPLETE_PAGES, error=f"{url}: no article body", quirk=quirk)
+    if expected is not None and (_info_code(page.code), page.page) != expected:
+        info_code, number = expected
+        elsewhere = f"{url}: not page {number} of {info_code}"
+        return PageRead(reason=INCOMPLETE_PAGES, error=elsewhere, quirk=quirk)
     return PageRead(page=page, quirk=quirk)
+
+
+def _info_code(code: str | None) -> str | None:
+    try:
+        return canonical_info_code(code) if code else None
+    except ValueError:
+        return None
 
 
 def join_pages(article: Article, pages: Sequence[ArticlePage]) -> Article:

@@ -122,10 +122,7 @@ class ArchiveSpider(Spider):
         """Body text of any response, decoded by newsarchive.text.encoding (header, meta, then
         sniffing), so pages that lie about or omit their charset still parse (and are counted under
         ``quirk/charset_…``); junk parses as junk and is counted where it fails."""
-        content_type = response.headers.get("Content-Type")
-        text, quirk = decode_noting_charset(
-            response.body, content_type.decode("latin-1") if content_type else None
-        )
+        text, quirk = decode_noting_charset(response.body, _content_type(response))
         if quirk:
             self.count(f"quirk/{quirk}")
         return text
@@ -337,10 +334,9 @@ class ArchiveSpider(Spider):
     ) -> Iterator[Article | Request]:
         self.count("article_pages")
         self.article_answered()
-        content_type = response.headers.get("Content-Type")
         read = read_article(
             response.body,
-            content_type.decode("latin-1") if content_type else None,
+            _content_type(response),
             entry.url,
             self.parse_page,
             feed=self.feed,
@@ -387,10 +383,12 @@ class ArchiveSpider(Spider):
         whole article (newsarchive.assemble.join_pages). A page that cannot be read drops the
         article (never stored half; fetched again next run)."""
         self.count(Count.CONTINUATION_PAGES.short)
-        content_type = response.headers.get("Content-Type")
-        page_url = self.page_url(url, number)
         got = read_page(
-            response.body, content_type.decode("latin-1") if content_type else None, page_url, self.parse_page
+            response.body,
+            _content_type(response),
+            response.url,  # where it came from: a redirect elsewhere is no page of this article
+            self.parse_page,
+            expected=(article.info_code, number),
         )
         if got.quirk:
             self.count(f"quirk/{got.quirk}")
@@ -437,3 +435,9 @@ def _first_listing_page_missing(request: Request, error: BaseException | None) -
         and "column" in arguments
         and arguments.get("page") == 1
     )
+
+
+def _content_type(response: Response) -> str | None:
+    """The response's Content-Type header as text (its charset decides how the body decodes)."""
+    value = response.headers.get("Content-Type")
+    return value.decode("latin-1") if value else None

@@ -168,3 +168,30 @@ def test_a_later_page_that_cannot_complete_the_article_gives_a_reason(
 ) -> None:
     result = read_page(body, HTML, LONG_URL.replace(".html", "_2.html"), parse)
     assert result.page is None and result.reason == reason and result.error
+
+
+@pytest.mark.parametrize(
+    ("served", "url"),
+    [
+        ("article_long_page1", LONG_URL),  # page 2 redirected back to page 1
+        ("article_older", None),  # page 2 redirected to another article
+    ],
+    ids=["page_1_again", "another_article"],
+)
+def test_a_response_that_is_not_the_page_asked_for_leaves_the_article_incomplete(
+    served: str, url: str | None
+) -> None:
+    """A redirect would otherwise join page 1 (or another story) into the article as its page 2."""
+    case = CASES / served
+    body, where = (case / "page.html").read_bytes(), url or (case / "url.txt").read_text().strip()
+    result = read_page(body, HTML, where, parse_article, expected=("NW202201072239307540", 2))
+    assert result.page is None and result.reason == INCOMPLETE_PAGES
+    assert result.error == f"{where}: not page 2 of NW202201072239307540"
+    asked = read_page(
+        (LONG_2 / "page.html").read_bytes(),
+        HTML,
+        LONG_URL.replace(".html", "_2.html"),
+        parse_article,
+        expected=("NW202201072239307540", 2),
+    )
+    assert asked.page is not None and asked.reason is None

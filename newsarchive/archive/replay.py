@@ -11,7 +11,7 @@ from typing import cast
 
 from newsarchive.archive.reader import DamagedRecord, DamageHandler, read_responses
 from newsarchive.archive.warc import ArchivedResponse, ArchiveError
-from newsarchive.assemble import INCOMPLETE_PAGES, ORPHAN_PAGE, join_pages, read_article, read_page
+from newsarchive.assemble import INCOMPLETE_PAGES, ORPHAN_PAGE, PageRead, join_pages, read_article, read_page
 from newsarchive.counts import Count, Reason
 from newsarchive.ids import canonical_info_code
 from newsarchive.items import Article
@@ -69,16 +69,20 @@ def _file_articles(
     page is no article (``skipped/orphan_page``)."""
     waiting: dict[str, tuple[Article, int]] = {}  # info code -> page 1's article, its page count
     parts: dict[str, dict[int, ArticlePage]] = {}  # info code -> page number -> that page
+    unreadable: set[str] = set()  # long articles dropped already, by the reason a page of theirs gave
     for response in responses:
         found = route(response.url)
         if found is None or found.kind != ARTICLE:
             continue
         key = found.info_code or ""
         if found.page > 1:
-            page = _continuation(response, found, count)
-            if page is None:
+            continuation = _continuation(response, found, count)
+            if continuation is None:  # a cut or non-200 record: the article ends incomplete
                 continue
-            parts.setdefault(key, {})[found.page] = page
+            if continuation.page is None:  # counted by its reason, once, as the crawl counts it
+                unreadable.add(key)
+                continue
+            parts.setdefault(key, {})[found.page] = continuation.page
         else:
             read = _article(response, found, number, listings, preferred, count)
             if read is None:
@@ -95,17 +99,19 @@ def _file_articles(
                 del waiting[key]
                 parts.pop(key, None)
                 yield join_pages(article, [have[page] for page in range(2, pages + 1)])
-    for _ in waiting:
-        count(INCOMPLETE_PAGES)
+    for key in waiting:
+        if key not in unreadable:
+            count(INCOMPLETE_PAGES)
     for key, pages_read in parts.items():
         if key not in waiting:
             for _ in pages_read:
                 count(ORPHAN_PAGE)
 
 
-def _continuation(response: ArchivedResponse, found: Route, count: Counter) -> ArticlePage | None:
-    """A page a long article continues on, or None (counted) if it cannot complete one."""
-    count("continuation_pages")
+def _continuation(response: ArchivedResponse, found: Route, count: Counter) -> PageRead | None:
+    """A page a long article continues on, read (a page that cannot complete its article: its
+    reason counted), or None for a record that is not whole or not a 200 (counted as skipped)."""
+    count(Count.CONTINUATION_PAGES.short)
     if not _usable(response, count):
         return None
     read = read_page(
@@ -113,7 +119,7 @@ def _continuation(response: ArchivedResponse, found: Route, count: Counter) -> A
     )
     if read.reason is not None:
         count(read.reason)
-    return read.page
+    return read
 
 
 def _usable(response: ArchivedResponse, count: Counter) -> bool:

@@ -140,6 +140,17 @@ def test_one_page_of_a_long_article_is_no_article(tmp_path: Path, kept: str, rea
     assert counts[reason] == 1
 
 
+@pytest.mark.parametrize("order", [1, -1], ids=["in_order", "page_2_first"])
+def test_a_long_article_whose_later_page_has_no_body_is_dropped_once(tmp_path: Path, order: int) -> None:
+    """Counted once, by the page's reason, as the crawl counts it (not again when the file ends)."""
+    empty = "<html><body><p>系统维护中</p></body></html>".encode()
+    pages = [(LONG_URL, LONG_PAGES[LONG_URL]), (LONG_URL.replace(".html", "_2.html"), empty)]
+    path = write_warc(tmp_path / "a.warc.gz", *pages[::order])
+    counts: Counter[str] = Counter()
+    assert list(replay_articles([path], lambda key: counts.update([key]))) == []
+    assert counts["dropped/incomplete_pages"] == 1 and counts["skipped/orphan_page"] == 0
+
+
 def test_the_pages_of_a_long_article_are_joined_within_the_file_that_holds_them(tmp_path: Path) -> None:
     """A crawl fetches every page of an article into its own WARC file; pages in two files are
     not one crawl's article (the crawl that fetched page 1 alone did not store it either)."""
