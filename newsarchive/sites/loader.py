@@ -272,6 +272,8 @@ class _Reader:
                 return None
             if isinstance(table[key], dict) and not row_json:
                 raise self.fail(f"{field}{key}", f"a JSON selector needs a JSON {field}entry")
+            if row_json and not isinstance(table[key], dict):  # an XPath over a JSON row finds nothing
+                raise self.fail(f"{field}{key}", f"a JSON {field}entry needs JSON row selectors")
             return self.selector(table[key], f"{field}{key}", "row" if row_json else None, "")
 
         link = row_field("link")

@@ -191,6 +191,11 @@ def test_legacy_layout_by_url(site_file: Path) -> None:
             'entry = "//li"',
             "listing.link: a JSON selector needs a JSON listing.entry",
         ),
+        (
+            'link = { json = "contId", format = "/detail/{}" }',
+            'link = "./a/@href"',
+            "listing.link: a JSON listing.entry needs JSON row selectors",
+        ),
         ("url = '/old/", "url = '(/old/", "legacy[0].url: bad regular expression"),
         ("[legacy.article]\n", "[legacy.article]\nsource = 1\n", "legacy[0].article.source: must be"),
         (
