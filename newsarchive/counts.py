@@ -109,6 +109,17 @@ class Reason(StrEnum):
     ORPHAN_PAGE = "orphan_page"  # skipped (reparse): a long article's later page without its first
 
 
+class Outcome(StrEnum):
+    """What storing an article did: ``stored/<outcome>`` counts versions the database wrote,
+    ``articles/<outcome>`` distinct articles by their best outcome (newsarchive.tally)."""
+
+    NEW = "new"
+    REVISED = "revised"
+    UNCHANGED = "unchanged"  # already stored: the same text, or an older version kept as history
+    STALE = "stale_version"  # an older version than the stored one, kept as history
+    MOVED = "moved_to_preferred_feed"  # a stored article claimed for the 7x24 feed
+
+
 class Value(StrEnum):
     """Values set once, not counted."""
 

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from newsarchive import exitcodes
-from newsarchive.counts import Count, Prefix, Reason, Recorded, Value
+from newsarchive.counts import Count, Outcome, Prefix, Reason, Recorded, Value
 from newsarchive.db.runs import INTERRUPTED
 from newsarchive.failures import retry_reason
 from newsarchive.matching import unmatched
@@ -87,13 +87,13 @@ class RunSummary:
             kept=number(Count.KEPT),
             # articles, not copies (newsarchive.tally): a code is inserted once, so stored/new is
             # one per article; the articles/* counts take each article once, by its best outcome
-            new=number(Prefix.STORED + "new"),
-            unchanged=number(Prefix.ARTICLES + "unchanged") + skipped.pop(Reason.ALREADY_STORED, 0),
-            revised=number(Prefix.ARTICLES + "revised"),
+            new=number(Prefix.STORED + Outcome.NEW),
+            unchanged=number(Prefix.ARTICLES + Outcome.UNCHANGED) + skipped.pop(Reason.ALREADY_STORED, 0),
+            revised=number(Prefix.ARTICLES + Outcome.REVISED),
             refetched=number(Count.REFETCHED),
             db_retries=number(Count.DB_RETRIES),
             near_duplicates=number(Count.NEAR_DUPLICATES),
-            moved=number(Prefix.STORED + "moved_to_preferred_feed"),
+            moved=number(Prefix.STORED + Outcome.MOVED),
             dropped=prefixed(Prefix.DROPPED),
             skipped=skipped,
             listing_errors=prefixed(Prefix.LISTING_ERROR),

@@ -11,10 +11,10 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-NEW = "new"
-REVISED = "revised"
-UNCHANGED = "unchanged"  # already stored: the same text, or an older version kept as history
-_RANK = {UNCHANGED: 0, REVISED: 1, NEW: 2}
+from newsarchive.counts import Outcome
+
+NEW, REVISED, UNCHANGED = Outcome.NEW, Outcome.REVISED, Outcome.UNCHANGED
+_RANK: dict[str, int] = {UNCHANGED: 0, REVISED: 1, NEW: 2}
 
 
 class ArticleTally:

@@ -150,7 +150,7 @@ def _article(
 ) -> tuple[Article, int] | None:
     """The article in one archived article page of file ``number`` and how many pages it has (more
     than 1: a long article, its first page only), or None (counted) if it has none."""
-    count("article_pages")
+    count(Count.ARTICLE_PAGES.short)
     if not _usable(response, count):
         return None
     key = found.info_code or ""

@@ -26,7 +26,7 @@ from pathlib import Path
 
 from scrapy.statscollectors import StatsCollector
 
-from newsarchive.counts import Count, Counter, Prefix, Value
+from newsarchive.counts import Count, Counter, Outcome, Prefix, Value
 from newsarchive.db.writer import BatchResult, StoreUnavailable
 from newsarchive.db.writer_process import WriterProcess
 from newsarchive.deadletter import DeadLetterError, DeadLetterFile
@@ -144,11 +144,11 @@ class BatchStore:
 
     def _count(self, result: BatchResult) -> None:
         for outcome, amount in (
-            ("new", result.new),
-            ("unchanged", result.unchanged),
-            ("revised", result.revised),
-            ("stale_version", result.stale),
-            ("moved_to_preferred_feed", result.moved),
+            (Outcome.NEW, result.new),
+            (Outcome.UNCHANGED, result.unchanged),
+            (Outcome.REVISED, result.revised),
+            (Outcome.STALE, result.stale),
+            (Outcome.MOVED, result.moved),
         ):
             if amount:
                 self.counter.count_reason(Prefix.STORED, outcome, amount)
