@@ -9,7 +9,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 
 from newsarchive.counts import Prefix, Reason
-from newsarchive.ids import canonical_info_code, canonical_url, code_from_url
+from newsarchive.ids import canonical_info_code, canonical_url, code_from_url, info_code_or_none
 from newsarchive.items import GENERIC_EXTRACTION, Article
 from newsarchive.pages.model import ArticlePage, ListingEntry
 from newsarchive.pages.routes import ArticleParser
@@ -115,18 +115,11 @@ def read_page(
         )
     if page.body_html is None:
         return PageRead(reason=INCOMPLETE_PAGES, error=f"{url}: no article body", quirk=quirk)
-    if expected is not None and (_info_code(page.code), page.page) != expected:
+    if expected is not None and (info_code_or_none(page.code), page.page) != expected:
         info_code, number = expected
         elsewhere = f"{url}: not page {number} of {info_code}"
         return PageRead(reason=INCOMPLETE_PAGES, error=elsewhere, quirk=quirk)
     return PageRead(page=page, quirk=quirk)
-
-
-def _info_code(code: str | None) -> str | None:
-    try:
-        return canonical_info_code(code) if code else None
-    except ValueError:
-        return None
 
 
 def join_pages(article: Article, pages: Sequence[ArticlePage]) -> Article:

@@ -92,3 +92,11 @@ def zqrb_article_url(url: str) -> str | None:
     are http; the mobile host serves the same path), else None."""
     match = _zqrb_path(url)
     return ZQRB_CANONICAL.format(path=match.group(0)) if match else None
+
+
+def info_code_or_none(code: str | None) -> str | None:
+    """The canonical info code of ``code``, or None when it is missing or is no code."""
+    try:
+        return canonical_info_code(code) if code else None
+    except ValueError:
+        return None

@@ -24,7 +24,7 @@ from newsarchive.blocks import Blocked
 from newsarchive.check import SiteCheck
 from newsarchive.counts import NAMESPACE, Count
 from newsarchive.failures import failure_reason
-from newsarchive.ids import canonical_info_code
+from newsarchive.ids import info_code_or_none
 from newsarchive.items import Article
 from newsarchive.pages.model import ArticlePage, ListingEntry, ListingPage, PageError
 from newsarchive.pages.routes import ListingParser
@@ -71,7 +71,7 @@ class SiteProbe(ArchiveSpider):
 
     def follow(self, entries: Iterable[ListingEntry], listing: str = "") -> Iterator[Request]:
         """Request the newest (first) row's article page: the archive is not asked."""
-        rows = [entry for entry in entries if _has_code(entry)]
+        rows = [entry for entry in entries if info_code_or_none(entry.code)]
         self.outcome.followed += len(rows)
         if not rows or self.outcome.article_url is not None:
             return
@@ -154,14 +154,6 @@ def probe(spider_class: type[ArchiveSpider], outcome: SiteCheck, steps: Sequence
     """``spider_class`` made into a check of its site, reporting into ``outcome``."""
     attributes = {"outcome": outcome, "steps": tuple(steps), "__module__": __name__}
     return type(f"{spider_class.__name__}Check", (SiteProbe, spider_class), attributes)
-
-
-def _has_code(entry: ListingEntry) -> bool:
-    try:
-        canonical_info_code(entry.code)
-    except ValueError:
-        return False
-    return True
 
 
 def _why(error: BaseException | None) -> str:

@@ -11,6 +11,7 @@ import pytest
 from scrapy.statscollectors import MemoryStatsCollector
 from scrapy.utils.test import get_crawler
 
+from newsarchive.assemble import INCOMPLETE_PAGES, ORPHAN_PAGE
 from newsarchive.counts import NAMESPACE, Count, Counter, Prefix, Reason, Recorded, named, recorded_value
 from newsarchive.monitor import run_warnings
 from newsarchive.summary import RunSummary
@@ -38,10 +39,20 @@ def test_a_name_is_a_count_or_a_prefix_and_a_reason() -> None:
 SPIDER_COUNT = re.compile(r"""\bcount\(\s*f?["']([^"'{]+)""")
 
 
-@pytest.mark.parametrize(
-    "path",
-    ["spiders/base.py", "spiders/eastmoney.py", "spiders/declared.py", "newsarchive/archive/replay.py"],
+COUNTING_BY_NAME = sorted(
+    path.relative_to(REPO).as_posix()
+    for path in [*(REPO / "spiders").glob("*.py"), REPO / "newsarchive" / "archive" / "replay.py"]
+    if SPIDER_COUNT.search(path.read_text(encoding="utf-8"))
 )
+
+
+def test_the_files_counting_by_name_are_all_checked() -> None:
+    """Every spider that counts by name is scanned below, a new one included."""
+    assert {"spiders/base.py", "spiders/eastmoney.py", "spiders/declared.py"} <= set(COUNTING_BY_NAME)
+    assert "newsarchive/archive/replay.py" in COUNTING_BY_NAME
+
+
+@pytest.mark.parametrize("path", COUNTING_BY_NAME)
 def test_every_name_the_spiders_count_is_in_the_vocabulary(path: str) -> None:
     """The spiders count by name (``self.count("skipped/…")``); a name outside newsarchive.counts
     would raise in the middle of a crawl, so it fails here first."""
@@ -84,6 +95,8 @@ def test_the_reasons_read_article_gives_are_names_of_the_vocabulary() -> None:
         Prefix.SKIPPED.reason_name(Reason.BAD_CODE),
         Prefix.DROPPED.reason_name(Reason.PARSER_ERROR),
         Prefix.SKIPPED.reason_name(Place.BEFORE.value),
+        INCOMPLETE_PAGES,  # read_page and reparse's long articles
+        ORPHAN_PAGE,
     ):
         assert named(name).startswith(NAMESPACE), name
     assert Prefix.SKIPPED.reason_name(Reason.BAD_CODE) == "skipped/bad_code"

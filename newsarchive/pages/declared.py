@@ -23,7 +23,7 @@ from lxml import etree
 
 from newsarchive.pages.html import inner_html, parse_document
 from newsarchive.pages.model import PageError
-from newsarchive.sites.loader import BoilerplateSpec, JsonSelector, Selector, SiteSpec
+from newsarchive.sites.loader import BoilerplateSpec, JsonSelector, ListingSpec, Selector, SiteSpec
 
 INFO_CODE = re.compile(r"[A-Z][A-Z0-9]*-[A-Za-z0-9]+")
 _ID_PART = re.compile(r"[A-Za-z0-9]+")
@@ -113,7 +113,7 @@ def parse_listing(spec: SiteSpec, column: str, html: str, url: str) -> list[Decl
     seen: set[str] = set()
     for row in rows:
         try:
-            entry = _listing_entry(spec, column, row, url)
+            entry = _listing_entry(spec, listing, column, row, url)
         except Exception:  # a row no rule foresaw: rejected (counted by the caller), never the page
             entry = DeclaredEntry(column=column, url="", info_code=None, title=None, date_raw=None)
         if entry is None or (entry.url and entry.url in seen):
@@ -124,9 +124,8 @@ def parse_listing(spec: SiteSpec, column: str, html: str, url: str) -> list[Decl
 
 
 def _listing_entry(
-    spec: SiteSpec, column: str, row: etree._Element | dict[str, Any], url: str
+    spec: SiteSpec, listing: ListingSpec, column: str, row: etree._Element | dict[str, Any], url: str
 ) -> DeclaredEntry | None:
-    listing = spec.listing_for(url)
     element, data = (None, row) if isinstance(row, dict) else (row, None)
 
     def read(selector: Selector | None) -> str | None:

@@ -213,3 +213,22 @@ def test_bad_json_selectors(site_file: Path, old: str, new: str, expected: str) 
     message = str(raised.value)
     assert "\n" not in message
     assert message.split(": ", 1)[1].startswith(expected), message
+
+
+def test_a_listing_date_in_a_declared_format_is_read_into_iso_text(site_file: Path) -> None:
+    """The listing's date_formats are used, as the article's are: a string date the format reads
+    becomes ISO text; one it does not read is kept as printed."""
+    site_file.write_text(
+        SITE.replace('date = { json = "shareInfo.dateInfo" }', 'date = { json = "shown" }', 1).replace(
+            'date_formats = ["%Y-%m-%d %H:%M"]', 'date_formats = ["%Y年%m月%d日 %H:%M"]', 1
+        ),
+        encoding="utf-8",
+    )
+    site = load_site(site_file)
+    rows = [
+        {"contId": "4801362", "name": "甲", "shown": "2021年12月08日 13:04"},
+        {"contId": "4801375", "name": "乙", "shown": "昨天 13:04"},
+    ]
+    page = next_page({"list": rows})
+    entries = parse_listing(site, "c1", page, "https://www.example.cn/channel/1")
+    assert [entry.date_raw for entry in entries] == ["2021-12-08 13:04", "昨天 13:04"]
