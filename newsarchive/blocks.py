@@ -55,6 +55,9 @@ _SECOND_LEVEL = frozenset({"com", "net", "org", "gov", "edu", "ac"})  # …com.c
 _CHALLENGE_COOKIE = re.compile(rb"acw_sc__v\d")
 _CHALLENGE_MAX_BYTES = 20_000
 _PAGE_DATA = (b"__NEXT_DATA__",)
+_CHALLENGE_MAX_TEXT = 100  # bytes of visible text (a "please wait" line), whitespace not counted
+_SCRIPTS = re.compile(rb"<(script|style|noscript)\b.*?</\1\s*>", re.S | re.I)
+_TAGS = re.compile(rb"<[^>]*>")
 
 
 class Blocked(IgnoreRequest):
@@ -250,10 +253,15 @@ def _json_object(text: bytes) -> dict[str, Any] | None:
 
 
 def _js_challenge(body: bytes) -> bool:
-    """A WAF JavaScript challenge instead of the page (see ``_CHALLENGE_COOKIE``)."""
+    """A WAF JavaScript challenge instead of the page (see ``_CHALLENGE_COOKIE``): small, setting
+    the cookie, with no page data and next to no text a reader would see (any site's real page,
+    however small, shows its headline and its words)."""
     if len(body) > _CHALLENGE_MAX_BYTES or not _CHALLENGE_COOKIE.search(body):
         return False
-    return not any(marker in body for marker in _PAGE_DATA)
+    if any(marker in body for marker in _PAGE_DATA):
+        return False
+    visible = _TAGS.sub(b" ", _SCRIPTS.sub(b" ", body))
+    return len(b"".join(visible.split())) <= _CHALLENGE_MAX_TEXT
 
 
 def _passport_only(payload: dict[str, Any]) -> bool:

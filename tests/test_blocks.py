@@ -320,6 +320,13 @@ def test_a_site_that_keeps_blocking_is_given_up_for_the_run(
 # --- the pure parts --------------------------------------------------------------------------------
 
 
+# a short story page: a headline and a paragraph a reader sees (212 bytes of text)
+SMALL_STORY = (
+    "<h1>沪指早盘震荡走强 券商板块领涨</h1><p>今日早盘，A股三大指数集体高开，"
+    "券商、军工板块涨幅居前，北向资金净流入超过二十亿元，两市成交额较昨日同期有所放大。</p>"
+).encode()
+
+
 @pytest.mark.parametrize(
     ("status", "body", "path", "kind"),
     [
@@ -341,6 +348,8 @@ def test_a_site_that_keeps_blocking_is_given_up_for_the_run(
         # a page that only talks about the cookie, or a real page carrying it in a script, is content
         (200, b'<html><script id="__NEXT_DATA__">{"acw_sc__v2":1}</script></html>', ARTICLE, None),
         (200, b"<html><body>" + b"<p>acw_sc__v2</p>" * 2000 + b"</body></html>", ARTICLE, None),
+        # a small real page of any site that sets the cookie in its own script: its words show
+        (200, JS_CHALLENGE_BODY.replace(b"</html>", SMALL_STORY + b"</html>"), ARTICLE, None),
         (200, b"[1, 2]", COLUMN_PATH, None),
         (200, b"{not json", COLUMN_PATH, None),
         (404, b"", ARTICLE, None),
