@@ -20,7 +20,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from newsarchive import exitcodes
 from newsarchive.archive.reader import DamagedRecord, read_responses
 from newsarchive.archive.warc import ArchiveError
-from newsarchive.catalogue import JobError, check_job, describe
+from newsarchive.catalogue import JobError, describe
 from newsarchive.db.engine import (
     DatabaseError,
     first_line,
@@ -151,12 +151,7 @@ def run(
     if db:
         overrides["NEWSARCHIVE_DATABASE_URL"] = db
     settings = project_settings(overrides)
-    try:  # before the database is opened (or created): an argument error changes nothing
-        for job in jobs:
-            check_job(job.spider, job.arguments, settings, allow_internal=allow_internal)
-    except JobError as error:
-        usage_error(error)
-    try:  # each crawl opens and checks the database once, before its first request
+    try:  # every job is checked before any starts; each then opens the database once
         results = run_jobs(jobs, settings, allow_internal=allow_internal)
     except JobError as error:
         usage_error(error)
