@@ -67,11 +67,6 @@ def stored_listing_state(session: Session, codes: Iterable[str]) -> dict[str, Li
     return found
 
 
-def stored_publish_times(session: Session, codes: Iterable[str]) -> dict[str, datetime]:
-    """The publish time of each of these info codes that is stored."""
-    return {code: state.published_at for code, state in stored_listing_state(session, codes).items()}
-
-
 def store_articles(
     session: Session, rows: Sequence[ArticleValues], *, replace: bool, now: datetime | None = None
 ) -> StoreResult:

@@ -12,7 +12,7 @@ from sqlalchemy.exc import IntegrityError
 
 from newsarchive.db.engine import DatabaseError, open_database, session_factory
 from newsarchive.db.models import ArticleRevision, ArticleRow, Base, content_hash
-from newsarchive.db.repository import count_articles, iter_articles, store_articles, stored_publish_times
+from newsarchive.db.repository import count_articles, iter_articles, store_articles, stored_listing_state
 from newsarchive.text.dates import SHANGHAI
 
 FETCHED = datetime(2026, 11, 24, 1, 0, tzinfo=UTC)
@@ -70,7 +70,7 @@ def test_dedup_is_enforced_by_the_database(db_url: str) -> None:
     assert (second.new, second.unchanged) == (1, 1)
     with factory() as session:
         assert count_articles(session) == 3
-        assert set(stored_publish_times(session, ["NW202204292366280343", "NW000000000000000000"])) == {
+        assert set(stored_listing_state(session, ["NW202204292366280343", "NW000000000000000000"])) == {
             "NW202204292366280343"
         }
     with pytest.raises(IntegrityError), factory.begin() as session:
